@@ -1,0 +1,85 @@
+// Package config loads auditship's YAML configuration (with AUDITSHIP_* environment
+// overrides), decodes each component's section into the config struct its factory
+// declares, and reports every problem at once, one line per key.
+package config
+
+import (
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/pipeline"
+)
+
+// Validator is implemented by component configs that can check themselves.
+type Validator interface {
+	Validate() error
+}
+
+// Settings is what every component is created with.
+type Settings struct {
+	// Name is the component's key in the config (inputs and outputs) or its filter name.
+	Name   string
+	Logger hclog.Logger
+	// DataDir is where state (checkpoints, dead letters) belongs, 0700.
+	DataDir string
+	// NodeName names this agent in object keys (NODE_NAME, else the hostname).
+	NodeName string
+	// Once is set for run --once: inputs stop at the end of what exists.
+	Once bool
+	// Metrics receives component-level counts; never nil (a no-op by default).
+	Metrics Metrics
+}
+
+// Metrics is the set of counters components report that the engine cannot see itself.
+type Metrics interface {
+	InputEventsRead(input string, n int)
+	InputBytesRead(input string, n int)
+	InputEventsInvalid(input string, n int)
+	InputEventsLost(input string, n int)
+	InputBytesLost(input string, n int64)
+	InputCheckpointLag(input string, bytes int64)
+	InputLinesSkipped(input string, n int)
+	OutputDeadLettered(output string, n int)
+}
+
+// NopMetrics discards everything.
+type NopMetrics struct{}
+
+func (NopMetrics) InputEventsRead(string, int)      {}
+func (NopMetrics) InputBytesRead(string, int)       {}
+func (NopMetrics) InputEventsInvalid(string, int)   {}
+func (NopMetrics) InputEventsLost(string, int)      {}
+func (NopMetrics) InputBytesLost(string, int64)     {}
+func (NopMetrics) InputCheckpointLag(string, int64) {}
+func (NopMetrics) InputLinesSkipped(string, int)    {}
+func (NopMetrics) OutputDeadLettered(string, int)   {}
+
+// InputFactory creates one input type.
+type InputFactory struct {
+	Type string
+	// NewConfig returns a pointer to a config struct holding the defaults.
+	NewConfig func() any
+	Create    func(cfg any, set Settings) (pipeline.Input, error)
+}
+
+// FilterFactory creates one filter type. Create must do no I/O beyond reading files the
+// config names (policies, keys), so `validate` can call it to compile expressions.
+type FilterFactory struct {
+	Type      string
+	NewConfig func() any
+	Create    func(cfg any, set Settings) (pipeline.Filter, error)
+}
+
+// OutputFactory creates one output type; it also says how the engine should batch,
+// parallelise and retry for it.
+type OutputFactory struct {
+	Type      string
+	NewConfig func() any
+	Create    func(cfg any, set Settings) (pipeline.Output, pipeline.OutputOptions, error)
+}
+
+// Factories is the explicit set of component types a binary knows.
+type Factories struct {
+	Inputs  map[string]InputFactory
+	Filters map[string]FilterFactory
+	Outputs map[string]OutputFactory
+}

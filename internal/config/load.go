@@ -1,0 +1,374 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is a loaded, decoded configuration.
+type Config struct {
+	// Path is the file it was loaded from.
+	Path string `mapstructure:"-"`
+
+	DataDir   string     `mapstructure:"data_dir"`
+	LogLevel  string     `mapstructure:"log_level"`
+	LogFormat string     `mapstructure:"log_format"`
+	HTTP      HTTPConfig `mapstructure:"http"`
+	// ResetCorruptCheckpoints lets the agent start afresh when a checkpoint file cannot be
+	// decoded; without it the agent refuses to start, since a fresh start re-reads (or with
+	// start_at: end, skips) everything.
+	ResetCorruptCheckpoints bool `mapstructure:"reset_corrupt_checkpoints"`
+	// ShutdownTimeout bounds the drain of in-flight batches on SIGTERM.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+
+	Inputs  []Component       `mapstructure:"-"`
+	Filters []Component       `mapstructure:"-"`
+	Outputs []OutputComponent `mapstructure:"-"`
+}
+
+// HTTPConfig is the metrics and health endpoint.
+type HTTPConfig struct {
+	// Listen is host:port; empty disables the endpoint.
+	Listen string `mapstructure:"listen"`
+}
+
+// Component is one decoded input, filter or output section.
+type Component struct {
+	// Name is the map key (inputs, outputs) or the filter's name (its `name` key, else
+	// TYPE-INDEX); it labels metrics.
+	Name string
+	Type string
+	// Key is its path in the file, e.g. outputs.siem.filters[0].
+	Key string
+	// Config is the pointer the factory's NewConfig returned, filled from the file.
+	Config any
+}
+
+// OutputComponent is an output with its own filters.
+type OutputComponent struct {
+	Component
+	Filters []Component
+}
+
+// Problems is every problem found in a config, one per line.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "\n") }
+
+// Defaults for keys the file may leave out.
+const (
+	DefaultDataDir         = "/var/lib/auditship"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultListen          = "127.0.0.1:8686"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Load reads path, applies AUDITSHIP_* environment overrides (AUDITSHIP_DATA_DIR,
+// AUDITSHIP_INPUTS_APISERVER_START_AT, ...), decodes every section against f and
+// validates it. All problems are returned together as Problems.
+func Load(path string, f Factories) (*Config, error) {
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix("AUDITSHIP")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("data_dir", DefaultDataDir)
+	v.SetDefault("log_level", DefaultLogLevel)
+	v.SetDefault("log_format", DefaultLogFormat)
+	v.SetDefault("http.listen", DefaultListen)
+	v.SetDefault("reset_corrupt_checkpoints", false)
+	v.SetDefault("shutdown_timeout", "30s")
+	if err := v.ReadInConfig(); err != nil {
+		return nil, Problems{fmt.Sprintf("%s: %v", path, err)}
+	}
+	// Rebuild the tree from every key so that environment overrides are part of it.
+	tree := map[string]any{}
+	for _, k := range v.AllKeys() {
+		setPath(tree, strings.Split(k, "."), v.Get(k))
+	}
+	return decode(path, tree, f)
+}
+
+func setPath(m map[string]any, parts []string, val any) {
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = val
+}
+
+type problems struct {
+	file string
+	list Problems
+}
+
+func (p *problems) add(key string, err error) {
+	// Joined errors become one line each.
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			p.list = append(p.list, fmt.Sprintf("%s: %s: %s", p.file, key, line))
+		}
+	}
+}
+
+func decode(path string, tree map[string]any, f Factories) (*Config, error) {
+	p := &problems{file: path}
+	cfg := &Config{Path: path}
+
+	top := map[string]any{}
+	for k, val := range tree {
+		switch k {
+		case "inputs", "filters", "outputs":
+		default:
+			top[k] = val
+		}
+	}
+	decodeInto(p, "", top, cfg)
+	switch strings.ToLower(cfg.LogLevel) {
+	case "trace", "debug", "info", "warn", "error", "off":
+	default:
+		p.add("log_level", fmt.Errorf("unknown level %q (trace, debug, info, warn, error, off)", cfg.LogLevel))
+	}
+	switch cfg.LogFormat {
+	case "text", "json":
+	default:
+		p.add("log_format", fmt.Errorf("unknown format %q (text, json)", cfg.LogFormat))
+	}
+	if cfg.DataDir == "" {
+		p.add("data_dir", errors.New("must not be empty"))
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		p.add("shutdown_timeout", errors.New("must be positive"))
+	}
+
+	inputs, _ := tree["inputs"].(map[string]any)
+	if len(inputs) == 0 {
+		p.add("inputs", errors.New("at least one input is required"))
+	}
+	for _, name := range sortedKeys(inputs) {
+		key := "inputs." + name
+		sec, ok := inputs[name].(map[string]any)
+		if !ok {
+			p.add(key, errors.New("must be a mapping"))
+			continue
+		}
+		typ, rest, ok := splitType(p, key, sec)
+		if !ok {
+			continue
+		}
+		fac, ok := f.Inputs[typ]
+		if !ok {
+			p.add(key+".type", fmt.Errorf("unknown input type %q (known: %s)", typ, strings.Join(sortedKeys(f.Inputs), ", ")))
+			continue
+		}
+		c := fac.NewConfig()
+		if decodeInto(p, key, rest, c) {
+			cfg.Inputs = append(cfg.Inputs, Component{Name: name, Type: typ, Key: key, Config: c})
+		}
+	}
+
+	cfg.Filters = decodeFilters(p, "filters", tree["filters"], f)
+
+	outputs, _ := tree["outputs"].(map[string]any)
+	if len(outputs) == 0 {
+		p.add("outputs", errors.New("at least one output is required"))
+	}
+	for _, name := range sortedKeys(outputs) {
+		key := "outputs." + name
+		sec, ok := outputs[name].(map[string]any)
+		if !ok {
+			p.add(key, errors.New("must be a mapping"))
+			continue
+		}
+		typ, rest, ok := splitType(p, key, sec)
+		if !ok {
+			continue
+		}
+		filters := decodeFilters(p, key+".filters", rest["filters"], f)
+		delete(rest, "filters")
+		fac, ok := f.Outputs[typ]
+		if !ok {
+			p.add(key+".type", fmt.Errorf("unknown output type %q (known: %s)", typ, strings.Join(sortedKeys(f.Outputs), ", ")))
+			continue
+		}
+		c := fac.NewConfig()
+		if decodeInto(p, key, rest, c) {
+			cfg.Outputs = append(cfg.Outputs, OutputComponent{
+				Component: Component{Name: name, Type: typ, Key: key, Config: c},
+				Filters:   filters,
+			})
+		}
+	}
+	if len(p.list) > 0 {
+		return nil, p.list
+	}
+	return cfg, nil
+}
+
+func decodeFilters(p *problems, key string, raw any, f Factories) []Component {
+	if raw == nil {
+		return nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		p.add(key, errors.New("must be a list of filters"))
+		return nil
+	}
+	var out []Component
+	for i, item := range list {
+		fkey := fmt.Sprintf("%s[%d]", key, i)
+		sec, ok := item.(map[string]any)
+		if !ok {
+			p.add(fkey, errors.New("must be a mapping with a type"))
+			continue
+		}
+		sec = lowerKeys(sec)
+		typ, rest, ok := splitType(p, fkey, sec)
+		if !ok {
+			continue
+		}
+		name := fmt.Sprintf("%s-%d", typ, i)
+		if n, ok := rest["name"].(string); ok && n != "" {
+			name = n
+		}
+		delete(rest, "name")
+		fac, ok := f.Filters[typ]
+		if !ok {
+			p.add(fkey+".type", fmt.Errorf("unknown filter type %q (known: %s)", typ, strings.Join(sortedKeys(f.Filters), ", ")))
+			continue
+		}
+		c := fac.NewConfig()
+		if decodeInto(p, fkey, rest, c) {
+			out = append(out, Component{Name: name, Type: typ, Key: fkey, Config: c})
+		}
+	}
+	return out
+}
+
+// lowerKeys matches viper's key folding for maps inside lists, which viper leaves alone.
+func lowerKeys(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+func splitType(p *problems, key string, sec map[string]any) (string, map[string]any, bool) {
+	rest := make(map[string]any, len(sec))
+	for k, v := range sec {
+		rest[k] = v
+	}
+	typ, _ := rest["type"].(string)
+	delete(rest, "type")
+	if typ == "" {
+		p.add(key+".type", errors.New("is required"))
+		return "", nil, false
+	}
+	return typ, rest, true
+}
+
+// decodeInto fills target from raw, reporting unknown keys and bad values under key, then
+// runs target's Validate. It reports whether target is usable.
+func decodeInto(p *problems, key string, raw map[string]any, target any) bool {
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			unitsHook(),
+			mapstructure.StringToSliceHookFunc(","),
+		),
+		Metadata:         &md,
+		Result:           target,
+		WeaklyTypedInput: true,
+		TagName:          "mapstructure",
+	})
+	if err != nil {
+		p.add(orTop(key), err)
+		return false
+	}
+	before := len(p.list)
+	if err := dec.Decode(raw); err != nil {
+		for _, e := range flattenErrors(err) {
+			var de *mapstructure.DecodeError
+			if errors.As(e, &de) {
+				p.add(join(key, de.Name()), de.Unwrap())
+			} else {
+				p.add(orTop(key), e)
+			}
+		}
+	}
+	sort.Strings(md.Unused)
+	for _, u := range md.Unused {
+		p.add(join(key, u), errors.New("unknown key"))
+	}
+	if len(p.list) > before {
+		return false
+	}
+	if val, ok := target.(Validator); ok {
+		if err := val.Validate(); err != nil {
+			p.add(orTop(key), err)
+			return false
+		}
+	}
+	return true
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+func orTop(key string) string {
+	if key == "" {
+		return "(top level)"
+	}
+	return key
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ResolvePath makes a relative path from the config absolute against the working
+// directory, where the operator ran the command, as Vector and Filebeat do.
+func ResolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+func flattenErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flattenErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

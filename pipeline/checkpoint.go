@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrCorruptCheckpoint is returned by CheckpointStore.Load when the file exists but cannot
+// be decoded. The agent refuses to start on it unless told to start afresh, because a
+// silent fresh start re-ships (or, with start_at: end, skips) everything.
+var ErrCorruptCheckpoint = errors.New("corrupt checkpoint")
+
+// CheckpointStore persists one JSON document atomically: written to a temporary file,
+// fsynced, renamed over the old one, and the directory fsynced, so a crash leaves either
+// the old or the new checkpoint, never a torn one. Files are 0600, directories 0700.
+type CheckpointStore struct {
+	path string
+}
+
+// NewCheckpointStore returns a store for path; the directory is created on first Save.
+func NewCheckpointStore(path string) *CheckpointStore {
+	return &CheckpointStore{path: path}
+}
+
+// Path returns the checkpoint file's path.
+func (s *CheckpointStore) Path() string { return s.path }
+
+// Load decodes the checkpoint into v. It returns (false, nil) when there is none yet.
+func (s *CheckpointStore) Load(v any) (bool, error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read checkpoint %s: %w", s.path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%w %s: %v", ErrCorruptCheckpoint, s.path, err)
+	}
+	return true, nil
+}
+
+// Save writes v atomically.
+func (s *CheckpointStore) Save(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create checkpoint dir %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create checkpoint temp file: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer os.Remove(tmpName) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("chmod %s: %w", tmpName, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("fsync %s: %w", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmpName, err)
+	}
+	if err := os.Rename(tmpName, s.path); err != nil {
+		return fmt.Errorf("rename checkpoint into place: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: makes the rename itself durable
+		d.Close()
+	}
+	return nil
+}

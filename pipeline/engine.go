@@ -1,0 +1,383 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// InputSpec names an input.
+type InputSpec struct {
+	Name  string
+	Input Input
+}
+
+// OutputSpec is an output with its own filters (run after the global ones, on a copy of
+// each event, for this output only) and how the engine batches and retries for it.
+type OutputSpec struct {
+	Name    string
+	Output  Output
+	Options OutputOptions
+	Filters Chain
+}
+
+// Config is everything an engine runs.
+type Config struct {
+	Inputs   []InputSpec
+	Filters  Chain
+	Outputs  []OutputSpec
+	Logger   hclog.Logger
+	Observer Observer
+	// DrainTimeout bounds how long shutdown waits for in-flight batches to be delivered;
+	// what is still undelivered then is left unacknowledged and re-read on the next start.
+	DrainTimeout time.Duration
+}
+
+// Engine moves batches from inputs through filters to outputs. Channels between stages
+// are small and bounded, so a slow output stops the inputs from reading (backpressure)
+// instead of letting memory grow.
+type Engine struct {
+	cfg     Config
+	log     hclog.Logger
+	obs     Observer
+	outputs []*outputRunner
+
+	progress sync.Mutex
+	lastAck  time.Time
+}
+
+// New returns an engine for cfg.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	return &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, lastAck: time.Now()}
+}
+
+// LastProgress returns when a batch was last acknowledged (or the engine started).
+func (e *Engine) LastProgress() time.Time {
+	e.progress.Lock()
+	defer e.progress.Unlock()
+	return e.lastAck
+}
+
+func (e *Engine) markProgress() {
+	e.progress.Lock()
+	e.lastAck = time.Now()
+	e.progress.Unlock()
+}
+
+// Run reads until ctx is cancelled or, with once, until every input reports
+// ErrEndOfInput; then it drains: waits for in-flight batches to be delivered (up to
+// DrainTimeout), closes inputs (which write their final checkpoints) and outputs.
+func (e *Engine) Run(ctx context.Context, once bool) error {
+	// Outputs outlive the read context: they must deliver what was read before shutdown.
+	drainCtx, cancelDrain := context.WithCancel(context.Background())
+	defer cancelDrain()
+
+	e.outputs = make([]*outputRunner, len(e.cfg.Outputs))
+	var outWG sync.WaitGroup
+	for i, spec := range e.cfg.Outputs {
+		r := newOutputRunner(spec, e.log.Named("output").With("output", spec.Name), e.obs)
+		e.outputs[i] = r
+		outWG.Add(1)
+		go func() {
+			defer outWG.Done()
+			r.run(drainCtx)
+		}()
+	}
+
+	var inWG sync.WaitGroup
+	errs := make([]error, len(e.cfg.Inputs))
+	for i, in := range e.cfg.Inputs {
+		inWG.Add(1)
+		go func() {
+			defer inWG.Done()
+			errs[i] = e.readLoop(ctx, drainCtx, in)
+		}()
+	}
+	inWG.Wait()
+
+	// Every batch read is now queued; let outputs flush it, but not forever.
+	for _, r := range e.outputs {
+		close(r.in)
+	}
+	outputsDone := make(chan struct{})
+	go func() {
+		outWG.Wait()
+		close(outputsDone)
+	}()
+	select {
+	case <-outputsDone:
+	case <-time.After(e.cfg.DrainTimeout):
+		e.log.Warn("drain timed out; undelivered batches will be re-read on next start", "timeout", e.cfg.DrainTimeout)
+		cancelDrain()
+		<-outputsDone
+	}
+
+	for _, in := range e.cfg.Inputs {
+		if err := in.Input.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close input %s: %w", in.Name, err))
+		}
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelClose()
+	for _, r := range e.outputs {
+		if err := r.spec.Output.Close(closeCtx); err != nil {
+			errs = append(errs, fmt.Errorf("close output %s: %w", r.spec.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
+	for {
+		batch, ack, err := in.Input.Read(ctx)
+		if err != nil {
+			if errors.Is(err, ErrEndOfInput) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("input %s: %w", in.Name, err)
+		}
+		e.dispatch(drainCtx, batch, ack)
+	}
+}
+
+// dispatch filters a batch and hands each output its share; the batch is acked to its
+// input once every output acked its share (a dropped event needs no ack).
+func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
+	t := &batchAck{ack: ack, pending: 1, onDone: e.markProgress}
+	kept := batch[:0:0]
+	for _, ev := range batch {
+		if e.cfg.Filters.Keep(ev, e.obs) {
+			kept = append(kept, ev)
+		}
+	}
+	for _, r := range e.outputs {
+		share := kept
+		if len(r.spec.Filters) > 0 {
+			share = make(Batch, 0, len(kept))
+			for _, ev := range kept {
+				c := ev.Clone()
+				if r.spec.Filters.Keep(c, e.obs) {
+					share = append(share, c)
+				}
+			}
+		}
+		if len(share) == 0 {
+			continue
+		}
+		t.add()
+		select {
+		case r.in <- job{events: share, done: t.done}:
+		case <-ctx.Done():
+			t.done(ctx.Err())
+		}
+	}
+	t.done(nil)
+}
+
+type batchAck struct {
+	mu      sync.Mutex
+	pending int
+	err     error
+	ack     AckFunc
+	onDone  func()
+}
+
+func (b *batchAck) add() {
+	b.mu.Lock()
+	b.pending++
+	b.mu.Unlock()
+}
+
+func (b *batchAck) done(err error) {
+	b.mu.Lock()
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.pending--
+	last := b.pending == 0
+	b.mu.Unlock()
+	if last {
+		b.ack(b.err)
+		if b.err == nil && b.onDone != nil {
+			b.onDone()
+		}
+	}
+}
+
+type job struct {
+	events Batch
+	done   func(error)
+}
+
+type outputRunner struct {
+	spec OutputSpec
+	log  hclog.Logger
+	obs  Observer
+	in   chan job
+}
+
+func newOutputRunner(spec OutputSpec, log hclog.Logger, obs Observer) *outputRunner {
+	o := spec.Options
+	d := DefaultOutputOptions()
+	if o.Concurrency <= 0 {
+		o.Concurrency = d.Concurrency
+	}
+	if o.Batch.MaxEvents <= 0 {
+		o.Batch.MaxEvents = d.Batch.MaxEvents
+	}
+	if o.Batch.MaxBytes <= 0 {
+		o.Batch.MaxBytes = d.Batch.MaxBytes
+	}
+	if o.Batch.FlushInterval <= 0 {
+		o.Batch.FlushInterval = d.Batch.FlushInterval
+	}
+	if o.RetryInitial <= 0 {
+		o.RetryInitial = d.RetryInitial
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = d.RetryMax
+	}
+	spec.Options = o
+	return &outputRunner{spec: spec, log: log, obs: obs, in: make(chan job, 2)}
+}
+
+type flush struct {
+	events Batch
+	jobs   []job
+}
+
+// run batches incoming jobs by the output's policy and hands each flush to one of
+// Concurrency workers; it returns when in is closed and every flush was handled.
+func (r *outputRunner) run(ctx context.Context) {
+	work := make(chan flush)
+	var wg sync.WaitGroup
+	for range r.spec.Options.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				err := r.deliver(ctx, f.events)
+				for _, j := range f.jobs {
+					j.done(err)
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+
+	pol := r.spec.Options.Batch
+	var cur flush
+	curBytes := 0
+	timer := time.NewTimer(pol.FlushInterval)
+	defer timer.Stop()
+	send := func() {
+		if len(cur.jobs) == 0 {
+			return
+		}
+		work <- cur
+		cur = flush{}
+		curBytes = 0
+	}
+	for {
+		select {
+		case j, ok := <-r.in:
+			if !ok {
+				send()
+				return
+			}
+			n := j.events.Bytes()
+			if len(cur.jobs) > 0 && (len(cur.events)+len(j.events) > pol.MaxEvents || curBytes+n > pol.MaxBytes) {
+				send()
+			}
+			if len(cur.jobs) == 0 {
+				timer.Reset(pol.FlushInterval)
+			}
+			cur.events = append(cur.events, j.events...)
+			cur.jobs = append(cur.jobs, j)
+			curBytes += n
+			if len(cur.events) >= pol.MaxEvents || curBytes >= pol.MaxBytes {
+				send()
+			}
+		case <-timer.C:
+			send()
+			timer.Reset(pol.FlushInterval)
+		}
+	}
+}
+
+// deliver writes b until it is delivered, retrying with exponential backoff and jitter
+// (indefinitely: the inputs wait meanwhile) and only the failed items of a partial
+// failure. It gives up only when ctx ends, and then reports the batch undelivered.
+func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
+	name := r.spec.Name
+	backoff := r.spec.Options.RetryInitial
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			r.obs.OutputRetry(name)
+		}
+		start := time.Now()
+		err := r.spec.Output.Write(ctx, b)
+		r.obs.OutputBatch(name, time.Since(start))
+		if err == nil {
+			r.obs.OutputShipped(name, len(b), b.Bytes())
+			return nil
+		}
+		r.obs.OutputError(name)
+		if IsPermanent(err) {
+			// The output could not hand these to a dead-letter sink itself: say so loudly
+			// rather than wedge the pipeline on them forever.
+			r.log.Error("output rejected batch for good; events not delivered", "events", len(b), "error", err)
+			return nil
+		}
+		var be *BatchError
+		if errors.As(err, &be) && len(be.Failed) > 0 && len(be.Failed) < len(b) {
+			failed := make(Batch, 0, len(be.Failed))
+			for i, ev := range b {
+				if _, bad := be.Failed[i]; bad {
+					failed = append(failed, ev)
+				}
+			}
+			r.obs.OutputShipped(name, len(b)-len(failed), b.Bytes()-failed.Bytes())
+			b = failed
+			backoff = r.spec.Options.RetryInitial
+		}
+		wait := jitter(backoff)
+		var ra RetryAfter
+		if errors.As(err, &ra) && ra.RetryAfter() > wait {
+			wait = ra.RetryAfter()
+		}
+		r.log.Warn("output write failed; retrying", "events", len(b), "attempt", attempt+1, "wait", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("output %s: gave up on %d events at shutdown: %w", name, len(b), ctx.Err())
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, r.spec.Options.RetryMax)
+	}
+}
+
+// jitter returns a duration in [d/2, d): spreads retries of many agents apart.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(half)
+}
