@@ -25,6 +25,9 @@ type Settings struct {
 	NodeName string
 	// Once is set for run --once: inputs stop at the end of what exists.
 	Once bool
+	// ResetCorruptCheckpoints: start afresh (logging a warning) instead of failing when a
+	// checkpoint file cannot be decoded.
+	ResetCorruptCheckpoints bool
 	// Metrics receives component-level counts; never nil (a no-op by default).
 	Metrics Metrics
 }
