@@ -1,0 +1,182 @@
+// Package decode turns one line of an audit log into events: audit.k8s.io Event lines
+// (kube-apiserver --audit-log-path), AdmissionReview lines (kube-audit-rest), or either
+// per line. Every line is decoded once; an event keeps the bytes it came from.
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/auditship/auditship/pipeline"
+)
+
+// Decoder turns one line (without its newline) into events. A line that is not valid
+// UTF-8, not JSON, not an object, or not an event is an error: the caller counts it as
+// invalid and skips it, never ships it.
+type Decoder interface {
+	Decode(line []byte) ([]*pipeline.Event, error)
+}
+
+// Formats are the accepted values of an input's `format`.
+var Formats = []string{"audit", "kube-audit-rest", "auto"}
+
+// New returns the decoder for format.
+func New(format string) (Decoder, error) {
+	switch format {
+	case "audit":
+		return auditDecoder{}, nil
+	case "kube-audit-rest":
+		return karDecoder{}, nil
+	case "auto":
+		return autoDecoder{}, nil
+	}
+	return nil, fmt.Errorf("unknown format %q (audit, kube-audit-rest, auto)", format)
+}
+
+// Errors a line can be rejected with; none carries the line's content.
+var (
+	ErrInvalidUTF8 = errors.New("line is not valid UTF-8")
+	ErrNotObject   = errors.New("line is not a JSON object")
+	ErrNotEvent    = errors.New("object is not an audit event (no auditID)")
+	ErrNotReview   = errors.New("object is not an AdmissionReview with a request")
+)
+
+var bom = []byte("\xef\xbb\xbf")
+
+// parse checks and decodes a line into an object. Errors are summarised without content.
+func parse(line []byte) ([]byte, map[string]any, error) {
+	line = bytes.TrimPrefix(line, bom)
+	line = bytes.TrimRight(line, " \t\r")
+	if !utf8.Valid(line) {
+		return nil, nil, ErrInvalidUTF8
+	}
+	trimmed := bytes.TrimLeft(line, " \t")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, nil, ErrNotObject
+	}
+	var m map[string]any
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
+	}
+	return line, m, nil
+}
+
+// jsonReason keeps the position and kind of a syntax error but not the offending bytes.
+func jsonReason(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
+	}
+	msg := err.Error()
+	if len(msg) > 80 {
+		msg = msg[:80]
+	}
+	return msg
+}
+
+type auditDecoder struct{}
+
+func (auditDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
+	raw, m, err := parse(line)
+	if err != nil {
+		return nil, err
+	}
+	return auditEvents(raw, m)
+}
+
+func auditEvents(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
+	kind, _ := m["kind"].(string)
+	if kind == "EventList" {
+		return eventList(raw, m)
+	}
+	if _, ok := m["kind"]; ok && kind != "Event" {
+		return nil, ErrNotEvent
+	}
+	if _, ok := m["auditID"].(string); !ok {
+		return nil, ErrNotEvent
+	}
+	return []*pipeline.Event{pipeline.NewEvent(raw, m, pipeline.SourceAudit)}, nil
+}
+
+// eventList splits an EventList (what the webhook backend posts) into its items, each
+// written out as its own bytes.
+func eventList(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("invalid EventList: %s", jsonReason(err))
+	}
+	items, _ := m["items"].([]any)
+	if len(items) != len(list.Items) {
+		return nil, errors.New("invalid EventList: items is not a list")
+	}
+	out := make([]*pipeline.Event, 0, len(items))
+	for i, it := range items {
+		obj, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotObject)
+		}
+		if _, ok := obj["auditID"].(string); !ok {
+			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotEvent)
+		}
+		if k, ok := obj["kind"]; ok && k != "Event" {
+			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotEvent)
+		}
+		out = append(out, pipeline.NewEvent([]byte(list.Items[i]), obj, pipeline.SourceAudit))
+	}
+	share := len(raw) / max(len(out), 1)
+	for _, ev := range out {
+		ev.InBytes = share
+	}
+	return out, nil
+}
+
+type karDecoder struct{}
+
+func (karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
+	raw, m, err := parse(line)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := fromAdmissionReview(m)
+	if err != nil {
+		return nil, err
+	}
+	ev.InBytes = len(raw)
+	return []*pipeline.Event{ev}, nil
+}
+
+type autoDecoder struct{}
+
+func (autoDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
+	raw, m, err := parse(line)
+	if err != nil {
+		return nil, err
+	}
+	if isAdmissionReview(m) {
+		ev, err := fromAdmissionReview(m)
+		if err != nil {
+			return nil, err
+		}
+		ev.InBytes = len(raw)
+		return []*pipeline.Event{ev}, nil
+	}
+	return auditEvents(raw, m)
+}
+
+func isAdmissionReview(m map[string]any) bool {
+	if k, _ := m["kind"].(string); k == "AdmissionReview" {
+		return true
+	}
+	_, hasReq := m["request"].(map[string]any)
+	_, hasID := m["auditID"]
+	return hasReq && !hasID
+}
