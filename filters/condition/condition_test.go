@@ -1,0 +1,115 @@
+package condition
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const sample = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete",
+"verb":"create","requestURI":"/api/v1/namespaces/default/pods/web/exec?command=sh",
+"user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},
+"objectRef":{"resource":"pods","namespace":"default","name":"web","subresource":"exec","apiVersion":"v1"},
+"responseStatus":{"metadata":{},"code":403},
+"annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":""}}`
+
+const healthz = `{"kind":"Event","level":"Metadata","stage":"ResponseComplete","verb":"get",
+"requestURI":"/healthz","user":{"username":"system:anonymous"}}`
+
+func fields(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestEval(t *testing.T) {
+	tests := []struct {
+		expr  string
+		event string
+		want  bool
+	}{
+		{`verb == "create"`, sample, true},
+		{`user.username startsWith "system:"`, sample, false},
+		{`user.username startsWith "system:"`, healthz, true},
+		{`objectRef?.resource == "pods"`, sample, true},
+		{`objectRef.resource == "pods"`, healthz, false},
+		{`objectRef.subresource in ["exec", "attach"]`, sample, true},
+		{`responseStatus.code == 403`, sample, true},
+		{`responseStatus.code in [401, 403]`, sample, true},
+		{`(responseStatus.code ?? 0) >= 400`, healthz, false},
+		{`annotations["authorization.k8s.io/decision"] == "forbid"`, sample, true},
+		{`annotations["authorization.k8s.io/decision"] == "forbid"`, healthz, false},
+		{`"devs" in user.groups`, sample, true},
+		{`requestURI matches "^/(healthz|livez|readyz)"`, healthz, true},
+		{`objectRef == nil`, healthz, true},
+		{`a.b.c.d == nil`, healthz, true},
+		{`impersonatedUser.username == "bob"`, sample, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			c, err := Compile(tt.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Eval(fields(t, tt.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		expr, want string
+	}{
+		{``, "empty"},
+		{`verb ==`, "unexpected token EOF"},
+		{`"x"`, "expected bool"},
+		{`verb in [`, "compile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			_, err := Compile(tt.expr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestEvalDoesNotMutate(t *testing.T) {
+	c, err := Compile(`user.username == "x" || objectRef.name == "y"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fields(t, healthz)
+	before, _ := json.Marshal(f)
+	if _, err := c.Eval(f); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := json.Marshal(f)
+	if string(before) != string(after) {
+		t.Fatalf("fields changed: %s -> %s", before, after)
+	}
+}
+
+func TestEvalErrorIsReported(t *testing.T) {
+	// Ordering a missing number is an error, not false: the filter then fails closed.
+	c, err := Compile(`responseStatus.code >= 400`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Eval(fields(t, healthz)); err == nil || !strings.Contains(err.Error(), "responseStatus.code >= 400") {
+		t.Fatalf("err = %v", err)
+	}
+}
