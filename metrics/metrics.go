@@ -36,6 +36,7 @@ type Metrics struct {
 
 	// Totals for summaries, without going through the registry.
 	totals   sync.Map // name -> *atomic.Int64
+	lag      sync.Map // input -> *atomic.Int64
 	progress atomic.Int64
 }
 
@@ -144,6 +145,22 @@ func (m *Metrics) InputBytesLost(in string, n int64) {
 }
 func (m *Metrics) InputCheckpointLag(in string, b int64) {
 	m.checkpointLag.WithLabelValues(in).Set(float64(b))
+	v, ok := m.lag.Load(in)
+	if !ok {
+		v, _ = m.lag.LoadOrStore(in, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(b)
+}
+
+// Lag returns the summed checkpoint lag of every input: bytes read or waiting to be
+// read that are not yet acknowledged.
+func (m *Metrics) Lag() int64 {
+	var s int64
+	m.lag.Range(func(_, v any) bool {
+		s += v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
 }
 func (m *Metrics) InputLinesSkipped(in string, n int) {
 	m.linesSkipped.WithLabelValues(in).Add(float64(n))

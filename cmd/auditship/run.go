@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/httpapi"
+	"github.com/auditship/auditship/metrics"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// wedgeTimeout: /healthz fails when input is pending and nothing was delivered for this
+// long, so the kubelet restarts an agent that is stuck rather than one that is idle.
+const wedgeTimeout = 5 * time.Minute
+
+func newRunCmd() *cobra.Command {
+	var path string
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "run -c FILE [--once]",
+		Short: "Run the agent until SIGINT/SIGTERM (or, with --once, until every input is read and delivered)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			return runAgent(ctx, path, once, hup, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	cmd.Flags().BoolVar(&once, "once", false, "read every input to its end, deliver, checkpoint and exit")
+	return cmd
+}
+
+// agent is the running state the HTTP probes look at across reloads.
+type agent struct {
+	mu      sync.Mutex
+	engine  *pipeline.Engine
+	outputs []pipeline.OutputSpec
+	m       *metrics.Metrics
+}
+
+func (a *agent) set(e *pipeline.Engine, outs []pipeline.OutputSpec) {
+	a.mu.Lock()
+	a.engine, a.outputs = e, outs
+	a.mu.Unlock()
+}
+
+func (a *agent) healthz(context.Context) error {
+	a.mu.Lock()
+	e := a.engine
+	a.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	if idle := time.Since(e.LastProgress()); idle > wedgeTimeout && a.m.Lag() > 0 {
+		return fmt.Errorf("wedged: %d bytes pending and nothing delivered for %s", a.m.Lag(), idle.Round(time.Second))
+	}
+	return nil
+}
+
+func (a *agent) readyz(ctx context.Context) error {
+	a.mu.Lock()
+	e, outs := a.engine, a.outputs
+	a.mu.Unlock()
+	if e == nil {
+		return errors.New("pipeline not running")
+	}
+	var errs []error
+	for _, o := range outs {
+		if rc, ok := o.Output.(pipeline.ReadyChecker); ok {
+			if err := rc.Ready(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Signal, stderr io.Writer) error {
+	f := factories()
+	cfg, err := loadConfig(path, f)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	m := metrics.New()
+	if err := os.MkdirAll(config.ResolvePath(cfg.DataDir), 0o700); err != nil {
+		return fmt.Errorf("create data_dir: %w", err)
+	}
+	a := &agent{m: m}
+	if cfg.HTTP.Listen != "" {
+		srv, err := httpapi.Start(cfg.HTTP.Listen, m.Registry, a.healthz, a.readyz)
+		if err != nil {
+			return err
+		}
+		log.Info("serving metrics and health", "addr", srv.Addr())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+
+	changed := watchFile(ctx, path, 2*time.Second)
+	start := time.Now()
+	for {
+		set := baseSettings(cfg, log, m, once)
+		parts, err := buildPipeline(cfg, f, set)
+		if err != nil {
+			return err
+		}
+		eng := pipeline.New(pipeline.Config{
+			Inputs: parts.inputs, Filters: parts.filters, Outputs: parts.outputs,
+			Logger: log, Observer: m, DrainTimeout: cfg.ShutdownTimeout,
+		})
+		a.set(eng, parts.outputs)
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- eng.Run(runCtx, once) }()
+		log.Info("pipeline started", "inputs", len(parts.inputs), "filters", len(parts.filters), "outputs", len(parts.outputs))
+
+		var next *config.Config
+	wait:
+		for {
+			select {
+			case err := <-done:
+				cancel()
+				a.set(nil, nil)
+				if err != nil {
+					return err
+				}
+				if once {
+					printSummary(stderr, m, time.Since(start))
+				}
+				log.Info("stopped; checkpoints written")
+				return nil
+			case <-reload:
+				next = tryReload(path, f, log)
+			case <-changed:
+				next = tryReload(path, f, log)
+			}
+			if next != nil {
+				break wait
+			}
+		}
+		// Drain and checkpoint the running pipeline, then start the new one from the
+		// checkpoints: nothing is lost, and nothing is shipped twice.
+		log.Info("reloading configuration")
+		cancel()
+		if err := <-done; err != nil {
+			return err
+		}
+		cfg = next
+		log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	}
+}
+
+// tryReload returns the new config, or nil (logged) when it is invalid: the running
+// pipeline then keeps going on the old one.
+func tryReload(path string, f config.Factories, log hclog.Logger) *config.Config {
+	cfg, err := config.Load(path, f)
+	if err == nil {
+		set := baseSettings(cfg, hclog.NewNullLogger(), metrics.New(), false)
+		_, _, err = buildFilters(cfg, f, set)
+	}
+	if err != nil {
+		log.Error("new configuration is invalid; keeping the running one", "error", err)
+		return nil
+	}
+	return cfg
+}
+
+// watchFile signals when path's content changes (ConfigMap updates swap a symlink, so
+// polling content is more robust than watching the inode).
+func watchFile(ctx context.Context, path string, every time.Duration) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	sum := func() []byte {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		h := sha256.Sum256(data)
+		return h[:]
+	}
+	last := sum()
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if cur := sum(); cur != nil && !bytes.Equal(cur, last) {
+					last = cur
+					select {
+					case ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return ch
+}
+
+func printSummary(w io.Writer, m *metrics.Metrics, d time.Duration) {
+	read := m.Sum("events_read/")
+	bytesIn := m.Sum("bytes_read/")
+	fmt.Fprintf(w, "auditship: read %d events (%s) in %s; invalid %d, dropped %d, fields redacted %d, filter errors %d\n",
+		read, humanBytes(bytesIn), d.Round(time.Millisecond), m.Sum("events_invalid/"), m.Sum("dropped/"), m.Sum("redacted/"), m.Sum("filter_errors/"))
+	for _, kv := range m.Totals("shipped/") {
+		fmt.Fprintf(w, "auditship: output %s: shipped %d events, %d retries, %d dead-lettered\n",
+			kv.Key, kv.Value, m.Total("retries/"+kv.Key), m.Total("dead_lettered/"+kv.Key))
+	}
+	if lost := m.Sum("bytes_lost/"); lost > 0 {
+		fmt.Fprintf(w, "auditship: WARNING %s rotated or deleted away before they could be read\n", humanBytes(lost))
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

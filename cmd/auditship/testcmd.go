@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/metrics"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// maxTestLine bounds one sample line; longer ones are counted as skipped.
+const maxTestLine = 64 << 20
+
+func newTestCmd() *cobra.Command {
+	var (
+		path   string
+		inputs []string
+		format string
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "test -c FILE [--input F]... [--output NAME]",
+		Short: "Run the config's filters over sample lines; survivors to stdout, a summary to stderr",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := factories()
+			cfg, err := loadConfig(path, f)
+			if err != nil {
+				return err
+			}
+			m := metrics.New()
+			set := baseSettings(cfg, hclog.NewNullLogger(), m, true)
+			chain, perOutput, err := buildFilters(cfg, f, set)
+			if err != nil {
+				return err
+			}
+			if output != "" {
+				oc, ok := perOutput[output]
+				if !ok {
+					return usageErr(fmt.Errorf("--output %q: no such output in %s", output, path))
+				}
+				chain = append(chain, oc...)
+			}
+			if format == "" {
+				format = "auto"
+			}
+			dec, err := decode.New(format)
+			if err != nil {
+				return usageErr(fmt.Errorf("--format: %w", err))
+			}
+			t := &tester{chain: chain, dec: dec, m: m, out: bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)}
+			if len(inputs) == 0 {
+				inputs = []string{"-"}
+			}
+			for _, in := range inputs {
+				if err := t.runFile(in, cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			if err := t.out.Flush(); err != nil {
+				return fmt.Errorf("write stdout: %w", err)
+			}
+			t.summary(cmd.ErrOrStderr())
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	cmd.Flags().StringArrayVar(&inputs, "input", nil, "sample file (repeatable; - or none for stdin)")
+	cmd.Flags().StringVar(&format, "format", "", "audit | kube-audit-rest | auto (default auto)")
+	cmd.Flags().StringVar(&output, "output", "", "also apply this output's own filters")
+	return cmd
+}
+
+type tester struct {
+	chain                      pipeline.Chain
+	dec                        decode.Decoder
+	m                          *metrics.Metrics
+	out                        *bufio.Writer
+	in, kept, invalid, skipped int64
+	bytesIn, bytesOut          int64
+	buf                        []byte
+}
+
+func (t *tester) runFile(path string, stdin io.Reader) error {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		line, err := readLine(br, maxTestLine)
+		if errors.Is(err, errLineTooLong) {
+			t.skipped++
+			continue
+		}
+		if len(line) > 0 {
+			t.process(line)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+}
+
+func (t *tester) process(line []byte) {
+	t.bytesIn += int64(len(line)) + 1
+	evs, err := t.dec.Decode(line)
+	if err != nil {
+		t.invalid++
+		return
+	}
+	for _, ev := range evs {
+		t.in++
+		if !t.chain.Keep(ev, t.m) {
+			continue
+		}
+		t.kept++
+		b, err := ev.AppendJSON(t.buf[:0])
+		if err != nil {
+			t.invalid++
+			continue
+		}
+		t.buf = append(b, '\n')
+		t.bytesOut += int64(len(t.buf))
+		_, _ = t.out.Write(t.buf)
+	}
+}
+
+func (t *tester) summary(w io.Writer) {
+	fmt.Fprintf(w, "events in: %d  kept: %d  dropped: %d  invalid lines: %d  over-long lines: %d\n",
+		t.in, t.kept, t.in-t.kept, t.invalid, t.skipped)
+	for _, s := range t.chain {
+		fmt.Fprintf(w, "  filter %-28s dropped %8d  redacted fields %8d  errors %d\n",
+			s.Name, t.m.Total("dropped/"+s.Name), t.m.Total("redacted/"+s.Name), t.m.Total("filter_errors/"+s.Name))
+	}
+	red := 0.0
+	if t.bytesIn > 0 {
+		red = 100 * (1 - float64(t.bytesOut)/float64(t.bytesIn))
+	}
+	fmt.Fprintf(w, "bytes in: %d  bytes out: %d  reduction: %.1f%%\n", t.bytesIn, t.bytesOut, red)
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its newline. A line longer than max is consumed
+// whole and reported as errLineTooLong, never split into pieces.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > max+1 {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if tooLong {
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			if err == io.EOF {
+				return nil, errLineTooLong
+			}
+			return nil, errLineTooLong
+		}
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+		}
+		return line, err
+	}
+}

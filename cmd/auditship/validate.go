@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/auditship/auditship/metrics"
+)
+
+func newValidateCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "validate -c FILE",
+		Short: "Check a config: exit 0 when valid, else one line per problem and exit 2",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := factories()
+			cfg, err := loadConfig(path, f)
+			if err != nil {
+				return err
+			}
+			set := baseSettings(cfg, hclog.NewNullLogger(), metrics.New(), false)
+			if _, _, err := buildFilters(cfg, f, set); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d inputs, %d filters, %d outputs)\n", path, len(cfg.Inputs), len(cfg.Filters), len(cfg.Outputs))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	return cmd
+}
