@@ -1,0 +1,153 @@
+// Package redact provides the `redact` filter: it removes, masks or hashes fields chosen by
+// path, or by a built-in preset (kubernetes-secrets, managed-fields), and fails closed.
+package redact
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/auditship/auditship/filters/condition"
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// Presets.
+const (
+	PresetKubernetesSecrets = "kubernetes-secrets"
+	PresetManagedFields     = "managed-fields"
+)
+
+// Config is the `redact` filter's configuration.
+type Config struct {
+	// Preset is a built-in set of fields; exclusive with Paths.
+	Preset string `mapstructure:"preset"`
+	// Paths are fields of the event, e.g. requestObject.spec.containers[*].env[*].value or
+	// requestObject.metadata.annotations["example.com/token"].
+	Paths []string `mapstructure:"paths"`
+	// Action is remove, mask (the default; replaces the value by "[REDACTED]") or hash
+	// (keyed HMAC-SHA256, so equal values stay comparable without being readable).
+	Action string `mapstructure:"action"`
+	// When, if set, limits the filter to events it is true for.
+	When string `mapstructure:"when"`
+	// HashKeyFile and HashKeyEnv name where the HMAC key is; it is never in the config.
+	HashKeyFile string `mapstructure:"hash_key_file"`
+	HashKeyEnv  string `mapstructure:"hash_key_env"`
+}
+
+// Validate reports every problem, one per line, each naming its key.
+func (c *Config) Validate() error {
+	_, err := c.build()
+	return err
+}
+
+func (c *Config) build() (*Filter, error) {
+	var errs []error
+	f := &Filter{preset: c.Preset}
+	switch {
+	case c.Preset == "" && len(c.Paths) == 0:
+		errs = append(errs, errors.New("preset or paths: one of them is required"))
+	case c.Preset != "" && len(c.Paths) > 0:
+		errs = append(errs, errors.New("preset and paths are exclusive: use two redact filters"))
+	}
+	switch c.Preset {
+	case "", PresetKubernetesSecrets:
+	case PresetManagedFields:
+		if c.Action != "" && c.Action != "remove" {
+			errs = append(errs, fmt.Errorf("action: preset %s always removes; drop action %q", c.Preset, c.Action))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("preset: unknown preset %q (%s, %s)", c.Preset, PresetKubernetesSecrets, PresetManagedFields))
+	}
+	for i, p := range c.Paths {
+		segs, err := parsePath(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("paths[%d]: %w", i, err))
+			continue
+		}
+		f.paths = append(f.paths, segs)
+	}
+	kind, err := parseAction(c.Action)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	f.act.kind = kind
+	if kind == actHash {
+		if f.act.key, err = loadKey(c.HashKeyFile, c.HashKeyEnv); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.HashKeyFile != "" || c.HashKeyEnv != "" {
+		errs = append(errs, errors.New("hash_key_file/hash_key_env: only used with action: hash"))
+	}
+	if c.When != "" {
+		if f.when, err = condition.Compile(c.When); err != nil {
+			errs = append(errs, fmt.Errorf("when: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// Filter redacts fields of events; it never drops one unless redaction fails.
+type Filter struct {
+	preset string
+	paths  [][]segment
+	act    action
+	when   *condition.Condition
+}
+
+// New returns the filter a config describes.
+func New(c *Config) (*Filter, error) { return c.build() }
+
+// Apply redacts ev in place, adding the number of fields redacted to ev.Redacted. An
+// event with nothing to redact is left untouched (and so is written as its original
+// bytes). An error means the event could not be made safe: the engine drops it.
+func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
+	fields := ev.Fields()
+	if fields == nil {
+		return false, errors.New("redact: event has no fields")
+	}
+	if f.when != nil {
+		match, err := f.when.Eval(fields)
+		if err != nil {
+			return false, err
+		}
+		if !match {
+			return true, nil
+		}
+	}
+	p := pass{act: &f.act, ev: ev}
+	switch f.preset {
+	case PresetKubernetesSecrets:
+		p.secretsPreset(fields)
+	case PresetManagedFields:
+		p.managedFieldsPreset(fields)
+	default:
+		for _, segs := range f.paths {
+			// The event is an object and a path starts with a field name, so the event
+			// itself is never replaced or removed.
+			p.applyPath(fields, segs)
+		}
+	}
+	ev.Redacted += p.n
+	if p.err != nil {
+		return false, fmt.Errorf("redact: %w", p.err)
+	}
+	return true, nil
+}
+
+// NewFactory returns the factory of `type: redact`.
+func NewFactory() config.FilterFactory {
+	return config.FilterFactory{
+		Type:      "redact",
+		NewConfig: func() any { return &Config{} },
+		Create: func(cfg any, _ config.Settings) (pipeline.Filter, error) {
+			c, ok := cfg.(*Config)
+			if !ok {
+				return nil, fmt.Errorf("redact filter: unexpected config type %T", cfg)
+			}
+			return New(c)
+		},
+	}
+}
