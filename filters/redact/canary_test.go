@@ -28,8 +28,8 @@ func (c *canaries) b64() string { return base64.StdEncoding.EncodeToString([]byt
 func (c *canaries) secret(name string) map[string]any {
 	return map[string]any{
 		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-		"metadata": map[string]any{"name": name, "namespace": "prod", "annotations": map[string]any{lastApplied: c.manifest(name)}},
-		"data":     map[string]any{"password": c.b64(), "tls.key": c.b64()},
+		"metadata":   map[string]any{"name": name, "namespace": "prod", "annotations": map[string]any{lastApplied: c.manifest(name)}},
+		"data":       map[string]any{"password": c.b64(), "tls.key": c.b64()},
 		"stringData": map[string]any{"token": c.raw()},
 	}
 }
@@ -62,8 +62,8 @@ func auditShape(verb, resource, subresource, name string, req, resp any) map[str
 	ev := map[string]any{
 		"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse", "stage": "ResponseComplete",
 		"auditID": "id-" + name, "verb": verb, "requestURI": "/api/v1/namespaces/prod/" + resource + "/" + name,
-		"user":      map[string]any{"username": "alice@example.com", "groups": []any{"system:authenticated"}},
-		"objectRef": map[string]any{"resource": resource, "subresource": subresource, "namespace": "prod", "name": name, "apiVersion": "v1"},
+		"user":           map[string]any{"username": "alice@example.com", "groups": []any{"system:authenticated"}},
+		"objectRef":      map[string]any{"resource": resource, "subresource": subresource, "namespace": "prod", "name": name, "apiVersion": "v1"},
 		"responseStatus": map[string]any{"code": 200.0},
 	}
 	if req != nil {
