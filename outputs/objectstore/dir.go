@@ -1,0 +1,85 @@
+package objectstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// dirStore writes objects under a local directory with the same key layout as a bucket.
+type dirStore struct {
+	dir string
+}
+
+// put writes the object atomically: a reader sees either no file or the whole object,
+// and after put returns the object survives a crash.
+func (d *dirStore) put(_ context.Context, key string, body []byte, _ codec) error {
+	path := filepath.Join(d.dir, filepath.FromSlash(key))
+	parent := filepath.Dir(path)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", parent, err)
+	}
+	// A leading dot keeps half-written files out of globs over *.ndjson*.
+	f, err := os.CreateTemp(parent, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temp object in %s: %w", parent, err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(body); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename to %s: %w", path, err)
+	}
+	ok = true
+	// The rename is durable only once the directory entry is.
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ready checks that the directory exists (creating it) and takes new files.
+func (d *dirStore) ready(context.Context) error {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", d.dir, err)
+	}
+	f, err := os.CreateTemp(d.dir, ".ready-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable: %w", d.dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}
+
+func (d *dirStore) String() string { return "file://" + d.dir }

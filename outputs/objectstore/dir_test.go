@@ -1,0 +1,218 @@
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
+)
+
+func newFileOutput(t testing.TB, dir, compression string) *Output {
+	t.Helper()
+	c := NewConfig()
+	c.URL = "file://" + dir
+	c.Compression = compression
+	out, opts, err := NewFactory().Create(c, config.Settings{Name: "archive", NodeName: "cp-1"})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if opts.Batch.MaxBytes != int(c.MaxObjectBytes) || opts.Batch.FlushInterval != c.MaxObjectAge {
+		t.Fatalf("options = %+v, want batches closed at max_object_bytes/max_object_age", opts.Batch)
+	}
+	return out.(*Output)
+}
+
+// readTree returns every file under dir (relative, slash-separated) with its mode.
+func readTree(t testing.TB, dir string) map[string]fs.FileMode {
+	t.Helper()
+	files := map[string]fs.FileMode{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if rel != "." && fi.Mode().Perm() != 0o700 {
+				t.Errorf("dir %s mode = %v, want 0700", rel, fi.Mode().Perm())
+			}
+			return nil
+		}
+		files[filepath.ToSlash(rel)] = fi.Mode().Perm()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestFileLayoutAndRoundTrip(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 58, 0, 0, time.UTC)
+	keyRE := regexp.MustCompile(`^2026/11/20/(10|11)/cp-1-20261120T1[01]\d{4}\.\d{3}Z-[0-9a-f]{16}\.ndjson(\.gz|\.zst)?$`)
+	for _, comp := range []string{"gzip", "zstd", "none"} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			out := newFileOutput(t, dir, comp)
+			// Four minutes across the hour boundary, one event every 10s.
+			b := syntheticBatch(t, 0, 24, start, 10*time.Second)
+			if err := out.Write(context.Background(), b); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			files := readTree(t, dir)
+			if len(files) != 2 {
+				t.Fatalf("got %d objects %v, want 2 (one per hour)", len(files), files)
+			}
+			var got []string
+			for key, mode := range files {
+				if !keyRE.MatchString(key) || !strings.HasSuffix(key, codecs[comp].ext) {
+					t.Errorf("key %q does not follow the layout", key)
+				}
+				if mode != 0o600 {
+					t.Errorf("%s mode = %v, want 0600", key, mode)
+				}
+				body, err := os.ReadFile(filepath.Join(dir, key))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := decodeObject(t, key, body)
+				hour := key[len("2026/11/20/") : len("2026/11/20/")+2]
+				for _, l := range lines {
+					if ts, _ := eventTime(newEvent(t, l)); ts.Format("15") != hour {
+						t.Errorf("%s holds an event of hour %s", key, ts.Format("15"))
+					}
+				}
+				got = append(got, lines...)
+			}
+			if want := batchLines(t, b); !slices.Equal(sorted(got), sorted(want)) {
+				t.Errorf("objects hold %d events, want exactly the %d shipped", len(got), len(want))
+			}
+		})
+	}
+}
+
+func TestFileRetryOverwritesInsteadOfDuplicating(t *testing.T) {
+	dir := t.TempDir()
+	out := newFileOutput(t, dir, "gzip")
+	b := syntheticBatch(t, 0, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+	for range 2 {
+		if err := out.Write(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files := readTree(t, dir); len(files) != 1 {
+		t.Errorf("two writes of the same batch left %d objects %v, want 1", len(files), files)
+	}
+	other := syntheticBatch(t, 10, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+	if err := out.Write(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if files := readTree(t, dir); len(files) != 2 {
+		t.Errorf("a different batch with the same first time left %d objects, want 2", len(files))
+	}
+}
+
+func TestFileReady(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "archive")
+	out := newFileOutput(t, dir, "gzip")
+	if err := out.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready on a creatable dir: %v", err)
+	}
+	if files := readTree(t, dir); len(files) != 0 {
+		t.Errorf("Ready left files behind: %v", files)
+	}
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := newFileOutput(t, filepath.Join(blocked, "sub"), "gzip")
+	if err := bad.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), blocked) {
+		t.Errorf("Ready under a regular file = %v, want an error naming it", err)
+	}
+	if err := bad.Write(context.Background(), syntheticBatch(t, 0, 1, time.Now(), 0)); err == nil {
+		t.Error("Write under a regular file succeeded")
+	}
+}
+
+// failingStore stores objects until failAt puts have been made, then fails.
+type failingStore struct {
+	puts   int
+	failAt int
+	keys   []string
+}
+
+func (f *failingStore) put(_ context.Context, key string, _ []byte, _ codec) error {
+	f.puts++
+	if f.puts >= f.failAt {
+		return errors.New("store down")
+	}
+	f.keys = append(f.keys, key)
+	return nil
+}
+func (f *failingStore) ready(context.Context) error { return nil }
+func (f *failingStore) String() string              { return "fake" }
+
+func TestWritePartialFailureNamesOnlyUnstoredEvents(t *testing.T) {
+	out := newFileOutput(t, t.TempDir(), "gzip")
+	fs := &failingStore{failAt: 2}
+	out.store = fs
+	// Hours 10, 11, 10, 12: objects for 10 (stored), then 11 fails and 12 is not tried.
+	b := pipeline.Batch{
+		newEvent(t, syntheticLine(0, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))),
+		newEvent(t, syntheticLine(1, time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC))),
+		newEvent(t, syntheticLine(2, time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC))),
+		newEvent(t, syntheticLine(3, time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))),
+	}
+	err := out.Write(context.Background(), b)
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("Write = %v, want a *BatchError", err)
+	}
+	if len(be.Failed) != 2 || be.Failed[1] == nil || be.Failed[3] == nil {
+		t.Errorf("failed items = %v, want exactly 1 and 3", be.Failed)
+	}
+	if fs.puts != 2 {
+		t.Errorf("puts = %d, want 2 (stop after the first failure)", fs.puts)
+	}
+
+	all := &failingStore{failAt: 1}
+	out.store = all
+	if err := out.Write(context.Background(), b); err == nil || errors.As(err, &be) {
+		t.Errorf("Write with the store down = %v, want a plain (whole-batch) error", err)
+	}
+}
+
+func TestUnencodableEventIsCountedNotShipped(t *testing.T) {
+	out := newFileOutput(t, t.TempDir(), "none")
+	fs := &failingStore{failAt: 100}
+	out.store = fs
+	m := &countingMetrics{}
+	out.metrics = m
+	bad := pipeline.NewEvent(nil, map[string]any{"requestReceivedTimestamp": "2026-11-20T10:00:00Z", "x": make(chan int)}, pipeline.SourceAudit)
+	good := newEvent(t, syntheticLine(1, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)))
+	if err := out.Write(context.Background(), pipeline.Batch{bad, good}); err != nil {
+		t.Fatalf("Write = %v, want nil (the bad event is dead-lettered)", err)
+	}
+	if m.deadLettered != 1 || len(fs.keys) != 1 {
+		t.Errorf("dead-lettered %d, objects %d; want 1 and 1", m.deadLettered, len(fs.keys))
+	}
+}
+
+type countingMetrics struct {
+	config.NopMetrics
+	deadLettered int
+}
+
+func (c *countingMetrics) OutputDeadLettered(_ string, n int) { c.deadLettered += n }
