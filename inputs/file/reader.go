@@ -1,0 +1,171 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// frame is what reader.next found.
+type frame int
+
+const (
+	// frameNone: no complete line is available now (end of file, or a partial last line
+	// that is held back until its newline arrives).
+	frameNone frame = iota
+	// frameLine: a complete line.
+	frameLine
+	// frameTooLong: a line longer than the limit was skipped whole.
+	frameTooLong
+)
+
+const readBufferSize = 64 << 10
+
+// reader frames newline-terminated lines from one file, starting at an offset into its
+// (uncompressed) content. It holds back a partial last line and skips over-long lines
+// without buffering them. It knows nothing of checkpoints: its caller decides what an
+// offset means.
+type reader struct {
+	f   *os.File
+	gz  *gzip.Reader
+	br  *bufio.Reader
+	max int
+	// off is the offset just past the last line returned or skipped.
+	off int64
+	// pos is how far the stream has been consumed; beyond off only while skipping.
+	pos      int64
+	skipping bool
+	scratch  []byte
+}
+
+// errOffsetBeyondEnd means the offset to resume at lies past the end of the file's
+// content: it is not the file the offset was recorded for, or it was truncated.
+var errOffsetBeyondEnd = errors.New("offset beyond end of file")
+
+// openReader opens path at offset. A gzip file is decompressed and the offset skipped in
+// its uncompressed content, which is how a checkpoint taken on the plain file before it
+// was compressed resumes inside the .gz.
+func openReader(path string, gz bool, offset int64, maxLine int) (*reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r := &reader{f: f, max: maxLine}
+	if err := r.start(gz, offset); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+func (r *reader) start(gz bool, offset int64) error {
+	r.off, r.pos, r.skipping = offset, offset, false
+	if !gz {
+		if _, err := r.f.Seek(offset, io.SeekStart); err != nil {
+			return fmt.Errorf("seek to %d: %w", offset, err)
+		}
+		r.br = bufio.NewReaderSize(r.f, readBufferSize)
+		return nil
+	}
+	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("seek to start: %w", err)
+	}
+	zr, err := gzip.NewReader(r.f)
+	if err != nil {
+		return fmt.Errorf("gzip header: %w", err)
+	}
+	r.gz = zr
+	if n, err := io.CopyN(io.Discard, zr, offset); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: resume at %d, content ends at %d", errOffsetBeyondEnd, offset, n)
+		}
+		return fmt.Errorf("skip to %d in gzip: %w", offset, err)
+	}
+	r.br = bufio.NewReaderSize(zr, readBufferSize)
+	return nil
+}
+
+func (r *reader) close() error {
+	if r.gz != nil {
+		r.gz.Close()
+	}
+	return r.f.Close()
+}
+
+// next returns the next complete line without its newline; the slice is valid until the
+// following call. For frameTooLong and frameLine, r.off has moved past the line.
+func (r *reader) next() (frame, []byte, error) {
+	if cap(r.scratch) > 4*readBufferSize {
+		r.scratch = nil // one long line must not pin its memory for the file's lifetime
+	}
+	r.scratch = r.scratch[:0]
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		r.pos += int64(len(chunk))
+		switch {
+		case err == nil:
+			if r.skipping {
+				r.skipping = false
+				r.off = r.pos
+				return frameTooLong, nil, nil
+			}
+			line := chunk[:len(chunk)-1]
+			if len(r.scratch) > 0 {
+				r.scratch = append(r.scratch, line...)
+				line = r.scratch
+			}
+			r.off = r.pos
+			if len(line) > r.max {
+				return frameTooLong, nil, nil
+			}
+			return frameLine, line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			if r.skipping {
+				continue
+			}
+			if len(r.scratch)+len(chunk) > r.max {
+				// Skip the rest without keeping it: memory stays bounded whatever the writer does.
+				r.skipping = true
+				r.scratch = r.scratch[:0]
+				continue
+			}
+			r.scratch = append(r.scratch, chunk...)
+		case errors.Is(err, io.EOF):
+			return frameNone, nil, r.holdBack()
+		default:
+			return frameNone, nil, err
+		}
+	}
+}
+
+// holdBack rewinds to the start of a partial last line so it is read again, whole, once
+// its newline arrives. While skipping an over-long line there is nothing to keep: the
+// reader stays where it is and resumes skipping.
+func (r *reader) holdBack() error {
+	if r.skipping || r.pos == r.off {
+		return nil
+	}
+	if r.gz != nil {
+		// A complete gzip member never grows, so the partial line is final; a gzip still
+		// being written ends in ErrUnexpectedEOF instead and is reopened by the caller.
+		return nil
+	}
+	if _, err := r.f.Seek(r.off, io.SeekStart); err != nil {
+		return fmt.Errorf("seek back to %d: %w", r.off, err)
+	}
+	r.br.Reset(r.f)
+	r.pos = r.off
+	return nil
+}
+
+// partial reports how many bytes past off were seen without their newline.
+func (r *reader) partial() int64 { return r.pos - r.off }
+
+// isBlank reports whether a line carries nothing but whitespace; such lines are skipped
+// without being counted as invalid.
+func isBlank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }

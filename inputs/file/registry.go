@@ -1,0 +1,72 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/pipeline"
+)
+
+// checkpointVersion is bumped when FileState changes meaning; an unknown version is
+// refused rather than guessed at.
+const checkpointVersion = 1
+
+// FileState is what the checkpoint remembers about one file, keyed by its identity
+// (fingerprint), not by its path: the path is only where it was last seen.
+type FileState struct {
+	Path           string `json:"path"`
+	Dev            uint64 `json:"dev,omitempty"`
+	Inode          uint64 `json:"inode,omitempty"`
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	FingerprintLen int    `json:"fingerprint_len"`
+	Gzip           bool   `json:"gzip,omitempty"`
+	// Offset is the acknowledged watermark: every line before it was delivered, dropped
+	// or skipped as invalid. In a .gz it counts uncompressed bytes.
+	Offset int64 `json:"offset"`
+	// Size is the content size last seen, to count what is lost if the file vanishes.
+	Size     int64     `json:"size"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+type checkpointFile struct {
+	Version int         `json:"version"`
+	Files   []FileState `json:"files"`
+}
+
+// registry loads and saves the input's FileStates; it does no file reading of its own.
+type registry struct {
+	store *pipeline.CheckpointStore
+}
+
+// load returns the saved states, and whether a checkpoint existed. A checkpoint that
+// cannot be decoded is an error unless reset is set, because starting afresh silently
+// would re-ship everything (or, with start_at: end, skip it).
+func (r registry) load(reset bool, log hclog.Logger) ([]FileState, bool, error) {
+	var doc checkpointFile
+	found, err := r.store.Load(&doc)
+	if err == nil && found && doc.Version != checkpointVersion {
+		err = fmt.Errorf("%w %s: version %d, this agent reads version %d",
+			pipeline.ErrCorruptCheckpoint, r.store.Path(), doc.Version, checkpointVersion)
+	}
+	if err != nil {
+		if errors.Is(err, pipeline.ErrCorruptCheckpoint) && reset {
+			log.Warn("checkpoint is corrupt; starting afresh as reset_corrupt_checkpoints is set", "path", r.store.Path(), "error", err)
+			return nil, false, nil
+		}
+		if errors.Is(err, pipeline.ErrCorruptCheckpoint) {
+			return nil, false, fmt.Errorf("%w (set reset_corrupt_checkpoints: true to start afresh, re-reading every file)", err)
+		}
+		return nil, false, err
+	}
+	return doc.Files, found, nil
+}
+
+func (r registry) save(files []FileState) error {
+	if files == nil {
+		files = []FileState{}
+	}
+	return r.store.Save(checkpointFile{Version: checkpointVersion, Files: files})
+}

@@ -1,0 +1,903 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// tracked is one file identity: the checkpointed state plus, while it is being read, an
+// open reader. It outlives paths and inodes: a rename, a gzip or a copytruncate copy
+// rebinds it to another path or inode with the same fingerprint.
+type tracked struct {
+	path   string
+	key    fileKey // zero while bound to no inode (its content is looked for by fingerprint)
+	gz     bool
+	backup bool
+	fp     fingerprint
+	acks   *pipeline.AckTracker
+	// readOff is the end of the last line handed out or skipped; acks move the watermark
+	// up to it.
+	readOff int64
+	// size is the content size last seen (uncompressed for a .gz once read to its end).
+	size     int64
+	lastSeen time.Time
+	seen     bool // matched by the latest scan
+	rd       *reader
+	more     bool  // may hold complete lines not read yet
+	eofSize  int64 // physical size when the end was last reached; -1 when unknown
+	lastRead time.Time
+	// confirmed: the fingerprint was checked against the file at key when it had
+	// verSize and verMod, so an unchanged file need not be read again to be trusted.
+	confirmed   bool
+	verSize     int64
+	verMod      time.Time
+	lostCounted bool
+}
+
+// Input is the `type: file` input.
+type Input struct {
+	cfg     Config
+	name    string
+	once    bool
+	log     hclog.Logger
+	met     config.Metrics
+	dec     decode.Decoder
+	find    finder
+	reg     registry
+	maxLine int
+	fpBytes int
+
+	mu       sync.Mutex
+	files    []*tracked
+	byKey    map[fileKey]*tracked
+	dups     map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
+	order    []*tracked
+	fresh    bool // no checkpoint existed: start_at applies to the first scan
+	scanned  bool
+	lastScan time.Time
+	lastPoll time.Time
+	eventsIn int64
+	bytesIn  int64
+	lastWarn time.Time
+
+	needScan atomic.Bool
+	needPoll atomic.Bool
+	dirty    atomic.Bool
+	wake     chan struct{}
+	watcher  *fsnotify.Watcher
+	watched  map[string]bool
+
+	saveMu    sync.Mutex
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var errClosed = errors.New("file input closed")
+
+// New creates the input, loading its checkpoint from set.DataDir.
+func New(c *Config, set config.Settings) (*Input, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	dec, err := decode.New(c.Format)
+	if err != nil {
+		return nil, fmt.Errorf("format: %w", err)
+	}
+	log := set.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	met := set.Metrics
+	if met == nil {
+		met = config.NopMetrics{}
+	}
+	in := &Input{
+		cfg:     *c,
+		name:    set.Name,
+		once:    set.Once,
+		log:     log,
+		met:     met,
+		dec:     dec,
+		find:    finder{include: c.Paths, exclude: c.Exclude},
+		reg:     registry{store: pipeline.NewCheckpointStore(filepath.Join(set.DataDir, "inputs", set.Name+".json"))},
+		maxLine: int(c.MaxLineBytes),
+		fpBytes: int(c.FingerprintBytes),
+		byKey:   map[fileKey]*tracked{},
+		dups:    map[fileKey]int64{},
+		wake:    make(chan struct{}, 1),
+		watched: map[string]bool{},
+		stop:    make(chan struct{}),
+	}
+	states, found, err := in.reg.load(set.ResetCorruptCheckpoints, log)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", set.Name, err)
+	}
+	for _, st := range states {
+		fp, err := parseFingerprint(st.Fingerprint, st.FingerprintLen)
+		if err != nil {
+			if !set.ResetCorruptCheckpoints {
+				return nil, fmt.Errorf("input %s: %w %s: %v (set reset_corrupt_checkpoints: true to start afresh)",
+					set.Name, pipeline.ErrCorruptCheckpoint, in.reg.store.Path(), err)
+			}
+			log.Warn("dropping a checkpoint entry that cannot be decoded", "path", st.Path, "error", err)
+			continue
+		}
+		t := &tracked{
+			path: st.Path, key: fileKey{Dev: st.Dev, Ino: st.Inode}, gz: st.Gzip, fp: fp,
+			acks: pipeline.NewAckTracker(st.Offset), readOff: st.Offset, size: st.Size,
+			lastSeen: st.LastSeen, eofSize: -1, more: true,
+		}
+		in.files = append(in.files, t)
+		if t.key != (fileKey{}) {
+			in.byKey[t.key] = t
+		}
+	}
+	in.fresh = !found
+	if c.Watch && !set.Once {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			log.Warn("file events unavailable; polling only", "poll_interval", c.PollInterval, "error", err)
+		} else {
+			in.watcher = w
+			in.wg.Add(1)
+			go in.watchLoop()
+		}
+	}
+	in.wg.Add(1)
+	go in.persistLoop()
+	return in, nil
+}
+
+// Read returns the next batch, every event of which comes from one file.
+func (in *Input) Read(ctx context.Context) (pipeline.Batch, pipeline.AckFunc, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		select {
+		case <-in.stop:
+			return nil, nil, errClosed
+		default:
+		}
+		b, ack, end := in.step(ctx)
+		if b != nil {
+			return b, ack, nil
+		}
+		if end {
+			return nil, nil, pipeline.ErrEndOfInput
+		}
+		timer := time.NewTimer(in.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, nil, ctx.Err()
+		case <-in.stop:
+			timer.Stop()
+			return nil, nil, errClosed
+		case <-in.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// step looks for changes and reads one batch; end is set in once mode when every file
+// was read to its end.
+func (in *Input) step(ctx context.Context) (pipeline.Batch, pipeline.AckFunc, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	now := time.Now()
+	switch {
+	case !in.scanned || in.needScan.Swap(false) || now.Sub(in.lastScan) >= in.cfg.RescanInterval:
+		in.scan(now)
+	case in.needPoll.Swap(false) || now.Sub(in.lastPoll) >= in.cfg.PollInterval:
+		in.poll(now)
+	}
+	for _, t := range in.order {
+		for t.more && ctx.Err() == nil {
+			if b, ack := in.readBatch(t, now); b != nil {
+				return b, ack, false
+			}
+		}
+	}
+	if !in.once || ctx.Err() != nil || in.needScan.Load() {
+		return nil, nil, false
+	}
+	for _, t := range in.order {
+		if t.more {
+			return nil, nil, false
+		}
+	}
+	return nil, nil, true
+}
+
+// scan expands the globs and binds every file found to an identity: by inode when the
+// fingerprint still matches, else by fingerprint (a renamed, compressed or copied file),
+// else as a new file.
+func (in *Input) scan(now time.Time) {
+	in.lastScan, in.lastPoll = now, now
+	found, err := in.find.find()
+	if err != nil {
+		in.log.Warn("expanding paths", "error", err)
+	}
+	for _, t := range in.files {
+		t.seen = false
+	}
+	type cand struct {
+		foundPath
+		key fileKey
+		fi  os.FileInfo
+		t   *tracked
+	}
+	cands := make([]cand, 0, len(found))
+	for _, p := range found {
+		fi, err := os.Stat(p.Path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		cands = append(cands, cand{foundPath: p, key: keyOf(fi), fi: fi})
+	}
+	// Known inodes whose content still starts as it did.
+	for i := range cands {
+		c := &cands[i]
+		t := in.byKey[c.key]
+		if t == nil || t.seen || c.key == (fileKey{}) {
+			continue
+		}
+		if !in.confirm(t, c.Path, isGzip(c.Path), c.fi) {
+			in.log.Debug("file content changed under the same inode: truncated or replaced", "path", c.Path)
+			in.unbind(t)
+			continue
+		}
+		in.bind(t, c.foundPath, c.fi, now)
+		c.t = t
+	}
+	// New inodes: a known file under a new inode (compressed, copied), or a new file.
+	for i := range cands {
+		c := &cands[i]
+		if c.t != nil {
+			continue
+		}
+		if t := in.byKey[c.key]; t != nil && t.seen {
+			continue // a second name (hard link) of a file already bound
+		}
+		if size, ok := in.dups[c.key]; ok && size == c.fi.Size() {
+			continue
+		}
+		gz := isGzip(c.Path)
+		prefix, key, err := readPrefix(c.Path, gz, in.fpBytes)
+		if err != nil {
+			in.log.Debug("cannot fingerprint file", "path", c.Path, "error", err)
+			continue
+		}
+		if key != c.key {
+			in.needScan.Store(true) // replaced between stat and open
+			continue
+		}
+		if t := in.matchFingerprint(prefix); t != nil {
+			if t.seen || t.rd != nil {
+				// The same content read elsewhere: a gzip of a backup, a copy taken
+				// before a truncation, a glob matching both. Identity is the content,
+				// so it is never read twice.
+				in.dups[c.key] = c.fi.Size()
+				continue
+			}
+			in.rebind(t, c.Path, c.key, gz, prefix, c.fi)
+			in.bind(t, c.foundPath, c.fi, now)
+			c.t = t
+			continue
+		}
+		if len(prefix) == 0 && gz {
+			continue // a gzip not written far enough to tell what it holds
+		}
+		c.t = in.track(c.foundPath, c.key, gz, prefix, c.fi, now)
+	}
+	in.forgetUnseen(now)
+	in.order = in.order[:0]
+	for _, t := range in.files {
+		if !t.seen && t.rd != nil {
+			in.order = append(in.order, t) // draining a deleted or renamed-away file: oldest first
+		}
+	}
+	for _, c := range cands {
+		if c.t != nil {
+			in.order = append(in.order, c.t)
+		}
+	}
+	in.scanned, in.fresh = true, false
+	in.watchDirs(found)
+	in.dirty.Store(true)
+}
+
+// confirm checks that the file at path, bound to t by inode, is still t's content.
+func (in *Input) confirm(t *tracked, path string, gz bool, fi os.FileInfo) bool {
+	if t.confirmed && fi.Size() == t.verSize && fi.ModTime().Equal(t.verMod) {
+		return true
+	}
+	if !gz && fi.Size() < t.readOff {
+		return false
+	}
+	prefix, key, err := readPrefix(path, gz, in.fpBytes)
+	if err != nil || key != keyOf(fi) {
+		return true // cannot tell now; the next scan checks again
+	}
+	if t.fp.Len > 0 && !t.fp.matches(prefix) {
+		return false
+	}
+	if t.fp.Len == 0 && t.readOff > 0 {
+		return false // read before without an identity: nothing to prove it is the same file
+	}
+	if len(prefix) > t.fp.Len {
+		t.fp = newFingerprint(prefix)
+	}
+	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
+	return true
+}
+
+func (in *Input) bind(t *tracked, p foundPath, fi os.FileInfo, now time.Time) {
+	t.path, t.backup, t.gz = p.Path, p.Backup, isGzip(p.Path)
+	t.seen, t.lastSeen = true, now
+	if t.lostCounted {
+		in.log.Info("file counted as lost was found again", "path", t.path)
+		t.lostCounted = false
+	}
+	if fi.Size() < t.eofSize {
+		t.eofSize = -1
+	}
+	if fi.Size() != t.eofSize {
+		if t.gz {
+			// A complete gzip never changes; one read to its end (size known) is done,
+			// so a restart does not decompress every old backup again.
+			t.more = t.size == 0 || t.readOff < t.size
+		} else {
+			t.more = fi.Size() > t.readOff
+		}
+	}
+	if !t.gz && fi.Size() > t.size {
+		t.size = fi.Size()
+	}
+}
+
+// rebind moves identity t to another inode holding its content.
+func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix []byte, fi os.FileInfo) {
+	in.closeReader(t)
+	if t.key != (fileKey{}) && in.byKey[t.key] == t {
+		delete(in.byKey, t.key)
+	}
+	if old := in.byKey[key]; old != nil && old != t {
+		old.key = fileKey{}
+	}
+	t.key = key
+	if key != (fileKey{}) {
+		in.byKey[key] = t
+	}
+	t.gz = gz
+	if len(prefix) > t.fp.Len {
+		t.fp = newFingerprint(prefix)
+	}
+	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
+	t.eofSize, t.more = -1, true
+	in.log.Debug("following file under a new name or inode", "path", path, "offset", t.readOff)
+}
+
+// unbind detaches t from its inode, whose content is no longer t's (copytruncate, or the
+// inode reused). t's content may turn up elsewhere by fingerprint.
+func (in *Input) unbind(t *tracked) {
+	in.closeReader(t)
+	if in.byKey[t.key] == t {
+		delete(in.byKey, t.key)
+	}
+	t.key, t.confirmed, t.seen = fileKey{}, false, false
+	clear(in.dups)
+}
+
+// track starts following a file never seen before.
+func (in *Input) track(p foundPath, key fileKey, gz bool, prefix []byte, fi os.FileInfo, now time.Time) *tracked {
+	var off int64
+	if in.fresh && in.cfg.StartAt == "end" {
+		var err error
+		if off, err = endOffset(p.Path, gz, fi.Size()); err != nil {
+			in.log.Warn("cannot find the end of file for start_at: end; reading it from the beginning", "path", p.Path, "error", err)
+			off = 0
+		}
+	}
+	t := &tracked{
+		key: key, fp: newFingerprint(prefix), acks: pipeline.NewAckTracker(off), readOff: off,
+		size: off, eofSize: -1, confirmed: true, verSize: fi.Size(), verMod: fi.ModTime(),
+	}
+	if len(prefix) == 0 {
+		t.fp = fingerprint{}
+	}
+	in.files = append(in.files, t)
+	if key != (fileKey{}) {
+		in.byKey[key] = t
+	}
+	in.bind(t, p, fi, now)
+	in.log.Debug("new file", "path", p.Path, "offset", off)
+	return t
+}
+
+// forgetUnseen counts what vanished unread and prunes entries gone too long.
+func (in *Input) forgetUnseen(now time.Time) {
+	kept := in.files[:0]
+	for _, t := range in.files {
+		if t.seen || t.rd != nil {
+			kept = append(kept, t)
+			continue
+		}
+		if !t.lostCounted && t.size > t.readOff {
+			lost := t.size - t.readOff
+			events := int(math.Ceil(float64(lost) / in.avgEventBytes()))
+			in.met.InputBytesLost(in.name, lost)
+			in.met.InputEventsLost(in.name, events)
+			in.log.Warn("file vanished before it was read to its end; its unread data is lost",
+				"path", t.path, "unread_bytes", lost, "estimated_events", events)
+			t.lostCounted = true
+		}
+		if t.lastSeen.IsZero() {
+			t.lastSeen = now
+		}
+		if now.Sub(t.lastSeen) > in.cfg.PruneAfter {
+			if in.byKey[t.key] == t {
+				delete(in.byKey, t.key)
+			}
+			in.log.Debug("pruning checkpoint entry of a file gone for long", "path", t.path)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(in.files[len(kept):])
+	in.files = kept
+}
+
+func (in *Input) avgEventBytes() float64 {
+	if in.eventsIn == 0 {
+		return 1024
+	}
+	return float64(in.bytesIn) / float64(in.eventsIn)
+}
+
+func (in *Input) matchFingerprint(prefix []byte) *tracked {
+	var best *tracked
+	for _, t := range in.files {
+		if t.fp.Len > 0 && (best == nil || t.fp.Len > best.fp.Len) && t.fp.matches(prefix) {
+			best = t
+		}
+	}
+	return best
+}
+
+// poll checks known files for growth, truncation and rotation without expanding globs.
+func (in *Input) poll(now time.Time) {
+	in.lastPoll = now
+	for _, t := range in.files {
+		if t.rd != nil {
+			if fi, err := t.rd.f.Stat(); err == nil {
+				in.sizeChanged(t, fi.Size())
+			}
+			if t.seen {
+				if fi, err := os.Stat(t.path); err != nil || keyOf(fi) != t.key {
+					in.needScan.Store(true) // renamed or deleted: find where it went
+				}
+			}
+			if !t.more && now.Sub(t.lastRead) >= in.cfg.CloseInactive {
+				in.closeReader(t)
+			}
+			continue
+		}
+		if !t.seen {
+			continue
+		}
+		fi, err := os.Stat(t.path)
+		if err != nil || keyOf(fi) != t.key {
+			in.needScan.Store(true)
+			continue
+		}
+		in.sizeChanged(t, fi.Size())
+	}
+	if in.needScan.Load() {
+		in.needScan.Store(false)
+		in.scan(now)
+	}
+}
+
+func (in *Input) sizeChanged(t *tracked, size int64) {
+	if !t.gz && (size < t.readOff || (t.eofSize >= 0 && size < t.eofSize)) {
+		in.needScan.Store(true) // truncated: the scan finds where its content went
+		return
+	}
+	if size != t.eofSize {
+		t.more = true
+	}
+	if !t.gz && size > t.size {
+		t.size = size
+	}
+}
+
+// ensureOpen opens t's file at its read offset, making room under max_open_files.
+func (in *Input) ensureOpen(t *tracked, now time.Time) error {
+	if t.rd != nil {
+		return nil
+	}
+	if t.key == (fileKey{}) || t.path == "" {
+		return errors.New("file not bound to a path")
+	}
+	in.makeRoom()
+	rd, err := openReader(t.path, t.gz, t.readOff, in.maxLine)
+	if err != nil {
+		return err
+	}
+	fi, err := rd.f.Stat()
+	if err != nil || keyOf(fi) != t.key || (!t.gz && fi.Size() < t.readOff) {
+		rd.close()
+		in.needScan.Store(true)
+		return fmt.Errorf("%s is no longer the file it was", t.path)
+	}
+	t.rd, t.lastRead = rd, now
+	return nil
+}
+
+func (in *Input) makeRoom() {
+	open := 0
+	var victim *tracked
+	for _, t := range in.files {
+		if t.rd == nil {
+			continue
+		}
+		open++
+		// A file without a name cannot be reopened: never close it to make room.
+		if t.seen && (victim == nil || t.lastRead.Before(victim.lastRead)) {
+			victim = t
+		}
+	}
+	if open >= in.cfg.MaxOpenFiles && victim != nil {
+		in.closeReader(victim)
+	}
+}
+
+func (in *Input) closeReader(t *tracked) {
+	if t.rd == nil {
+		return
+	}
+	t.rd.close()
+	t.rd = nil
+	if !t.seen {
+		clear(in.dups) // a copy skipped while this one drained may now be the only one
+	}
+}
+
+// readBatch reads up to one batch from t. Lines that yield no event (invalid, blank,
+// too long) are acknowledged at once, so they advance the checkpoint without shipping.
+func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.AckFunc) {
+	if err := in.ensureOpen(t, now); err != nil {
+		in.log.Debug("cannot read file now", "path", t.path, "error", err)
+		t.more = false
+		return nil, nil
+	}
+	if !in.stillSame(t) {
+		in.closeReader(t)
+		in.needScan.Store(true)
+		t.more = false
+		return nil, nil
+	}
+	start := t.readOff
+	var (
+		events           pipeline.Batch
+		invalid, skipped int
+	)
+	for len(events) < in.cfg.BatchMaxEvents && t.readOff-start < int64(in.cfg.BatchMaxBytes) {
+		fr, line, err := t.rd.next()
+		if err != nil {
+			// A gzip still being written, or an I/O error: try again later from the
+			// last complete line.
+			in.log.Debug("read stopped", "path", t.path, "offset", t.readOff, "error", err)
+			in.closeReader(t)
+			t.more = false
+			break
+		}
+		if fr == frameNone {
+			in.atEnd(t)
+			break
+		}
+		lineOff := t.readOff
+		t.readOff = t.rd.off
+		if fr == frameTooLong {
+			skipped++
+			in.warn("skipped a line longer than max_line_bytes", "path", t.path, "offset", lineOff, "max_line_bytes", in.maxLine)
+			continue
+		}
+		if isBlank(line) {
+			continue
+		}
+		evs, err := in.dec.Decode(bytes.Clone(line))
+		if err != nil {
+			invalid++
+			in.warn("skipped an invalid line", "path", t.path, "offset", lineOff, "error", err)
+			continue
+		}
+		events = append(events, evs...)
+	}
+	t.lastRead = now
+	n := t.readOff - start
+	if n == 0 {
+		return nil, nil
+	}
+	in.bytesIn += n
+	in.eventsIn += int64(len(events))
+	in.met.InputBytesRead(in.name, int(n))
+	if len(events) > 0 {
+		in.met.InputEventsRead(in.name, len(events))
+	}
+	if invalid > 0 {
+		in.met.InputEventsInvalid(in.name, invalid)
+	}
+	if skipped > 0 {
+		in.met.InputLinesSkipped(in.name, skipped)
+	}
+	if t.readOff > t.size {
+		t.size = t.readOff
+	}
+	acks, path := t.acks, t.path
+	seq := acks.Track(t.readOff)
+	if len(events) == 0 {
+		acks.Ack(seq)
+		in.dirty.Store(true)
+		return nil, nil
+	}
+	var once sync.Once
+	ack := func(err error) {
+		once.Do(func() {
+			if err != nil {
+				// Left unacknowledged: the checkpoint stays before this batch and a
+				// restart reads it again.
+				in.log.Warn("batch not delivered; it will be read again after a restart", "path", path, "error", err)
+				return
+			}
+			acks.Ack(seq)
+			in.dirty.Store(true)
+		})
+	}
+	return events, ack
+}
+
+// stillSame re-checks a growing plain file's first bytes before reading on: a
+// copytruncate followed by fast writes can leave the file larger than the offset, and
+// reading on would start mid-line in different content.
+func (in *Input) stillSame(t *tracked) bool {
+	if t.gz || t.fp.Len == 0 {
+		return true
+	}
+	fi, err := t.rd.f.Stat()
+	if err != nil {
+		return false
+	}
+	if fi.Size() == t.verSize && fi.ModTime().Equal(t.verMod) && t.confirmed {
+		return true
+	}
+	if fi.Size() < t.readOff {
+		return false
+	}
+	prefix, err := prefixOf(t.rd.f, false, t.fp.Len)
+	if err != nil || !t.fp.matches(prefix) {
+		return false
+	}
+	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
+	return true
+}
+
+// atEnd records that t has no complete line left, widens a short fingerprint now that
+// the file is longer, and closes files that will not grow again.
+func (in *Input) atEnd(t *tracked) {
+	t.more = false
+	fi, err := t.rd.f.Stat()
+	if err != nil {
+		in.closeReader(t)
+		return
+	}
+	t.eofSize = fi.Size()
+	if t.gz {
+		t.size = t.rd.pos
+	} else if fi.Size() > t.size {
+		t.size = fi.Size()
+	}
+	if !t.gz && t.fp.Len < in.fpBytes && fi.Size() > int64(t.fp.Len) {
+		if prefix, err := prefixOf(t.rd.f, false, in.fpBytes); err == nil {
+			if t.fp.Len == 0 || t.fp.matches(prefix) {
+				t.fp = newFingerprint(prefix)
+				in.dirty.Store(true)
+			} else {
+				in.needScan.Store(true)
+			}
+		}
+	}
+	if t.gz || t.backup || !t.seen || unlinked(fi) {
+		in.closeReader(t)
+	}
+}
+
+// warn logs at most one warning per 10 s per input (the rest at debug), so a file full
+// of bad lines cannot flood the log. Never logs line content.
+func (in *Input) warn(msg string, args ...any) {
+	now := time.Now()
+	if now.Sub(in.lastWarn) >= 10*time.Second {
+		in.lastWarn = now
+		in.log.Warn(msg, args...)
+		return
+	}
+	in.log.Debug(msg, args...)
+}
+
+func isGzip(path string) bool { return strings.HasSuffix(path, ".gz") }
+
+// endOffset is where start_at: end begins: after the last complete line.
+func endOffset(path string, gz bool, size int64) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	if gz {
+		r, err := openReader(path, true, 0, 1<<30)
+		if err != nil {
+			return 0, err
+		}
+		defer r.close()
+		n, err := io.Copy(io.Discard, r.br)
+		if err != nil {
+			return 0, fmt.Errorf("decompress %s: %w", path, err)
+		}
+		return n, nil
+	}
+	const tail = 64 << 10
+	from := max(0, size-tail)
+	buf := make([]byte, size-from)
+	if _, err := f.ReadAt(buf, from); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		return from + int64(i) + 1, nil
+	}
+	return size, nil
+}
+
+// watchDirs adds the directories of the files and of the literal patterns to fsnotify.
+func (in *Input) watchDirs(found []foundPath) {
+	if in.watcher == nil {
+		return
+	}
+	dirs := map[string]bool{}
+	for _, p := range found {
+		dirs[filepath.Dir(p.Path)] = true
+	}
+	for _, p := range in.cfg.Paths {
+		if d := filepath.Dir(p); !hasMeta(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		if in.watched[d] {
+			continue
+		}
+		in.watched[d] = true
+		if err := in.watcher.Add(d); err != nil {
+			in.log.Debug("cannot watch directory; polling it", "dir", d, "error", err)
+		}
+	}
+}
+
+func (in *Input) signal() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (in *Input) watchLoop() {
+	defer in.wg.Done()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case ev, ok := <-in.watcher.Events:
+			if !ok {
+				return
+			}
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+				in.needScan.Store(true)
+			} else {
+				in.needPoll.Store(true)
+			}
+			in.signal()
+		case err, ok := <-in.watcher.Errors:
+			if !ok {
+				return
+			}
+			in.log.Debug("file events", "error", err)
+			in.needScan.Store(true) // events may have been dropped
+			in.signal()
+		}
+	}
+}
+
+func (in *Input) persistLoop() {
+	defer in.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case <-tick.C:
+			if err := in.persist(in.dirty.Swap(false)); err != nil {
+				in.dirty.Store(true)
+				in.log.Error("saving checkpoint", "error", err)
+			}
+		}
+	}
+}
+
+// persist reports the checkpoint lag and, when save is set, writes the watermarks.
+func (in *Input) persist(save bool) error {
+	in.saveMu.Lock()
+	defer in.saveMu.Unlock()
+	in.mu.Lock()
+	states := make([]FileState, 0, len(in.files))
+	var lag int64
+	for _, t := range in.files {
+		wm := t.acks.Watermark()
+		if t.size > wm {
+			lag += t.size - wm
+		}
+		states = append(states, FileState{
+			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
+			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, Gzip: t.gz,
+			Offset: wm, Size: t.size, LastSeen: t.lastSeen,
+		})
+		if t.fp.Len == 0 {
+			states[len(states)-1].Fingerprint = ""
+		}
+	}
+	in.mu.Unlock()
+	in.met.InputCheckpointLag(in.name, lag)
+	if !save {
+		return nil
+	}
+	return in.reg.save(states)
+}
+
+// Close stops the watcher, writes the final checkpoint and closes every file.
+func (in *Input) Close() error {
+	in.closeOnce.Do(func() {
+		close(in.stop)
+		if in.watcher != nil {
+			in.watcher.Close()
+		}
+		in.wg.Wait()
+		in.closeErr = in.persist(true)
+		in.mu.Lock()
+		for _, t := range in.files {
+			in.closeReader(t)
+		}
+		in.mu.Unlock()
+	})
+	return in.closeErr
+}
