@@ -1,0 +1,334 @@
+// Package policy provides the `audit_policy` filter: it applies a Kubernetes audit Policy to
+// events after they were written, exactly as kube-apiserver's policy checker would have
+// applied it when writing them (first matching rule wins, no match means None), and then
+// lowers each event to the level the policy gives it.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// Attributes are the parts of a request a policy rule matches on.
+type Attributes struct {
+	User   string
+	Groups []string
+	Verb   string
+	// ResourceRequest is true when the event has an objectRef; otherwise Path applies.
+	ResourceRequest bool
+	Namespace       string
+	APIGroup        string
+	Resource        string
+	Subresource     string
+	Name            string
+	// Path is the request path without its query string.
+	Path string
+}
+
+// Decision is what a policy says about one request.
+type Decision struct {
+	Level             Level
+	OmitStages        []string
+	OmitManagedFields bool
+}
+
+// Evaluate returns the decision of the first rule that matches a, or None.
+func (p *Policy) Evaluate(a *Attributes) Decision {
+	for i := range p.rules {
+		r := &p.rules[i]
+		if r.matches(a) {
+			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields}
+		}
+	}
+	return Decision{Level: LevelNone, OmitStages: p.omitStages, OmitManagedFields: p.omitManagedFields}
+}
+
+func (r *rule) matches(a *Attributes) bool {
+	if len(r.users) > 0 && !has(r.users, a.User) {
+		return false
+	}
+	if len(r.userGroups) > 0 {
+		matched := false
+		for _, g := range a.Groups {
+			if has(r.userGroups, g) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return false
+		}
+	}
+	if len(r.verbs) > 0 && !has(r.verbs, a.Verb) {
+		return false
+	}
+	if len(r.namespaces) > 0 || len(r.resources) > 0 {
+		return r.matchesResource(a)
+	}
+	if len(r.nonResourceURLs) > 0 {
+		return r.matchesNonResource(a)
+	}
+	return true
+}
+
+func (r *rule) matchesNonResource(a *Attributes) bool {
+	if a.ResourceRequest {
+		return false
+	}
+	for _, spec := range r.nonResourceURLs {
+		if spec == "*" || spec == a.Path ||
+			(strings.HasSuffix(spec, "*") && strings.HasPrefix(a.Path, strings.TrimRight(spec, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) matchesResource(a *Attributes) bool {
+	if !a.ResourceRequest {
+		return false
+	}
+	// Cluster-scoped resources have the empty namespace.
+	if len(r.namespaces) > 0 && !has(r.namespaces, a.Namespace) {
+		return false
+	}
+	if len(r.resources) == 0 {
+		return true
+	}
+	combined := a.Resource
+	if a.Subresource != "" {
+		combined = a.Resource + "/" + a.Subresource
+	}
+	for _, gr := range r.resources {
+		if gr.Group != a.APIGroup {
+			continue
+		}
+		if len(gr.Resources) == 0 {
+			return true
+		}
+		if len(gr.ResourceNames) > 0 && !has(gr.ResourceNames, a.Name) {
+			continue
+		}
+		for _, res := range gr.Resources {
+			switch {
+			case res == combined || res == "*":
+				return true
+			case a.Subresource != "" && strings.HasPrefix(res, "*/") && a.Subresource == res[2:]:
+				return true
+			case strings.HasSuffix(res, "/*") && a.Resource == res[:len(res)-2]:
+				// "res/*" matches the resource and all its subresources.
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// attributesOf reads the request's attributes from an audit event: the authenticated user
+// (never impersonatedUser, as kube-apiserver evaluates the policy before impersonation
+// takes effect in the audit record's user), the verb, and objectRef or requestURI.
+func attributesOf(f map[string]any, a *Attributes) {
+	*a = Attributes{Groups: a.Groups[:0]}
+	if u, ok := f["user"].(map[string]any); ok {
+		a.User, _ = u["username"].(string)
+		if gs, ok := u["groups"].([]any); ok {
+			for _, g := range gs {
+				if s, ok := g.(string); ok {
+					a.Groups = append(a.Groups, s)
+				}
+			}
+		}
+	}
+	a.Verb, _ = f["verb"].(string)
+	if ref, ok := f["objectRef"].(map[string]any); ok {
+		a.ResourceRequest = true
+		a.Namespace, _ = ref["namespace"].(string)
+		a.APIGroup, _ = ref["apiGroup"].(string)
+		a.Resource, _ = ref["resource"].(string)
+		a.Subresource, _ = ref["subresource"].(string)
+		a.Name, _ = ref["name"].(string)
+	}
+	uri, _ := f["requestURI"].(string)
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	a.Path = uri
+}
+
+// Config is the `audit_policy` filter's configuration.
+type Config struct {
+	// PolicyFile is an audit.k8s.io/v1 Policy, as given to kube-apiserver.
+	PolicyFile string `mapstructure:"policy_file"`
+	// Policy is the same document inline (a YAML block string), for self-contained configs.
+	Policy string `mapstructure:"policy"`
+
+	loaded *Policy
+}
+
+// Validate loads the policy, so `validate` reports its errors (with the rule index).
+func (c *Config) Validate() error {
+	p, err := c.load()
+	if err != nil {
+		return err
+	}
+	c.loaded = p
+	return nil
+}
+
+func (c *Config) load() (*Policy, error) {
+	switch {
+	case c.PolicyFile == "" && c.Policy == "":
+		return nil, errors.New("policy_file: a policy file is required (or an inline policy)")
+	case c.PolicyFile != "" && c.Policy != "":
+		return nil, errors.New("policy_file and policy are exclusive")
+	case c.PolicyFile != "":
+		p, err := LoadFile(config.ResolvePath(c.PolicyFile))
+		if err != nil {
+			return nil, fmt.Errorf("policy_file: %w", err)
+		}
+		return p, nil
+	default:
+		p, err := Parse([]byte(c.Policy))
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		return p, nil
+	}
+}
+
+// Filter applies a policy to events.
+type Filter struct {
+	policy *Policy
+}
+
+// New returns a filter for p.
+func New(p *Policy) *Filter { return &Filter{policy: p} }
+
+// bodiesAbove lists the bodies each level leaves out. oldObject (from kube-audit-rest) is
+// the stored object, not the request: like the response it is kept only at RequestResponse.
+var bodiesAbove = [...][]string{
+	LevelNone:            nil,
+	LevelMetadata:        {"requestObject", "responseObject", "oldObject"},
+	LevelRequest:         {"responseObject", "oldObject"},
+	LevelRequestResponse: nil,
+}
+
+// Apply drops the event when the policy gives it None or omits its stage, otherwise lowers
+// it to the policy's level (never raising it) and strips managedFields if asked to. An
+// event the policy leaves as it is stays untouched.
+func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
+	fields := ev.Fields()
+	var a Attributes
+	var groups [8]string
+	a.Groups = groups[:0]
+	attributesOf(fields, &a)
+	d := f.policy.Evaluate(&a)
+	if d.Level == LevelNone {
+		return false, nil
+	}
+	stage, _ := fields["stage"].(string)
+	if has(d.OmitStages, stage) {
+		return false, nil
+	}
+	written, known := eventLevel(fields)
+	if written == LevelNone && known {
+		return false, nil
+	}
+	eff := min(d.Level, written)
+	changed := false
+	change := func() {
+		if !changed {
+			ev.MutableFields()
+			changed = true
+		}
+	}
+	if eff != written || !known {
+		change()
+		fields["level"] = eff.String()
+	}
+	for _, k := range bodiesAbove[eff] {
+		if _, ok := fields[k]; ok {
+			change()
+			delete(fields, k)
+		}
+	}
+	if d.OmitManagedFields && eff >= LevelRequest {
+		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {
+			stripManagedFields(fields[k], change)
+		}
+	}
+	return true, nil
+}
+
+// eventLevel is the level the event was written at. An event without a known level is
+// judged by the bodies it carries.
+func eventLevel(f map[string]any) (Level, bool) {
+	if s, ok := f["level"].(string); ok {
+		if l, ok := parseLevel(s); ok {
+			return l, true
+		}
+	}
+	switch {
+	case f["responseObject"] != nil || f["oldObject"] != nil:
+		return LevelRequestResponse, false
+	case f["requestObject"] != nil:
+		return LevelRequest, false
+	}
+	return LevelMetadata, false
+}
+
+// stripManagedFields removes metadata.managedFields from an object, or from every item of
+// a list, as kube-apiserver does for omitManagedFields.
+func stripManagedFields(body any, change func()) bool {
+	m, ok := body.(map[string]any)
+	if !ok {
+		return false
+	}
+	stripped := false
+	if md, ok := m["metadata"].(map[string]any); ok {
+		if _, ok := md["managedFields"]; ok {
+			change()
+			delete(md, "managedFields")
+			stripped = true
+		}
+	}
+	if items, ok := m["items"].([]any); ok {
+		for _, it := range items {
+			if stripManagedFields(it, change) {
+				stripped = true
+			}
+		}
+	}
+	return stripped
+}
+
+// NewFactory returns the factory of `type: audit_policy`.
+func NewFactory() config.FilterFactory {
+	return config.FilterFactory{
+		Type:      "audit_policy",
+		NewConfig: func() any { return &Config{} },
+		Create: func(cfg any, set config.Settings) (pipeline.Filter, error) {
+			c, ok := cfg.(*Config)
+			if !ok {
+				return nil, fmt.Errorf("audit_policy filter: unexpected config type %T", cfg)
+			}
+			p := c.loaded
+			if p == nil {
+				var err error
+				if p, err = c.load(); err != nil {
+					return nil, err
+				}
+			}
+			if set.Logger != nil {
+				for _, w := range p.Warnings {
+					set.Logger.Warn("audit policy", "filter", set.Name, "warning", w)
+				}
+			}
+			return New(p), nil
+		},
+	}
+}
