@@ -180,7 +180,11 @@ func TestApply(t *testing.T) {
 		{name: "Request removes the response", policy: `- {level: Request}`, keep: true, level: "Request",
 			bodies: []string{"requestObject"}, managed: true, wantDirty: true},
 		{name: "level never rises", policy: `- {level: RequestResponse}`, keep: true, level: "Metadata",
-			edit: func(m map[string]any) { m["level"] = "Metadata"; delete(m, "requestObject"); delete(m, "responseObject") }},
+			edit: func(m map[string]any) {
+				m["level"] = "Metadata"
+				delete(m, "requestObject")
+				delete(m, "responseObject")
+			}},
 		{name: "Request on a Request event untouched", policy: `- {level: RequestResponse}`, keep: true, level: "Request",
 			edit: func(m map[string]any) { m["level"] = "Request"; delete(m, "responseObject") }, bodies: []string{"requestObject"}, managed: true},
 		{name: "omitted stage drops", policy: `- {level: Metadata, omitStages: [ResponseComplete]}`},
@@ -190,7 +194,10 @@ func TestApply(t *testing.T) {
 			level: "RequestResponse", bodies: []string{"requestObject", "responseObject"}, wantDirty: true},
 		{name: "matches user not impersonatedUser", policy: `- {level: Metadata, users: [system:admin]}`},
 		{name: "kube-audit-rest oldObject goes below RequestResponse", policy: `- {level: Request}`, keep: true, level: "Request",
-			edit: func(m map[string]any) { m["oldObject"] = map[string]any{"kind": "ConfigMap"}; delete(m, "responseObject") },
+			edit: func(m map[string]any) {
+				m["oldObject"] = map[string]any{"kind": "ConfigMap"}
+				delete(m, "responseObject")
+			},
 			bodies: []string{"requestObject"}, managed: true, wantDirty: true},
 	}
 	for _, tt := range tests {
