@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditship/auditship/inputs/decode"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -88,26 +89,23 @@ func admissionShape(op, resource, subresource, name string, object, old any) map
 	}
 }
 
-// fromAdmissionReview normalises an AdmissionReview as the kube-audit-rest decoder does.
-func fromAdmissionReview(ar map[string]any) *pipeline.Event {
-	req := ar["request"].(map[string]any)
-	res := req["resource"].(map[string]any)
-	ev := map[string]any{
-		"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse", "stage": "ResponseComplete",
-		"auditID": req["uid"], "verb": strings.ToLower(req["operation"].(string)), "user": req["userInfo"],
-		"objectRef": map[string]any{
-			"resource": res["resource"], "subresource": req["subResource"], "name": req["name"],
-			"namespace": req["namespace"], "apiGroup": res["group"], "apiVersion": res["version"],
-		},
-		"requestReceivedTimestamp": "2026-01-02T03:04:05.000000Z",
+// fromAdmissionReview decodes an AdmissionReview line with the kube-audit-rest decoder the
+// file input uses, so the test sees exactly the shape the filters get.
+func fromAdmissionReview(t testing.TB, ar map[string]any) *pipeline.Event {
+	t.Helper()
+	line, err := json.Marshal(ar)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if o := req["object"]; o != nil {
-		ev["requestObject"] = o
+	dec, err := decode.New("kube-audit-rest")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if o := req["oldObject"]; o != nil {
-		ev["oldObject"] = o
+	evs, err := dec.Decode(line)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("decode: %v (%d events)", err, len(evs))
 	}
-	return pipeline.NewEvent(nil, ev, pipeline.SourceKubeAuditRest)
+	return evs[0]
 }
 
 var shapes = []shape{
@@ -269,7 +267,7 @@ func TestCanaries(t *testing.T) {
 				if s.admission {
 					ar := s.event(c)
 					in, _ = json.Marshal(ar)
-					ev = fromAdmissionReview(ar)
+					ev = fromAdmissionReview(t, ar)
 				} else {
 					in, _ = json.Marshal(s.event(c))
 					ev = auditEvent(t, string(in))
