@@ -241,3 +241,7 @@ func concat(parts ...[]string) []string {
 	}
 	return out
 }
+
+func settings(dataDir string, once, reset bool) config.Settings {
+	return config.Settings{Name: "test", Logger: hclog.NewNullLogger(), DataDir: dataDir, Once: once, ResetCorruptCheckpoints: reset, Metrics: config.NopMetrics{}}
+}

@@ -27,8 +27,10 @@ type FileState struct {
 	// or skipped as invalid. In a .gz it counts uncompressed bytes.
 	Offset int64 `json:"offset"`
 	// Size is the content size last seen, to count what is lost if the file vanishes.
-	Size     int64     `json:"size"`
-	LastSeen time.Time `json:"last_seen"`
+	Size int64 `json:"size"`
+	// AvgLineBytes estimates how many events lost bytes held.
+	AvgLineBytes int64     `json:"avg_line_bytes,omitempty"`
+	LastSeen     time.Time `json:"last_seen"`
 }
 
 type checkpointFile struct {

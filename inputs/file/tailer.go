@@ -49,6 +49,10 @@ type tracked struct {
 	verSize     int64
 	verMod      time.Time
 	lostCounted bool
+	// avgLine is the mean line size seen in this file, to estimate how many events
+	// vanished with its unread bytes.
+	avgLine           float64
+	linesIn, lineByte int64
 }
 
 // Input is the `type: file` input.
@@ -144,7 +148,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		t := &tracked{
 			path: st.Path, key: fileKey{Dev: st.Dev, Ino: st.Inode}, gz: st.Gzip, fp: fp,
 			acks: pipeline.NewAckTracker(st.Offset), readOff: st.Offset, size: st.Size,
-			lastSeen: st.LastSeen, eofSize: -1, more: true,
+			lastSeen: st.LastSeen, eofSize: -1, more: true, avgLine: float64(st.AvgLineBytes),
 		}
 		in.files = append(in.files, t)
 		if t.key != (fileKey{}) {
@@ -446,7 +450,7 @@ func (in *Input) forgetUnseen(now time.Time) {
 		}
 		if !t.lostCounted && t.size > t.readOff {
 			lost := t.size - t.readOff
-			events := int(math.Ceil(float64(lost) / in.avgEventBytes()))
+			events := int(math.Ceil(float64(lost) / in.avgLineBytes(t)))
 			in.met.InputBytesLost(in.name, lost)
 			in.met.InputEventsLost(in.name, events)
 			in.log.Warn("file vanished before it was read to its end; its unread data is lost",
@@ -469,11 +473,16 @@ func (in *Input) forgetUnseen(now time.Time) {
 	in.files = kept
 }
 
-func (in *Input) avgEventBytes() float64 {
-	if in.eventsIn == 0 {
-		return 1024
+func (in *Input) avgLineBytes(t *tracked) float64 {
+	switch {
+	case t.linesIn > 0:
+		return float64(t.lineByte) / float64(t.linesIn)
+	case t.avgLine > 0:
+		return t.avgLine
+	case in.eventsIn > 0:
+		return float64(in.bytesIn) / float64(in.eventsIn)
 	}
-	return float64(in.bytesIn) / float64(in.eventsIn)
+	return 1024
 }
 
 func (in *Input) matchFingerprint(prefix []byte) *tracked {
@@ -620,6 +629,8 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		}
 		lineOff := t.readOff
 		t.readOff = t.rd.off
+		t.linesIn++
+		t.lineByte += t.readOff - lineOff
 		if fr == frameTooLong {
 			skipped++
 			in.warn("skipped a line longer than max_line_bytes", "path", t.path, "offset", lineOff, "max_line_bytes", in.maxLine)
@@ -870,7 +881,7 @@ func (in *Input) persist(save bool) error {
 		states = append(states, FileState{
 			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
 			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, Gzip: t.gz,
-			Offset: wm, Size: t.size, LastSeen: t.lastSeen,
+			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
 		})
 		if t.fp.Len == 0 {
 			states[len(states)-1].Fingerprint = ""
