@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -46,14 +47,51 @@ type object struct {
 	skipped int
 }
 
+// writerPool keeps compressors between objects: a zstd encoder allocates megabytes of
+// tables, which would otherwise be paid for every object.
+type writerPool struct {
+	c    codec
+	pool sync.Pool
+}
+
+type resetter interface {
+	io.WriteCloser
+	Reset(w io.Writer)
+}
+
+func (p *writerPool) get(w io.Writer) (io.WriteCloser, error) {
+	if zw, ok := p.pool.Get().(resetter); ok {
+		zw.Reset(w)
+		return zw, nil
+	}
+	return p.c.wrap(w)
+}
+
+func (p *writerPool) put(zw io.WriteCloser) {
+	if r, ok := zw.(resetter); ok {
+		p.pool.Put(r)
+	}
+}
+
 // encodeObject writes events as compressed NDJSON. An event that cannot be encoded is
 // left out and counted rather than allowed to wedge the batch forever.
-func encodeObject(events []*pipeline.Event, c codec) (object, error) {
-	var out bytes.Buffer
-	zw, err := c.wrap(&out)
-	if err != nil {
-		return object{}, fmt.Errorf("start %s writer: %w", c.ext, err)
+func encodeObject(events []*pipeline.Event, p *writerPool) (object, error) {
+	in := 0
+	for _, ev := range events {
+		in += ev.InBytes + 1
 	}
+	var out bytes.Buffer
+	if p.c.encoding == "" {
+		out.Grow(in)
+	} else {
+		// Audit logs compress about tenfold; a generous guess saves most regrowth.
+		out.Grow(in/5 + 4096)
+	}
+	zw, err := p.get(&out)
+	if err != nil {
+		return object{}, fmt.Errorf("start %s writer: %w", p.c.ext, err)
+	}
+	defer p.put(zw)
 	h := sha256.New()
 	var line []byte
 	skipped := 0

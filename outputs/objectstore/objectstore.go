@@ -56,6 +56,7 @@ type Output struct {
 	prefix  string
 	node    string
 	codec   codec
+	writers *writerPool
 	now     func() time.Time
 }
 
@@ -72,6 +73,7 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 		prefix:  loc.prefix,
 		node:    nodeName(c.NodeName, set.NodeName),
 		codec:   codecs[c.Compression],
+		writers: &writerPool{c: codecs[c.Compression]},
 		now:     time.Now,
 	}
 	if o.log == nil {
@@ -143,7 +145,7 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 	for j, i := range g.idx {
 		events[j] = b[i]
 	}
-	obj, err := encodeObject(events, o.codec)
+	obj, err := encodeObject(events, o.writers)
 	if err != nil {
 		return err
 	}
