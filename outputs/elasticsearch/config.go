@@ -1,0 +1,225 @@
+package elasticsearch
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/auditship/auditship/internal/config"
+)
+
+// Secret is a credential from the config. It prints as [redacted] so that a config dumped
+// to a log or an error never carries it.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "[redacted]" }
+
+// TLSConfig is how the output verifies Elasticsearch and presents itself to it.
+type TLSConfig struct {
+	CAFile   string `mapstructure:"ca_file"`
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// InsecureSkipVerify turns certificate verification off; the output logs a warning.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+}
+
+// Config is the `type: elasticsearch` output section.
+type Config struct {
+	Addresses []string `mapstructure:"addresses"`
+	CloudID   string   `mapstructure:"cloud_id"`
+
+	Username        string `mapstructure:"username"`
+	Password        Secret `mapstructure:"password"`
+	PasswordFile    string `mapstructure:"password_file"`
+	APIKey          Secret `mapstructure:"api_key"`
+	APIKeyFile      string `mapstructure:"api_key_file"`
+	BearerToken     Secret `mapstructure:"bearer_token"`
+	BearerTokenFile string `mapstructure:"bearer_token_file"`
+
+	TLS TLSConfig `mapstructure:"tls"`
+
+	// Index names the target index; %{+yyyy.MM.dd} is replaced with the event's own
+	// requestReceivedTimestamp (UTC).
+	Index string `mapstructure:"index"`
+	// DataStream, when set, writes to this data stream instead of Index.
+	DataStream string `mapstructure:"data_stream"`
+
+	// DeadLetterPath receives, as NDJSON, the events Elasticsearch rejects for good;
+	// empty means DATA_DIR/dlq/NAME.ndjson.
+	DeadLetterPath string `mapstructure:"dead_letter_path"`
+
+	SetupTemplate bool   `mapstructure:"setup_template"`
+	TemplateName  string `mapstructure:"template_name"`
+	// TemplateBodies is how the template maps requestObject, responseObject and
+	// oldObject: flattened (searchable by key) or disabled (stored only).
+	TemplateBodies string `mapstructure:"template_bodies"`
+
+	RequestTimeout time.Duration   `mapstructure:"request_timeout"`
+	Compression    string          `mapstructure:"compression"`
+	BatchMaxBytes  config.ByteSize `mapstructure:"batch_max_bytes"`
+	BatchMaxEvents int             `mapstructure:"batch_max_events"`
+	FlushInterval  time.Duration   `mapstructure:"flush_interval"`
+	Concurrency    int             `mapstructure:"concurrency"`
+	RetryInitial   time.Duration   `mapstructure:"retry_initial_backoff"`
+	RetryMax       time.Duration   `mapstructure:"retry_max_backoff"`
+}
+
+// DefaultIndex is the index pattern used when neither index nor data_stream is set.
+const DefaultIndex = "k8s-audit-%{+yyyy.MM.dd}"
+
+// DefaultConfig returns the defaults every key falls back to.
+func DefaultConfig() *Config {
+	return &Config{
+		Index:          DefaultIndex,
+		TemplateName:   "auditship",
+		TemplateBodies: "flattened",
+		RequestTimeout: time.Minute,
+		Compression:    "gzip",
+		BatchMaxBytes:  5 << 20,
+		BatchMaxEvents: 5000,
+		FlushInterval:  time.Second,
+		Concurrency:    2,
+		RetryInitial:   100 * time.Millisecond,
+		RetryMax:       30 * time.Second,
+	}
+}
+
+// Validate reports every problem at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	switch {
+	case len(c.Addresses) == 0 && c.CloudID == "":
+		add("addresses", "at least one address (or cloud_id) is required")
+	case len(c.Addresses) > 0 && c.CloudID != "":
+		add("cloud_id", "set either addresses or cloud_id, not both")
+	}
+	for i, a := range c.Addresses {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(fmt.Sprintf("addresses[%d]", i), "%q is not an http:// or https:// URL", a)
+			continue
+		}
+		if u.User != nil {
+			// Credentials in the URL would end up in logs with the address.
+			add(fmt.Sprintf("addresses[%d]", i), "must not carry credentials; use username/password_file or api_key_file")
+		}
+	}
+
+	type secret struct {
+		key, fileKey string
+		inline       Secret
+		file         string
+	}
+	secrets := []secret{
+		{"password", "password_file", c.Password, c.PasswordFile},
+		{"api_key", "api_key_file", c.APIKey, c.APIKeyFile},
+		{"bearer_token", "bearer_token_file", c.BearerToken, c.BearerTokenFile},
+	}
+	methods := 0
+	for _, s := range secrets {
+		if s.inline != "" && s.file != "" {
+			add(s.fileKey, "set either %s or %s, not both", s.key, s.fileKey)
+		}
+		if s.file != "" {
+			if _, err := os.Stat(s.file); err != nil {
+				add(s.fileKey, "%v", err)
+			}
+		}
+		if s.inline != "" || s.file != "" {
+			methods++
+		}
+	}
+	if c.Username != "" && c.Password == "" && c.PasswordFile == "" {
+		add("password", "username is set but neither password nor password_file is")
+	}
+	if c.Username == "" && (c.Password != "" || c.PasswordFile != "") {
+		add("username", "is required with password or password_file")
+	}
+	if methods > 1 {
+		add("api_key", "choose one of username/password, api_key or bearer_token")
+	}
+
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add("tls", "cert_file and key_file must be set together")
+	}
+	for _, f := range []struct{ key, path string }{
+		{"tls.ca_file", c.TLS.CAFile}, {"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			add(f.key, "%v", err)
+		}
+	}
+
+	if c.DataStream != "" {
+		if c.Index != DefaultIndex && c.Index != "" {
+			add("data_stream", "set either index or data_stream, not both")
+		}
+		if err := validIndexName(c.DataStream); err != nil {
+			add("data_stream", "%v", err)
+		}
+	} else if _, err := parseIndexPattern(c.Index); err != nil {
+		add("index", "%v", err)
+	}
+
+	if c.SetupTemplate {
+		if err := validIndexName(c.TemplateName); err != nil {
+			add("template_name", "%v", err)
+		}
+	}
+	switch c.TemplateBodies {
+	case "flattened", "disabled":
+	default:
+		add("template_bodies", "unknown value %q (flattened, disabled)", c.TemplateBodies)
+	}
+	switch c.Compression {
+	case "gzip", "none":
+	default:
+		add("compression", "unknown value %q (gzip, none)", c.Compression)
+	}
+	for _, n := range []struct {
+		key string
+		ok  bool
+	}{
+		{"request_timeout", c.RequestTimeout > 0},
+		{"batch_max_bytes", c.BatchMaxBytes > 0},
+		{"batch_max_events", c.BatchMaxEvents > 0},
+		{"flush_interval", c.FlushInterval > 0},
+		{"concurrency", c.Concurrency > 0},
+		{"retry_initial_backoff", c.RetryInitial > 0},
+	} {
+		if !n.ok {
+			add(n.key, "must be positive")
+		}
+	}
+	if c.RetryMax < c.RetryInitial {
+		add("retry_max_backoff", "must be at least retry_initial_backoff (%s)", c.RetryInitial)
+	}
+	return errors.Join(errs...)
+}
+
+// readSecret returns the inline value or the trimmed content of file.
+func readSecret(key string, inline Secret, file string) (string, error) {
+	if file == "" {
+		return string(inline), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_file: %w", key, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s_file: %s is empty", key, file)
+	}
+	return v, nil
+}

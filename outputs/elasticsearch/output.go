@@ -1,0 +1,487 @@
+// Package elasticsearch is the `type: elasticsearch` output: it ships batches with the
+// Bulk API, each event a `create` with an _id derived from the event itself, so that a
+// replay after a crash conflicts (409, counted as delivered) instead of duplicating.
+// Items Elasticsearch rejects for good go to a dead-letter file; items it is too busy
+// for are handed back to the engine, which retries only those.
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/hashicorp/go-hclog"
+	"github.com/valyala/fastjson"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// Output writes batches to Elasticsearch. Write is safe for concurrent use.
+type Output struct {
+	name     string
+	log      hclog.Logger
+	metrics  config.Metrics
+	client   *elasticsearch.Client
+	enc      *encoder
+	gzip     bool
+	timeout  time.Duration
+	dlq      *deadLetterFile
+	parsers  fastjson.ParserPool
+	bodies   sync.Pool // *[]byte: NDJSON bodies
+	buffers  sync.Pool // *bytes.Buffer: gzipped bodies
+	template *templateSetup
+}
+
+// templateSetup installs the index template once, before the first bulk request.
+type templateSetup struct {
+	name string
+	body []byte
+
+	mu   sync.Mutex
+	done bool
+}
+
+// New returns an output for cfg, which must have passed Validate. It does no network
+// I/O: an unreachable cluster shows in Ready and in retried writes, not here.
+func New(cfg *Config, set config.Settings) (*Output, error) {
+	log := set.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	metrics := set.Metrics
+	if metrics == nil {
+		metrics = config.NopMetrics{}
+	}
+
+	pattern, err := parseIndexPattern(cfg.Index)
+	if cfg.DataStream != "" {
+		pattern, err = parseIndexPattern(cfg.DataStream)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+
+	esCfg, err := clientConfig(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	client, err := elasticsearch.NewClient(esCfg)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch client: %w", err)
+	}
+
+	dlqPath := cfg.DeadLetterPath
+	if dlqPath == "" {
+		dlqPath = filepath.Join(set.DataDir, "dlq", set.Name+".ndjson")
+	}
+	o := &Output{
+		name:    set.Name,
+		log:     log,
+		metrics: metrics,
+		client:  client,
+		enc:     &encoder{pattern: pattern, dataStream: cfg.DataStream, now: time.Now},
+		gzip:    cfg.Compression == "gzip",
+		timeout: cfg.RequestTimeout,
+		dlq:     &deadLetterFile{path: config.ResolvePath(dlqPath)},
+	}
+	if cfg.SetupTemplate {
+		body, err := indexTemplate(pattern.wildcard(), cfg.DataStream != "", cfg.TemplateBodies)
+		if err != nil {
+			return nil, err
+		}
+		o.template = &templateSetup{name: cfg.TemplateName, body: body}
+	}
+	return o, nil
+}
+
+func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
+	password, err := readSecret("password", cfg.Password, cfg.PasswordFile)
+	if err != nil {
+		return elasticsearch.Config{}, err
+	}
+	apiKey, err := readSecret("api_key", cfg.APIKey, cfg.APIKeyFile)
+	if err != nil {
+		return elasticsearch.Config{}, err
+	}
+	bearer, err := readSecret("bearer_token", cfg.BearerToken, cfg.BearerTokenFile)
+	if err != nil {
+		return elasticsearch.Config{}, err
+	}
+
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS.CAFile != "" {
+		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		if err != nil {
+			return elasticsearch.Config{}, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return elasticsearch.Config{}, fmt.Errorf("tls.ca_file: no PEM certificate in %s", cfg.TLS.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return elasticsearch.Config{}, fmt.Errorf("tls.cert_file/key_file: %w", err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{cert}
+	}
+	if cfg.TLS.InsecureSkipVerify {
+		log.Warn("tls.insecure_skip_verify is set: the Elasticsearch certificate is not verified, so credentials and audit events can be intercepted")
+		tlsCfg.InsecureSkipVerify = true
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
+
+	return elasticsearch.Config{
+		Addresses:    cfg.Addresses,
+		CloudID:      cfg.CloudID,
+		Username:     cfg.Username,
+		Password:     password,
+		APIKey:       apiKey,
+		ServiceToken: bearer,
+		Transport:    tr,
+		// The engine retries, with backoff and only the failed items; the client must
+		// not retry whole bulks behind its back.
+		DisableRetry: true,
+	}, nil
+}
+
+// requestError is a whole-request failure: retried by the engine, after at least the
+// server's Retry-After when it sent one.
+type requestError struct {
+	status int
+	kind   string
+	after  time.Duration
+}
+
+func (e *requestError) Error() string {
+	if e.kind != "" {
+		return fmt.Sprintf("elasticsearch answered %d (%s)", e.status, e.kind)
+	}
+	return fmt.Sprintf("elasticsearch answered %d", e.status)
+}
+
+// RetryAfter implements pipeline.RetryAfter.
+func (e *requestError) RetryAfter() time.Duration { return e.after }
+
+// itemResult is one bulk response item.
+type itemResult struct {
+	status  int
+	errType string
+	reason  string
+}
+
+// Write ships b with one bulk request. It returns nil when every event was indexed,
+// already present (409 on create) or dead-lettered; a *pipeline.BatchError naming the
+// events to retry (per-item 429 and 5xx, or items the response did not answer for);
+// any other error when the request as a whole failed and the batch must be retried.
+func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := o.ensureTemplate(ctx); err != nil {
+		return err
+	}
+
+	bp := o.getBody()
+	defer o.bodies.Put(bp)
+	body, items, bad := o.enc.encode((*bp)[:0], b)
+	*bp = body
+
+	var dead []deadLetter
+	for _, x := range bad {
+		dead = append(dead, deadLetter{pos: x.pos, Output: o.name, ErrorType: "encode_error", Reason: x.reason, Event: b[x.pos].Raw()})
+	}
+
+	failed := map[int]error{}
+	if len(items) > 0 {
+		results, err := o.bulk(ctx, body)
+		var re *requestError
+		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
+			return o.split(ctx, b, err)
+		}
+		if err != nil {
+			if len(dead) == 0 {
+				return err
+			}
+			for _, it := range items {
+				failed[it.pos] = err
+			}
+		} else {
+			var doc []byte
+			for k, it := range items {
+				if k >= len(results) {
+					failed[it.pos] = errors.New("elasticsearch returned no result for this item")
+					continue
+				}
+				r := results[k]
+				switch {
+				case r.status == http.StatusOK || r.status == http.StatusCreated:
+				case r.status == http.StatusConflict:
+					// create of an _id that exists: an earlier attempt got it there.
+				case r.status == http.StatusTooManyRequests || r.status >= 500 || r.status < 400:
+					failed[it.pos] = fmt.Errorf("item %d (%s)", r.status, r.errType)
+				default:
+					doc, _ = b[it.pos].AppendJSON(doc[:0])
+					dead = append(dead, deadLetter{
+						pos: it.pos, Output: o.name, Index: it.index, ID: it.id,
+						Status: r.status, ErrorType: r.errType, Reason: r.reason,
+						Event: append([]byte(nil), doc...),
+					})
+				}
+			}
+		}
+	}
+
+	if len(dead) > 0 {
+		if err := o.dlq.write(dead); err != nil {
+			// Not handled until written: retry them with the rest.
+			o.log.Error("cannot write dead letters; the events will be retried", "events", len(dead), "error", err)
+			for _, d := range dead {
+				failed[d.pos] = err
+			}
+		} else {
+			o.metrics.OutputDeadLettered(o.name, len(dead))
+			o.log.Warn("events rejected by elasticsearch written to the dead-letter file",
+				"events", len(dead), "errors", summarize(dead), "path", o.dlq.path)
+		}
+	}
+	if len(failed) > 0 {
+		return &pipeline.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// summarize counts dead letters by status and type, for a log line without content.
+func summarize(dead []deadLetter) string {
+	counts := map[string]int{}
+	for _, d := range dead {
+		counts[fmt.Sprintf("%d/%s", d.Status, d.ErrorType)]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s x%d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// split handles 413 (a proxy or http.max_content_length smaller than the batch): each
+// half is sent on its own; a single event too large for any request is dead-lettered.
+func (o *Output) split(ctx context.Context, b pipeline.Batch, cause error) error {
+	if len(b) == 1 {
+		doc, _ := b[0].AppendJSON(nil)
+		err := o.dlq.write([]deadLetter{{Output: o.name, Status: http.StatusRequestEntityTooLarge,
+			ErrorType: "request_entity_too_large", Reason: "the event alone exceeds the request size Elasticsearch accepts", Event: doc}})
+		if err != nil {
+			return fmt.Errorf("%w; and dead-lettering failed: %w", cause, err)
+		}
+		o.metrics.OutputDeadLettered(o.name, 1)
+		o.log.Warn("event too large for a bulk request written to the dead-letter file", "path", o.dlq.path)
+		return nil
+	}
+	mid := len(b) / 2
+	failed := map[int]error{}
+	for _, half := range []struct {
+		off int
+		b   pipeline.Batch
+	}{{0, b[:mid]}, {mid, b[mid:]}} {
+		err := o.Write(ctx, half.b)
+		var be *pipeline.BatchError
+		switch {
+		case err == nil:
+		case errors.As(err, &be):
+			for i, e := range be.Failed {
+				failed[half.off+i] = e
+			}
+		default:
+			for i := range half.b {
+				failed[half.off+i] = err
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return &pipeline.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+func (o *Output) getBody() *[]byte {
+	if b, ok := o.bodies.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+func (o *Output) getBuffer() *bytes.Buffer {
+	if b, ok := o.buffers.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// bulk sends one bulk body and returns the per-item results in request order.
+func (o *Output) bulk(ctx context.Context, body []byte) ([]itemResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	header := http.Header{"Content-Type": {"application/x-ndjson"}}
+	var reader io.Reader = bytes.NewReader(body)
+	if o.gzip {
+		zbuf := o.getBuffer()
+		defer o.buffers.Put(zbuf)
+		zbuf.Reset()
+		if err := o.enc.gzipBody(zbuf, body); err != nil {
+			return nil, err
+		}
+		reader = bytes.NewReader(zbuf.Bytes())
+		header.Set("Content-Encoding", "gzip")
+	}
+	res, err := esapi.BulkRequest{
+		Body:   reader,
+		Header: header,
+		// Only what the output reads: a full response is several times larger.
+		FilterPath: []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"},
+	}.Do(ctx, o.client)
+	if err != nil {
+		return nil, fmt.Errorf("bulk request: %w", err)
+	}
+	defer res.Body.Close()
+	respBody, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read bulk response: %w", err)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, &requestError{
+			status: res.StatusCode,
+			kind:   errorType(respBody),
+			after:  retryAfter(res.Header.Get("Retry-After"), time.Now()),
+		}
+	}
+	p := o.parsers.Get()
+	defer o.parsers.Put(p)
+	return parseBulkResponse(p, respBody)
+}
+
+// parseBulkResponse reads {"errors":..,"items":[{"create":{"status":..,"error":{..}}},..]}.
+func parseBulkResponse(p *fastjson.Parser, body []byte) ([]itemResult, error) {
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode bulk response: %w", err)
+	}
+	arr := v.GetArray("items")
+	out := make([]itemResult, len(arr))
+	for i, item := range arr {
+		obj, err := item.Object()
+		if err != nil {
+			return nil, fmt.Errorf("decode bulk response item %d: %w", i, err)
+		}
+		// Each item is {"<action>": {...}} with exactly one key.
+		obj.Visit(func(_ []byte, r *fastjson.Value) {
+			out[i].status = r.GetInt("status")
+			if e := r.Get("error"); e != nil {
+				out[i].errType = string(e.GetStringBytes("type"))
+				out[i].reason = string(e.GetStringBytes("reason"))
+			}
+		})
+	}
+	return out, nil
+}
+
+// errorType extracts error.type from an Elasticsearch error body, without the reason,
+// which may quote document content.
+func errorType(body []byte) string {
+	v, err := fastjson.ParseBytes(body)
+	if err != nil {
+		return ""
+	}
+	return string(v.GetStringBytes("error", "type"))
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func (o *Output) ensureTemplate(ctx context.Context) error {
+	t := o.template
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: t.name, Body: bytes.NewReader(t.body)}.Do(ctx, o.client)
+	if err != nil {
+		return fmt.Errorf("install index template %s: %w", t.name, err)
+	}
+	defer res.Body.Close()
+	respBody, _ := io.ReadAll(res.Body)
+	if res.IsError() {
+		return fmt.Errorf("install index template %s: %w", t.name, &requestError{
+			status: res.StatusCode, kind: errorType(respBody),
+			after: retryAfter(res.Header.Get("Retry-After"), time.Now()),
+		})
+	}
+	t.done = true
+	o.log.Info("index template installed", "template", t.name)
+	return nil
+}
+
+// Ready implements pipeline.ReadyChecker with an info request, which also settles the
+// client's check that the server is Elasticsearch.
+func (o *Output) Ready(ctx context.Context) error {
+	res, err := o.client.Info(o.client.Info.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("elasticsearch unreachable: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.IsError() {
+		return fmt.Errorf("elasticsearch not ready: %w", &requestError{status: res.StatusCode, kind: errorType(body)})
+	}
+	return nil
+}
+
+// Close releases the client's connections.
+func (o *Output) Close(ctx context.Context) error {
+	if err := o.client.Close(ctx); err != nil && !errors.Is(err, elasticsearch.ErrAlreadyClosed) {
+		return fmt.Errorf("close elasticsearch client: %w", err)
+	}
+	return nil
+}

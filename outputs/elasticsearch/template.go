@@ -1,0 +1,95 @@
+package elasticsearch
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// indexTemplate returns the composable index template body for the output's indices or
+// data stream. Fields an audit event always has get explicit types (keywords for the
+// who/what, ip for sourceIPs, date for timestamps); the open-ended parts (request and
+// response bodies, annotations, user extras) are one `flattened` field each or not
+// indexed at all, so arbitrary Kubernetes objects cannot grow the mapping without bound.
+func indexTemplate(pattern string, dataStream bool, bodies string) ([]byte, error) {
+	keyword := map[string]any{"type": "keyword", "ignore_above": 1024}
+	flattened := map[string]any{"type": "flattened", "ignore_above": 8191, "depth_limit": 50}
+	body := flattened
+	if bodies == "disabled" {
+		body = map[string]any{"type": "object", "enabled": false}
+	}
+	userInfo := map[string]any{"properties": map[string]any{
+		"username": keyword,
+		"uid":      keyword,
+		"groups":   keyword,
+		"extra":    flattened,
+	}}
+	date := map[string]any{"type": "date", "format": "strict_date_optional_time||epoch_millis"}
+
+	mappings := map[string]any{
+		// New top-level fields in future audit versions become keywords, not text with a
+		// keyword sub-field: halves the index cost and keeps aggregations working.
+		"dynamic_templates": []any{map[string]any{
+			"strings_as_keyword": map[string]any{
+				"match_mapping_type": "string",
+				"mapping":            keyword,
+			},
+		}},
+		"properties": map[string]any{
+			"@timestamp":               date,
+			"kind":                     keyword,
+			"apiVersion":               keyword,
+			"level":                    keyword,
+			"auditID":                  keyword,
+			"stage":                    keyword,
+			"requestURI":               map[string]any{"type": "keyword", "ignore_above": 8191},
+			"verb":                     keyword,
+			"user":                     userInfo,
+			"impersonatedUser":         userInfo,
+			"sourceIPs":                map[string]any{"type": "ip", "ignore_malformed": true},
+			"userAgent":                keyword,
+			"objectRef":                objectRef(keyword),
+			"responseStatus":           responseStatus(keyword, flattened),
+			"requestObject":            body,
+			"responseObject":           body,
+			"oldObject":                body,
+			"requestReceivedTimestamp": date,
+			"stageTimestamp":           date,
+			"annotations":              flattened,
+		},
+	}
+	tmpl := map[string]any{
+		"index_patterns": []string{pattern},
+		// Above the built-in logs-*-* templates (priority 100), which would otherwise
+		// win for a data stream named like logs-kubernetes.audit-default.
+		"priority": 200,
+		"template": map[string]any{"mappings": mappings},
+		"_meta":    map[string]any{"managed_by": "auditship"},
+	}
+	if dataStream {
+		tmpl["data_stream"] = map[string]any{}
+	}
+	out, err := json.Marshal(tmpl)
+	if err != nil {
+		return nil, fmt.Errorf("encode index template: %w", err)
+	}
+	return out, nil
+}
+
+func objectRef(keyword map[string]any) map[string]any {
+	props := map[string]any{}
+	for _, f := range []string{"resource", "namespace", "name", "uid", "apiGroup", "apiVersion", "resourceVersion", "subresource"} {
+		props[f] = keyword
+	}
+	return map[string]any{"properties": props}
+}
+
+func responseStatus(keyword, flattened map[string]any) map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"code":     map[string]any{"type": "integer"},
+		"status":   keyword,
+		"reason":   keyword,
+		"message":  map[string]any{"type": "text"},
+		"metadata": flattened,
+		"details":  flattened,
+	}}
+}
