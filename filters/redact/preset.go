@@ -33,6 +33,10 @@ func (p *pass) secretsPreset(f map[string]any) {
 		resource, _ = ref["resource"].(string)
 		subresource, _ = ref["subresource"].(string)
 	}
+	// Searching every object is the costly part; the raw bytes say whether it can find
+	// anything. (A changed or synthesised event has no raw bytes and is always searched.)
+	raw := p.ev.Raw()
+	search := raw == nil || bytes.Contains(raw, markLastApplied) || bytes.Contains(raw, markSecretKind)
 	for _, k := range bodyKeys {
 		body, ok := f[k]
 		if !ok || body == nil {
@@ -67,7 +71,7 @@ func (p *pass) secretsPreset(f map[string]any) {
 			p.removeKey(f, k)
 			continue
 		}
-		if raw := p.ev.Raw(); raw == nil || bytes.Contains(raw, markLastApplied) || bytes.Contains(raw, markSecretKind) {
+		if search {
 			// A body already handled as a Secret is not searched for Secrets again, or
 			// its values would be redacted (and counted) twice.
 			p.walk(body, !typed)
