@@ -150,12 +150,18 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 			}
 			return fmt.Errorf("input %s: %w", in.Name, err)
 		}
-		e.dispatch(drainCtx, batch, ack)
+		if ctx.Err() != nil {
+			// Shutting down: leave the batch unacknowledged so it is read again next time.
+			ack(ctx.Err())
+			return nil
+		}
+		e.dispatch(ctx, batch, ack)
 	}
 }
 
 // dispatch filters a batch and hands each output its share; the batch is acked to its
-// input once every output acked its share (a dropped event needs no ack).
+// input once every output acked its share (a dropped event needs no ack). When ctx (the
+// read context) ends while an output is full, the batch is reported undelivered.
 func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
 	t := &batchAck{ack: ack, pending: 1, onDone: e.markProgress}
 	kept := batch[:0:0]

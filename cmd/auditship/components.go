@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/auditship/auditship/filters/drop"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/outputs/file"
 )
@@ -12,6 +13,9 @@ func factories() config.Factories {
 		Inputs:  map[string]config.InputFactory{},
 		Filters: map[string]config.FilterFactory{},
 		Outputs: map[string]config.OutputFactory{},
+	}
+	for _, flt := range []config.FilterFactory{drop.NewDropFactory(), drop.NewKeepFactory()} {
+		f.Filters[flt.Type] = flt
 	}
 	for _, o := range []config.OutputFactory{file.NewFactory(), file.NewStdoutFactory()} {
 		f.Outputs[o.Type] = o

@@ -6,9 +6,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/auditship/auditship/internal/config"
 )
 
 // Set by the build (-ldflags "-X main.version=...").
@@ -33,17 +36,28 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 func main() {
-	os.Exit(execute(os.Args[1:]))
+	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func execute(args []string) int {
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "auditship:", err)
+	var probs config.Problems
+	if errors.As(err, &probs) {
+		// One problem per line, nothing else: scripts and humans both read it.
+		for _, p := range probs {
+			fmt.Fprintln(stderr, p)
+		}
+	} else {
+		fmt.Fprintln(stderr, "auditship:", err)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -1,0 +1,372 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// memInput yields batches of events with ids "b<batch>-<i>" and records acks.
+type memInput struct {
+	mu      sync.Mutex
+	batches []Batch
+	next    int
+	acks    map[int]error
+	block   bool // after the batches, block until ctx ends instead of ErrEndOfInput
+	closed  bool
+}
+
+func newMemInput(nBatches, perBatch int) *memInput {
+	in := &memInput{acks: map[int]error{}}
+	for b := range nBatches {
+		var batch Batch
+		for i := range perBatch {
+			id := fmt.Sprintf("b%d-%d", b, i)
+			raw := []byte(fmt.Sprintf(`{"auditID":%q,"verb":"get"}`, id))
+			batch = append(batch, NewEvent(raw, map[string]any{"auditID": id, "verb": "get"}, SourceAudit))
+		}
+		in.batches = append(in.batches, batch)
+	}
+	return in
+}
+
+func (m *memInput) Read(ctx context.Context) (Batch, AckFunc, error) {
+	m.mu.Lock()
+	if m.next >= len(m.batches) {
+		m.mu.Unlock()
+		if m.block {
+			<-ctx.Done()
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, ErrEndOfInput
+	}
+	i := m.next
+	m.next++
+	b := m.batches[i]
+	m.mu.Unlock()
+	return b, func(err error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if _, dup := m.acks[i]; dup {
+			panic(fmt.Sprintf("batch %d acked twice", i))
+		}
+		m.acks[i] = err
+	}, nil
+}
+
+func (m *memInput) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
+
+func (m *memInput) ackState() (ok, failed int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, err := range m.acks {
+		if err == nil {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return
+}
+
+// memOutput records delivered ids; fail decides per call what to return.
+type memOutput struct {
+	mu    sync.Mutex
+	got   map[string]int
+	calls int
+	fail  func(call int, b Batch) error
+	delay time.Duration
+}
+
+func newMemOutput() *memOutput { return &memOutput{got: map[string]int{}} }
+
+func (o *memOutput) Write(ctx context.Context, b Batch) error {
+	if o.delay > 0 {
+		select {
+		case <-time.After(o.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	var err error
+	if o.fail != nil {
+		err = o.fail(o.calls, b)
+	}
+	var be *BatchError
+	isBatchErr := errors.As(err, &be)
+	if err != nil && !isBatchErr {
+		return err
+	}
+	for i, ev := range b {
+		if isBatchErr {
+			if _, bad := be.Failed[i]; bad {
+				continue
+			}
+		}
+		o.got[ev.Fields()["auditID"].(string)]++
+	}
+	return err
+}
+
+func (o *memOutput) Close(context.Context) error { return nil }
+
+func (o *memOutput) delivered() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.got))
+	for k, v := range o.got {
+		out[k] = v
+	}
+	return out
+}
+
+func fastOpts() OutputOptions {
+	return OutputOptions{
+		Batch:        BatchPolicy{MaxEvents: 7, MaxBytes: 1 << 20, FlushInterval: 10 * time.Millisecond},
+		Concurrency:  2,
+		RetryInitial: time.Millisecond,
+		RetryMax:     5 * time.Millisecond,
+	}
+}
+
+func dropWhere(pred func(id string) bool) Filter {
+	return FilterFunc(func(ev *Event) (bool, error) {
+		return !pred(ev.Fields()["auditID"].(string)), nil
+	})
+}
+
+func TestEngineDeliversEverythingOnceAndAcks(t *testing.T) {
+	in := newMemInput(20, 5)
+	a, b := newMemOutput(), newMemOutput()
+	// b fails every third call entirely and, on other calls, the first item of the batch.
+	b.fail = func(call int, batch Batch) error {
+		if call%3 == 0 {
+			return errors.New("outage")
+		}
+		if len(batch) > 1 {
+			return &BatchError{Failed: map[int]error{0: errors.New("item rejected")}}
+		}
+		return nil
+	}
+	e := New(Config{
+		Inputs:  []InputSpec{{Name: "in", Input: in}},
+		Filters: Chain{{Name: "drop-b0", Filter: dropWhere(func(id string) bool { return id[:3] == "b0-" })}},
+		Outputs: []OutputSpec{
+			{Name: "a", Output: a, Options: fastOpts()},
+			{Name: "b", Output: b, Options: fastOpts(), Filters: Chain{{Name: "only-even-batches", Filter: dropWhere(func(id string) bool { return id[1]%2 == 1 })}}},
+		},
+	})
+	if err := e.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	ok, failed := in.ackState()
+	if ok != 20 || failed != 0 {
+		t.Fatalf("acks ok=%d failed=%d, want 20/0", ok, failed)
+	}
+	if !in.closed {
+		t.Fatal("input not closed")
+	}
+	ga, gb := a.delivered(), b.delivered()
+	if len(ga) != 95 {
+		t.Errorf("output a got %d distinct events, want 95 (batch 0 dropped)", len(ga))
+	}
+	for id, n := range ga {
+		if n != 1 {
+			t.Errorf("a: %s delivered %d times", id, n)
+		}
+	}
+	for id, n := range gb {
+		if n != 1 {
+			t.Errorf("b: %s delivered %d times (a partial failure must retry only failed items)", id, n)
+		}
+		if id[1]%2 == 1 {
+			t.Errorf("b: %s should have been dropped by its own filter", id)
+		}
+	}
+	if len(gb) == 0 {
+		t.Error("b got nothing")
+	}
+}
+
+func TestEngineAckWaitsForEveryOutput(t *testing.T) {
+	in := newMemInput(1, 3)
+	in.block = true
+	fast := newMemOutput()
+	stuck := newMemOutput()
+	stuck.fail = func(int, Batch) error { return errors.New("down") }
+	e := New(Config{
+		Inputs:       []InputSpec{{Name: "in", Input: in}},
+		Outputs:      []OutputSpec{{Name: "fast", Output: fast, Options: fastOpts()}, {Name: "stuck", Output: stuck, Options: fastOpts()}},
+		DrainTimeout: 100 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx, false) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fast.delivered()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ok, _ := in.ackState(); ok != 0 {
+		t.Fatal("batch acked although one output has not delivered it")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ok, failed := in.ackState()
+	if ok != 0 || failed != 1 {
+		t.Fatalf("after shutdown: ok=%d failed=%d, want the batch nacked", ok, failed)
+	}
+}
+
+func TestEngineAllDroppedIsAcked(t *testing.T) {
+	in := newMemInput(3, 4)
+	out := newMemOutput()
+	e := New(Config{
+		Inputs:  []InputSpec{{Name: "in", Input: in}},
+		Filters: Chain{{Name: "all", Filter: dropWhere(func(string) bool { return true })}},
+		Outputs: []OutputSpec{{Name: "o", Output: out, Options: fastOpts()}},
+	})
+	if err := e.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := in.ackState(); ok != 3 {
+		t.Fatalf("acked %d batches, want 3", ok)
+	}
+	if len(out.delivered()) != 0 {
+		t.Fatal("dropped events were delivered")
+	}
+}
+
+func TestEngineFilterErrorFailsClosed(t *testing.T) {
+	in := newMemInput(1, 4)
+	out := newMemOutput()
+	boom := FilterFunc(func(ev *Event) (bool, error) {
+		if ev.Fields()["auditID"] == "b0-2" {
+			return true, errors.New("cannot redact")
+		}
+		return true, nil
+	})
+	var failed atomic.Int32
+	obs := &countObs{failed: &failed}
+	e := New(Config{
+		Inputs:   []InputSpec{{Name: "in", Input: in}},
+		Filters:  Chain{{Name: "redact", Filter: boom}},
+		Outputs:  []OutputSpec{{Name: "o", Output: out, Options: fastOpts()}},
+		Observer: obs,
+	})
+	if err := e.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	got := out.delivered()
+	if _, shipped := got["b0-2"]; shipped || len(got) != 3 {
+		t.Fatalf("delivered %v: the event the filter failed on must not ship", got)
+	}
+	if failed.Load() != 1 {
+		t.Fatalf("filter failures counted %d, want 1", failed.Load())
+	}
+}
+
+type countObs struct {
+	NopObserver
+	failed *atomic.Int32
+}
+
+func (c *countObs) FilterFailed(string, error) { c.failed.Add(1) }
+
+// TestEngineBackpressure: with the output down, the engine stops reading after a few
+// batches instead of buffering the whole input.
+func TestEngineBackpressure(t *testing.T) {
+	in := newMemInput(1000, 10)
+	out := newMemOutput()
+	out.fail = func(int, Batch) error { return errors.New("down") }
+	opts := fastOpts()
+	opts.Batch.MaxEvents = 10
+	e := New(Config{
+		Inputs:       []InputSpec{{Name: "in", Input: in}},
+		Outputs:      []OutputSpec{{Name: "o", Output: out, Options: opts}},
+		DrainTimeout: 50 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx, false) }()
+	time.Sleep(300 * time.Millisecond)
+	in.mu.Lock()
+	read := in.next
+	in.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if read > 20 {
+		t.Fatalf("read %d batches while the output was down; want a small bounded number", read)
+	}
+}
+
+func TestEngineNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 5 {
+		in := newMemInput(5, 5)
+		e := New(Config{
+			Inputs:  []InputSpec{{Name: "in", Input: in}},
+			Outputs: []OutputSpec{{Name: "o", Output: newMemOutput(), Options: fastOpts()}},
+		})
+		if err := e.Run(context.Background(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("goroutines: %d before, %d after", before, n)
+	}
+}
+
+type retryAfterErr struct{ d time.Duration }
+
+func (r retryAfterErr) Error() string              { return "429" }
+func (r retryAfterErr) RetryAfter() time.Duration { return r.d }
+
+func TestDeliverHonoursRetryAfterAndPermanent(t *testing.T) {
+	out := newMemOutput()
+	out.fail = func(call int, _ Batch) error {
+		if call == 1 {
+			return retryAfterErr{d: 80 * time.Millisecond}
+		}
+		return nil
+	}
+	r := newOutputRunner(OutputSpec{Name: "o", Output: out, Options: fastOpts()}, nil, NopObserver{})
+	r.log = New(Config{}).log
+	b := newMemInput(1, 2).batches[0]
+	start := time.Now()
+	if err := r.deliver(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 80*time.Millisecond {
+		t.Fatalf("retried after %v, before the server's Retry-After", waited)
+	}
+	perm := newMemOutput()
+	perm.fail = func(int, Batch) error { return Permanent(errors.New("bad")) }
+	r = newOutputRunner(OutputSpec{Name: "p", Output: perm, Options: fastOpts()}, New(Config{}).log, NopObserver{})
+	if err := r.deliver(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if perm.calls != 1 {
+		t.Fatalf("permanent error retried: %d calls", perm.calls)
+	}
+}
