@@ -339,7 +339,7 @@ func TestEngineNoGoroutineLeak(t *testing.T) {
 
 type retryAfterErr struct{ d time.Duration }
 
-func (r retryAfterErr) Error() string              { return "429" }
+func (r retryAfterErr) Error() string             { return "429" }
 func (r retryAfterErr) RetryAfter() time.Duration { return r.d }
 
 func TestDeliverHonoursRetryAfterAndPermanent(t *testing.T) {

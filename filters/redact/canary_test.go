@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -324,5 +325,51 @@ func TestSecretsPresetLeavesOthersClean(t *testing.T) {
 		if ev.Dirty() || ev.Redacted != 0 || encode(t, ev) != line {
 			t.Errorf("changed an event with nothing to redact: %s -> %s", line, encode(t, ev))
 		}
+	}
+}
+
+// TestPresetOnGeneratedMix runs the preset alone over the generator's mix, with canaries
+// in every secret value, in both source formats: no canary survives, nothing fails, and
+// events without secrets are left byte-identical.
+func TestPresetOnGeneratedMix(t *testing.T) {
+	f := mustFilter(t, &Config{Preset: PresetKubernetesSecrets})
+	for _, tc := range []struct {
+		format  gen.Format
+		decoder string
+	}{{gen.FormatAudit, "audit"}, {gen.FormatKubeAuditRest, "kube-audit-rest"}} {
+		t.Run(tc.decoder, func(t *testing.T) {
+			dec, err := decode.New(tc.decoder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := gen.New(9).WithFormat(tc.format).WithCanaries(true)
+			planted, redacted := 0, 0
+			for i := range 3000 {
+				line := g.Event(i)
+				if gen.ContainsCanary(line) {
+					planted++
+				}
+				evs, err := dec.Decode(line)
+				if err != nil || len(evs) != 1 {
+					t.Fatalf("decode %d: %v", i, err)
+				}
+				ev := evs[0]
+				if keep, err := f.Apply(ev); err != nil || !keep {
+					t.Fatalf("event %d: keep=%v err=%v", i, keep, err)
+				}
+				redacted += ev.Redacted
+				out := encode(t, ev)
+				if gen.ContainsCanary([]byte(out)) {
+					t.Fatalf("event %d (%s) leaks: %s", i, g.Category(i), out)
+				}
+				if tc.format == gen.FormatAudit && ev.Redacted == 0 && out != string(line) {
+					t.Fatalf("event %d (%s) changed with nothing redacted", i, g.Category(i))
+				}
+			}
+			if planted == 0 || redacted < planted {
+				t.Fatalf("planted canaries in %d events, redacted %d fields", planted, redacted)
+			}
+			t.Logf("%d events with canaries, %d fields redacted", planted, redacted)
+		})
 	}
 }
