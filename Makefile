@@ -14,3 +14,14 @@ test: vet
 
 clean:
 	rm -rf bin demo-out bench-out
+
+# The quickstart: a realistic audit log from the project's generator, shipped once with
+# configs/quickstart.yaml into demo-out/ (no external service).
+demo: build
+	rm -rf demo-out && mkdir -p demo-out/audit
+	$(GO) run ./cmd/auditship-gen -events 10000 -seed 1 -o demo-out/audit/audit.log
+	./$(BIN) run -c configs/quickstart.yaml --once
+	@echo "--- what the filters did (auditship test):"
+	./$(BIN) test -c configs/quickstart.yaml --input demo-out/audit/audit.log > /dev/null
+	@echo "--- outputs:"
+	@ls -l demo-out/siem.ndjson; find demo-out/archive -type f | head -5

@@ -2,8 +2,13 @@ package main
 
 import (
 	"github.com/auditship/auditship/filters/drop"
+	"github.com/auditship/auditship/filters/policy"
+	"github.com/auditship/auditship/filters/redact"
+	"github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/outputs/file"
+	"github.com/auditship/auditship/outputs/elasticsearch"
+	fileout "github.com/auditship/auditship/outputs/file"
+	"github.com/auditship/auditship/outputs/objectstore"
 )
 
 // factories is the explicit list of component types this binary knows; adding a
@@ -14,10 +19,17 @@ func factories() config.Factories {
 		Filters: map[string]config.FilterFactory{},
 		Outputs: map[string]config.OutputFactory{},
 	}
-	for _, flt := range []config.FilterFactory{drop.NewDropFactory(), drop.NewKeepFactory()} {
+	for _, in := range []config.InputFactory{file.NewFactory()} {
+		f.Inputs[in.Type] = in
+	}
+	for _, flt := range []config.FilterFactory{
+		drop.NewDropFactory(), drop.NewKeepFactory(), redact.NewFactory(), policy.NewFactory(),
+	} {
 		f.Filters[flt.Type] = flt
 	}
-	for _, o := range []config.OutputFactory{file.NewFactory(), file.NewStdoutFactory()} {
+	for _, o := range []config.OutputFactory{
+		fileout.NewFactory(), fileout.NewStdoutFactory(), elasticsearch.NewFactory(), objectstore.NewFactory(),
+	} {
 		f.Outputs[o.Type] = o
 	}
 	return f
