@@ -344,7 +344,7 @@ func TestPresetOnGeneratedMix(t *testing.T) {
 			}
 			g := gen.New(9).WithFormat(tc.format).WithCanaries(true)
 			planted, redacted := 0, 0
-			for i := range 3000 {
+			for i := range 1500 {
 				line := g.Event(i)
 				if gen.ContainsCanary(line) {
 					planted++

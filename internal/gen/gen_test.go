@@ -22,7 +22,7 @@ func TestDeterministic(t *testing.T) {
 func TestEventsAreValidAuditEvents(t *testing.T) {
 	for _, f := range []Format{FormatAudit, FormatKubeAuditRest} {
 		g := New(1).WithFormat(f)
-		for i := range 2000 {
+		for i := range 800 {
 			var m map[string]any
 			if err := json.Unmarshal(g.Event(i), &m); err != nil {
 				t.Fatalf("format %d event %d: %v", f, i, err)
@@ -46,7 +46,7 @@ func TestEventsAreValidAuditEvents(t *testing.T) {
 // bytes, and that every category appears.
 func TestMix(t *testing.T) {
 	g := New(1)
-	const n = 20000
+	const n = 8000
 	count := map[Category]int{}
 	size := map[Category]int{}
 	total := 0
@@ -82,7 +82,7 @@ func TestMix(t *testing.T) {
 func TestCanaries(t *testing.T) {
 	plain, marked := New(5), New(5).WithCanaries(true)
 	found := 0
-	for i := range 3000 {
+	for i := range 1500 {
 		if ContainsCanary(plain.Event(i)) {
 			t.Fatalf("event %d has a canary without canaries on", i)
 		}
