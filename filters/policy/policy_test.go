@@ -405,3 +405,52 @@ func TestCorpusWebsitePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusEvents applies the falco policy to every real audit event in the corpus: no
+// error, no level rises, and each level's bodies are gone.
+func TestCorpusEvents(t *testing.T) {
+	dir := corpusDir(t)
+	p, err := LoadFile(filepath.Join(dir, "policies", "falco-plugins-k8saudit-audit-policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := New(p)
+	files, _ := filepath.Glob(filepath.Join(dir, "audit-events", "*", "*"))
+	kept, total := 0, 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) != nil {
+				continue
+			}
+			total++
+			before, _ := eventLevel(m)
+			ev := pipeline.NewEvent([]byte(line), m, pipeline.SourceAudit)
+			keep, err := f.Apply(ev)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if !keep {
+				continue
+			}
+			kept++
+			after, _ := eventLevel(ev.Fields())
+			if after > before {
+				t.Errorf("%s: level rose from %v to %v", file, before, after)
+			}
+			for _, k := range bodiesAbove[after] {
+				if _, ok := ev.Fields()[k]; ok {
+					t.Errorf("%s: %s kept at level %v", file, k, after)
+				}
+			}
+		}
+	}
+	if total < 100 || kept == 0 || kept == total {
+		t.Fatalf("kept %d of %d corpus events", kept, total)
+	}
+	t.Logf("kept %d of %d corpus events", kept, total)
+}
