@@ -154,8 +154,15 @@ func TestMinIOMultipartUpload(t *testing.T) {
 	c.Compression = "none"
 	c.PartSize = minPartSize
 	out := newS3Output(t, c, s.AccessKey, s.SecretKey)
-	// ~12MiB uncompressed in one hour: three parts.
-	b := syntheticBatch(t, 0, 40000, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 50*time.Millisecond)
+	// ~6MB uncompressed in one hour: two parts. Large request bodies keep the event
+	// count (and the test's decode time) small.
+	pad := strings.Repeat("x", 8<<10)
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	b := make(pipeline.Batch, 700)
+	for i := range b {
+		line := strings.TrimSuffix(syntheticLine(i, start.Add(time.Duration(i)*time.Second)), "}")
+		b[i] = newEvent(t, line+`,"requestObject":{"data":"`+pad+`"}}`)
+	}
 	ctx := context.Background()
 	if err := out.Write(ctx, b); err != nil {
 		t.Fatalf("Write: %v", err)
