@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const validBase = `
+data_dir: %DIR%/state
+inputs:
+  apiserver:
+    type: file
+    paths: ["%DIR%/*.log"]
+filters:
+  - type: drop
+    when: 'verb == "watch"'
+outputs:
+  debug:
+    type: file
+    path: %DIR%/out.ndjson
+`
+
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(body, "%DIR%", dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = execute(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantCode int
+		want     []string // substrings of stderr, one problem each
+	}{
+		{"valid", validBase, 0, nil},
+		{"bad expression", strings.Replace(validBase, `verb == "watch"`, `verb == `, 1), 2,
+			[]string{"filters[0]"}},
+		{"unknown filter type", strings.Replace(validBase, "type: drop", "type: dorp", 1), 2,
+			[]string{`filters[0].type: unknown filter type "dorp"`}},
+		{"unknown format", strings.Replace(validBase, "type: file\n    paths", "type: file\n    format: syslog\n    paths", 1), 2,
+			[]string{"inputs.apiserver", "format"}},
+		{"file output without path", strings.Replace(validBase, "    path: %DIR%/out.ndjson\n", "", 1), 2,
+			[]string{"outputs.debug", "path"}},
+		{"unknown key", strings.Replace(validBase, "type: file\n    paths", "type: file\n    pathz: []\n    paths", 1), 2,
+			[]string{"inputs.apiserver.pathz: unknown key"}},
+		{"unknown top-level key", validBase + "\nlog_levle: debug\n", 2, []string{"log_levle: unknown key"}},
+		{"unknown output type", strings.Replace(validBase, "type: file\n    path:", "type: kafka\n    path:", 1), 2,
+			[]string{`outputs.debug.type: unknown output type "kafka"`}},
+		{"bad size", strings.Replace(validBase, "type: file\n    paths", "type: file\n    max_line_bytes: lots\n    paths", 1), 2,
+			[]string{"inputs.apiserver.max_line_bytes", "invalid size"}},
+		{"every problem at once", strings.Replace(strings.Replace(validBase, "type: drop", "type: dorp", 1), "    path: %DIR%/out.ndjson\n", "", 1), 2,
+			[]string{"filters[0].type", "outputs.debug"}},
+		{"not yaml", "inputs: [\n", 2, []string{"config.yaml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeConfig(t, dir, tc.body)
+			code, _, stderr := run(t, "", "validate", "-c", p)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tc.wantCode != 0 {
+				for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+					if !strings.HasPrefix(line, p+": ") {
+						t.Errorf("problem line does not name the file: %q", line)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestEnvOverride(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, strings.Replace(validBase, "type: file\n    paths", "type: file\n    format: audit\n    paths", 1))
+	t.Setenv("AUDITSHIP_INPUTS_APISERVER_FORMAT", "syslog")
+	code, _, stderr := run(t, "", "validate", "-c", p)
+	if code != 2 || !strings.Contains(stderr, "syslog") {
+		t.Fatalf("env override not applied: exit %d, %s", code, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"validate"}, {"run", "--bogus"}, {"validate", "-c", "/nonexistent.yaml"}, {"test", "extra-arg"}} {
+		if code, _, _ := run(t, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, out, _ := run(t, "", "version"); code != 0 || !strings.HasPrefix(out, "auditship ") {
+		t.Errorf("version: exit %d out %q", code, out)
+	}
+}
+
+func TestTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, validBase+`
+  - type: redact
+    preset: kubernetes-secrets
+`)
+	p = writeConfig(t, dir, strings.Replace(validBase, "outputs:", `  - type: redact
+    name: secrets
+    preset: kubernetes-secrets
+outputs:`, 1))
+	lines := strings.Join([]string{
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"1","verb":"watch","stage":"ResponseComplete","level":"Metadata"}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"2","verb":"create","stage":"ResponseComplete","level":"RequestResponse","objectRef":{"resource":"secrets","namespace":"a","name":"s","apiVersion":"v1"},"requestObject":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s"},"data":{"k":"c2VjcmV0LWNhbmFyeQ=="}}}`,
+		`not json`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"3","verb":"get","stage":"ResponseComplete","level":"Metadata"}`,
+	}, "\n") + "\n"
+	code, stdout, stderr := run(t, lines, "test", "-c", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "c2VjcmV0LWNhbmFyeQ==") {
+		t.Fatal("secret survived the preset")
+	}
+	if got := strings.Count(stdout, "\n"); got != 2 {
+		t.Fatalf("%d events kept, want 2:\n%s", got, stdout)
+	}
+	for _, w := range []string{"events in: 3", "kept: 2", "dropped: 1", "invalid lines: 1", "drop-0", "secrets", "reduction:"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("summary lacks %q:\n%s", w, stderr)
+		}
+	}
+}
