@@ -52,10 +52,12 @@ type Faults struct {
 	// SlowRate delays that share of bulk answers by SlowDelay.
 	SlowRate  float64
 	SlowDelay time.Duration
-	// DropRate closes the connection of that share of bulk requests without an answer;
-	// half of them are dropped after the items were indexed (the answer is lost), half
-	// before.
+	// DropRate closes the connection of that share of bulk requests without an answer,
+	// before indexing anything.
 	DropRate float64
+	// LostAnswerRate indexes that share of bulk requests and then closes the connection
+	// without an answer, so the client must replay items that are already stored.
+	LostAnswerRate float64
 	// MaxRequestBytes, when positive, answers bulk bodies larger than this (after
 	// decompression) with 413, as http.max_content_length or a proxy does.
 	MaxRequestBytes int
@@ -402,9 +404,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, pathIndex string) 
 			"rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]")
 		return
 	}
-	drop := chance(s.hash("drop", strconv.FormatUint(seq, 10)), f.DropRate)
-	dropAfter := s.hash("dropafter", strconv.FormatUint(seq, 10))&1 == 1
-	if drop && !dropAfter {
+	if chance(s.hash("drop", strconv.FormatUint(seq, 10)), f.DropRate) {
 		s.hangUp(w)
 		return
 	}
@@ -437,7 +437,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, pathIndex string) 
 		items[i] = map[string]any{a.op: res}
 	}
 	s.mu.Unlock()
-	if drop {
+	if chance(s.hash("lost", strconv.FormatUint(seq, 10)), f.LostAnswerRate) {
 		s.hangUp(w)
 		return
 	}

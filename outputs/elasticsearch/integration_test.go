@@ -1,0 +1,432 @@
+package elasticsearch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// startServer starts an estest node for the test.
+func startServer(t testing.TB, f estest.Faults) *estest.Server {
+	t.Helper()
+	s, err := estest.Start(estest.Options{Seed: 42, Faults: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// countingMetrics records dead-letter counts.
+type countingMetrics struct {
+	config.NopMetrics
+	mu   sync.Mutex
+	dead int
+}
+
+func (m *countingMetrics) OutputDeadLettered(_ string, n int) {
+	m.mu.Lock()
+	m.dead += n
+	m.mu.Unlock()
+}
+
+func (m *countingMetrics) deadLettered() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dead
+}
+
+// newTestOutput returns an output for url writing dead letters under the test's dir.
+func newTestOutput(t testing.TB, url string, mod func(*Config)) (*Output, *Config, *countingMetrics) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Addresses = []string{url}
+	cfg.DeadLetterPath = filepath.Join(t.TempDir(), "dlq", "es.ndjson")
+	cfg.RequestTimeout = 10 * time.Second
+	if mod != nil {
+		mod(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := &countingMetrics{}
+	out, err := New(cfg, config.Settings{Name: "es", Logger: hclog.NewNullLogger(), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = out.Close(context.Background()) })
+	return out, cfg, m
+}
+
+// auditEvents makes n distinct events over two days.
+func auditEvents(t testing.TB, n int) pipeline.Batch {
+	t.Helper()
+	b := make(pipeline.Batch, n)
+	base := time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC)
+	for i := range b {
+		ts := base.Add(time.Duration(i) * 10 * time.Minute).Format(time.RFC3339Nano)
+		b[i] = testEvent(t, fmt.Sprintf(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata",`+
+			`"auditID":"00000000-0000-0000-0000-%012d","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods/p%d",`+
+			`"verb":"get","user":{"username":"system:serviceaccount:default:sa%d","groups":["system:authenticated"]},`+
+			`"sourceIPs":["10.0.0.%d"],"objectRef":{"resource":"pods","namespace":"default","name":"p%d","apiVersion":"v1"},`+
+			`"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":%q,"stageTimestamp":%q}`,
+			i, i, i%7, i%250, i, ts, ts))
+	}
+	return b
+}
+
+// docKey is the estest key ("index/_id") an event is stored under.
+func docKey(t testing.TB, cfg *Config, ev *pipeline.Event) string {
+	t.Helper()
+	p, err := parseIndexPattern(cfg.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := ev.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := eventTime(ev, time.Now())
+	index := p.format(ts)
+	if cfg.DataStream != "" {
+		index = cfg.DataStream
+	}
+	return index + "/" + docID(ev, body)
+}
+
+// readDeadLetters parses the dead-letter file, checking its mode.
+func readDeadLetters(t testing.TB, path string) []deadLetter {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("dead-letter file mode %v, want 0600", fi.Mode().Perm())
+	}
+	di, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di.Mode().Perm() != 0o700 {
+		t.Errorf("dead-letter dir mode %v, want 0700", di.Mode().Perm())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []deadLetter
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var d deadLetter
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("dead letter line %q: %v", sc.Text(), err)
+		}
+		out = append(out, d)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestWriteIndexesAndReplayConflicts(t *testing.T) {
+	for _, compression := range []string{"gzip", "none"} {
+		t.Run(compression, func(t *testing.T) {
+			srv := startServer(t, estest.Faults{})
+			out, cfg, _ := newTestOutput(t, srv.URL, func(c *Config) { c.Compression = compression })
+			b := auditEvents(t, 200)
+			ctx := context.Background()
+			if err := out.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			// A replay (crash before the checkpoint) answers 409 for every item: success.
+			if err := out.Write(ctx, b); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			st := srv.Stats()
+			if st.ItemsCreated != 200 || st.Conflicts != 200 {
+				t.Errorf("created %d, conflicts %d; want 200 and 200", st.ItemsCreated, st.Conflicts)
+			}
+			wantGzip := 0
+			if compression == "gzip" {
+				wantGzip = 2
+			}
+			if st.GzipRequests != wantGzip {
+				t.Errorf("gzip requests %d, want %d", st.GzipRequests, wantGzip)
+			}
+			writes := srv.Writes()
+			for _, ev := range b {
+				if k := docKey(t, cfg, ev); writes[k] != 1 {
+					t.Errorf("%s written %d times, want 1", k, writes[k])
+				}
+			}
+			if n := srv.Count("k8s-audit-*"); n != 200 {
+				t.Errorf("count = %d, want 200", n)
+			}
+			if got := srv.Indices(); len(got) != 2 {
+				t.Errorf("indices %v, want the two days of the events", got)
+			}
+		})
+	}
+}
+
+// TestItemFaultsRetryOnlyFailed drives Write as the engine does, resending only what a
+// BatchError names, and checks from the server's side that no item was sent more often
+// than it failed.
+func TestItemFaultsRetryOnlyFailed(t *testing.T) {
+	srv := startServer(t, estest.Faults{Item429Rate: 0.1, Item503Rate: 0.1})
+	out, cfg, _ := newTestOutput(t, srv.URL, nil)
+	all := auditEvents(t, 500)
+	pending := all
+	failures := map[string]int{}
+	for round := 0; len(pending) > 0; round++ {
+		if round > 50 {
+			t.Fatalf("still %d pending after 50 rounds", len(pending))
+		}
+		err := out.Write(context.Background(), pending)
+		if err == nil {
+			break
+		}
+		var be *pipeline.BatchError
+		if !errors.As(err, &be) {
+			t.Fatalf("want a BatchError for item faults, got %v", err)
+		}
+		next := pipeline.Batch{}
+		for i, ev := range pending {
+			if _, bad := be.Failed[i]; bad {
+				next = append(next, ev)
+				failures[docKey(t, cfg, ev)]++
+			}
+		}
+		pending = next
+	}
+	st := srv.Stats()
+	if st.Item429 == 0 || st.Item503 == 0 {
+		t.Fatalf("faults did not fire: %+v", st)
+	}
+	if st.Item429+st.Item503 != sum(failures) {
+		t.Errorf("server failed %d items, output reported %d", st.Item429+st.Item503, sum(failures))
+	}
+	attempts, writes := srv.Attempts(), srv.Writes()
+	for _, ev := range all {
+		k := docKey(t, cfg, ev)
+		if attempts[k] != failures[k]+1 {
+			t.Errorf("%s sent %d times after %d failures: only failed items may be resent", k, attempts[k], failures[k])
+		}
+		if writes[k] != 1 {
+			t.Errorf("%s written %d times", k, writes[k])
+		}
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func TestDeadLetters(t *testing.T) {
+	srv := startServer(t, estest.Faults{Item400Rate: 0.1, RejectField: "poison"})
+	out, cfg, metrics := newTestOutput(t, srv.URL, nil)
+	b := auditEvents(t, 300)
+	poisoned := testEvent(t, `{"auditID":"poisoned","stage":"ResponseComplete","requestReceivedTimestamp":"2025-03-04T00:00:00Z","poison":1}`)
+	b = append(b, poisoned)
+	if err := out.Write(context.Background(), b); err != nil {
+		t.Fatalf("rejected items are handled, not failed: %v", err)
+	}
+
+	want := map[string]bool{}
+	for _, ev := range b {
+		k := docKey(t, cfg, ev)
+		index, id := splitKey(k)
+		if ev == poisoned || srv.WouldReject400(index, id) {
+			want[id] = true
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("only %d rejections; the fault rate did not apply", len(want))
+	}
+	dead := readDeadLetters(t, cfg.DeadLetterPath)
+	if len(dead) != len(want) || metrics.deadLettered() != len(want) {
+		t.Errorf("dead letters %d (metric %d), want %d", len(dead), metrics.deadLettered(), len(want))
+	}
+	for _, d := range dead {
+		if !want[d.ID] {
+			t.Errorf("unexpected dead letter %s", d.ID)
+		}
+		if d.Status != 400 || d.ErrorType != "mapper_parsing_exception" || d.Reason == "" || d.Output != "es" || d.Index == "" {
+			t.Errorf("dead letter lacks its cause: %+v", d)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(d.Event, &ev); err != nil || ev["auditID"] == nil {
+			t.Errorf("dead letter does not carry the event: %s (%v)", d.Event, err)
+		}
+	}
+	if n := srv.Count("k8s-audit-*"); n != len(b)-len(want) {
+		t.Errorf("indexed %d, want %d", n, len(b)-len(want))
+	}
+}
+
+func splitKey(k string) (string, string) {
+	for i := len(k) - 1; i >= 0; i-- {
+		if k[i] == '/' {
+			return k[:i], k[i+1:]
+		}
+	}
+	return "", k
+}
+
+func TestWholeRequestFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		faults    estest.Faults
+		wantAfter time.Duration
+		wantStat  func(estest.Stats) int
+	}{
+		{"429 with Retry-After", estest.Faults{RequestReject429Rate: 1, RetryAfter: 2 * time.Second}, 2 * time.Second,
+			func(s estest.Stats) int { return s.Rejected429 }},
+		{"connection dropped", estest.Faults{DropRate: 1}, 0, func(s estest.Stats) int { return s.Dropped }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, tt.faults)
+			out, _, _ := newTestOutput(t, srv.URL, nil)
+			err := out.Write(context.Background(), auditEvents(t, 10))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			var be *pipeline.BatchError
+			if errors.As(err, &be) || pipeline.IsPermanent(err) {
+				t.Fatalf("a whole-request failure must be retried whole: %v", err)
+			}
+			var ra pipeline.RetryAfter
+			got := time.Duration(0)
+			if errors.As(err, &ra) {
+				got = ra.RetryAfter()
+			}
+			if got != tt.wantAfter {
+				t.Errorf("RetryAfter = %s, want %s", got, tt.wantAfter)
+			}
+			if tt.wantStat(srv.Stats()) != 1 {
+				t.Errorf("fault did not fire: %+v", srv.Stats())
+			}
+		})
+	}
+}
+
+func TestRequestTooLargeIsSplit(t *testing.T) {
+	srv := startServer(t, estest.Faults{MaxRequestBytes: 8 << 10})
+	out, cfg, metrics := newTestOutput(t, srv.URL, nil)
+	b := auditEvents(t, 100)
+	huge := testEvent(t, fmt.Sprintf(`{"auditID":"huge","stage":"ResponseComplete","requestObject":{"data":%q}}`, strings.Repeat("x", 10<<10)))
+	b = append(b, huge)
+	if err := out.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Count("k8s-audit-*"); n != 100 {
+		t.Errorf("indexed %d, want 100", n)
+	}
+	dead := readDeadLetters(t, cfg.DeadLetterPath)
+	if len(dead) != 1 || dead[0].Status != 413 || metrics.deadLettered() != 1 {
+		t.Errorf("dead letters %+v, want the one oversized event", dead)
+	}
+	if srv.Stats().TooLarge == 0 {
+		t.Error("the 413 fault did not fire")
+	}
+}
+
+func TestSetupTemplateAndDataStream(t *testing.T) {
+	srv := startServer(t, estest.Faults{})
+	out, cfg, _ := newTestOutput(t, srv.URL, func(c *Config) {
+		c.SetupTemplate = true
+		c.TemplateName = "k8s-audit"
+		c.DataStream = "logs-kubernetes.audit-default"
+	})
+	b := auditEvents(t, 20)
+	if err := out.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if st := srv.Stats(); st.TemplatesPut != 1 {
+		t.Errorf("template installed %d times, want once", st.TemplatesPut)
+	}
+	tmpl, ok := srv.Template("k8s-audit")
+	if !ok {
+		t.Fatal("template not installed")
+	}
+	var got struct {
+		IndexPatterns []string        `json:"index_patterns"`
+		DataStream    json.RawMessage `json:"data_stream"`
+	}
+	if err := json.Unmarshal(tmpl, &got); err != nil || got.IndexPatterns[0] != cfg.DataStream || string(got.DataStream) != "{}" {
+		t.Errorf("template %s (%v)", tmpl, err)
+	}
+	docs := srv.Docs(cfg.DataStream)
+	if len(docs) != 20 {
+		t.Fatalf("data stream holds %d docs, want 20", len(docs))
+	}
+	for id, d := range docs {
+		var doc map[string]any
+		if err := json.Unmarshal(d, &doc); err != nil || doc["@timestamp"] != doc["requestReceivedTimestamp"] {
+			t.Errorf("doc %s: @timestamp %v, want requestReceivedTimestamp %v", id, doc["@timestamp"], doc["requestReceivedTimestamp"])
+		}
+	}
+}
+
+func TestReady(t *testing.T) {
+	srv := startServer(t, estest.Faults{})
+	out, _, _ := newTestOutput(t, srv.URL, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := out.Ready(ctx); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	srv.Down()
+	if err := out.Ready(ctx); err == nil {
+		t.Error("ready while the server is down")
+	}
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Ready(ctx); err != nil {
+		t.Errorf("ready after coming back: %v", err)
+	}
+}
+
+func TestNotElasticsearchIsRefused(t *testing.T) {
+	// A server without the product header: the client's product check refuses it, and the
+	// batch is retried rather than lost.
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"errors":false,"items":[{"create":{"status":201}}]}`))
+	}))
+	defer fake.Close()
+	out, _, _ := newTestOutput(t, fake.URL, nil)
+	err := out.Write(context.Background(), auditEvents(t, 1))
+	if err == nil || pipeline.IsPermanent(err) {
+		t.Fatalf("want a retryable error, got %v", err)
+	}
+}
