@@ -85,6 +85,7 @@ type Input struct {
 	needPoll atomic.Bool
 	dirty    atomic.Bool
 	wake     chan struct{}
+	saveNow  chan struct{}
 	watcher  *fsnotify.Watcher
 	watched  map[string]bool
 
@@ -128,6 +129,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		byKey:   map[fileKey]*tracked{},
 		dups:    map[fileKey]int64{},
 		wake:    make(chan struct{}, 1),
+		saveNow: make(chan struct{}, 1),
 		watched: map[string]bool{},
 		stop:    make(chan struct{}),
 	}
@@ -685,6 +687,12 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 			}
 			acks.Ack(seq)
 			in.dirty.Store(true)
+			// Save soon rather than on the next tick: what was delivered but not yet
+			// checkpointed is what a crash ships twice. Signals coalesce while a save runs.
+			select {
+			case in.saveNow <- struct{}{}:
+			default:
+			}
 		})
 	}
 	return events, ack
@@ -858,10 +866,11 @@ func (in *Input) persistLoop() {
 		case <-in.stop:
 			return
 		case <-tick.C:
-			if err := in.persist(in.dirty.Swap(false)); err != nil {
-				in.dirty.Store(true)
-				in.log.Error("saving checkpoint", "error", err)
-			}
+		case <-in.saveNow:
+		}
+		if err := in.persist(in.dirty.Swap(false)); err != nil {
+			in.dirty.Store(true)
+			in.log.Error("saving checkpoint", "error", err)
 		}
 	}
 }
