@@ -79,12 +79,30 @@ func (e *Engine) markProgress() {
 }
 
 // Run reads until ctx is cancelled or, with once, until every input reports
-// ErrEndOfInput; then it drains: waits for in-flight batches to be delivered (up to
-// DrainTimeout), closes inputs (which write their final checkpoints) and outputs.
+// ErrEndOfInput; then it drains: waits for in-flight batches to be delivered, closes
+// inputs (which write their final checkpoints) and outputs. Once ctx is cancelled the
+// drain may take DrainTimeout at most; what is undelivered then stays unacknowledged and
+// is read again on the next start. Without cancellation (once mode) delivery is awaited
+// for as long as it takes, retrying, as a backfill should.
 func (e *Engine) Run(ctx context.Context, once bool) error {
 	// Outputs outlive the read context: they must deliver what was read before shutdown.
 	drainCtx, cancelDrain := context.WithCancel(context.Background())
 	defer cancelDrain()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		select {
+		case <-finished:
+		case <-time.After(e.cfg.DrainTimeout):
+			e.log.Warn("drain timed out; undelivered batches will be read again on next start", "timeout", e.cfg.DrainTimeout)
+			cancelDrain()
+		}
+	}()
 
 	e.outputs = make([]*outputRunner, len(e.cfg.Outputs))
 	var outWG sync.WaitGroup
@@ -109,22 +127,11 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 	}
 	inWG.Wait()
 
-	// Every batch read is now queued; let outputs flush it, but not forever.
+	// Every batch read is now queued; let outputs flush it.
 	for _, r := range e.outputs {
 		close(r.in)
 	}
-	outputsDone := make(chan struct{})
-	go func() {
-		outWG.Wait()
-		close(outputsDone)
-	}()
-	select {
-	case <-outputsDone:
-	case <-time.After(e.cfg.DrainTimeout):
-		e.log.Warn("drain timed out; undelivered batches will be re-read on next start", "timeout", e.cfg.DrainTimeout)
-		cancelDrain()
-		<-outputsDone
-	}
+	outWG.Wait()
 
 	for _, in := range e.cfg.Inputs {
 		if err := in.Input.Close(); err != nil {
@@ -150,18 +157,15 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 			}
 			return fmt.Errorf("input %s: %w", in.Name, err)
 		}
-		if ctx.Err() != nil {
-			// Shutting down: leave the batch unacknowledged so it is read again next time.
-			ack(ctx.Err())
-			return nil
-		}
-		e.dispatch(ctx, batch, ack)
+		// A batch read before shutdown is still delivered (within the drain timeout), so a
+		// restart or reload neither loses nor repeats it.
+		e.dispatch(drainCtx, batch, ack)
 	}
 }
 
 // dispatch filters a batch and hands each output its share; the batch is acked to its
 // input once every output acked its share (a dropped event needs no ack). When ctx (the
-// read context) ends while an output is full, the batch is reported undelivered.
+// drain context) ends while an output is full, the batch is reported undelivered.
 func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
 	t := &batchAck{ack: ack, pending: 1, onDone: e.markProgress}
 	kept := batch[:0:0]
