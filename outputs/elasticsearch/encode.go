@@ -17,7 +17,7 @@ import (
 type bulkItem struct {
 	pos   int // index in the batch
 	index string
-	id    string
+	id    docID
 }
 
 // badItem is an event that could not be encoded: it is dead-lettered, not sent.
@@ -50,7 +50,7 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 			continue
 		}
 		t, rawTS := eventTime(ev, now)
-		id := docID(ev, doc)
+		id := deriveDocID(ev, doc)
 		index := e.dataStream
 		if index == "" {
 			index = namer.name(t)
@@ -66,7 +66,7 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 		dst = append(dst, `{"create":{"_index":"`...)
 		dst = append(dst, index...)
 		dst = append(dst, `","_id":"`...)
-		dst = append(dst, id...)
+		dst = append(dst, id[:]...)
 		dst = append(dst, "\"}}\n"...)
 		dst = append(dst, doc...)
 		dst = append(dst, '\n')

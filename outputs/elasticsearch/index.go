@@ -232,24 +232,28 @@ func eventTime(ev *pipeline.Event, now time.Time) (t time.Time, raw string) {
 	return now, now.UTC().Format(time.RFC3339Nano)
 }
 
-// docID derives the document _id: the same audit event (auditID and stage; for
+// docID is a document _id: 32 hex digits.
+type docID [32]byte
+
+func (d docID) String() string { return string(d[:]) }
+
+// deriveDocID derives the document _id: the same audit event (auditID and stage; for
 // kube-audit-rest the decoder puts the request uid in auditID) always gets the same id,
 // so a replay conflicts instead of duplicating. An event without an auditID falls back
 // to a hash of its content, which a replay reproduces too. Hashing bounds the length
 // (auditID comes from a client-settable header) and keeps the id free of odd bytes.
-func docID(ev *pipeline.Event, body []byte) string {
-	h := sha256.New()
+func deriveDocID(ev *pipeline.Event, body []byte) docID {
 	f := ev.Fields()
-	id, _ := f["auditID"].(string)
-	if id != "" {
+	var scratch [256]byte
+	key := scratch[:0]
+	if id, _ := f["auditID"].(string); id != "" {
 		stage, _ := f["stage"].(string)
-		h.Write([]byte(id))
-		h.Write([]byte{0})
-		h.Write([]byte(stage))
+		key = append(append(append(key, id...), 0), stage...)
 	} else {
-		h.Write([]byte("content\x00"))
-		h.Write(body)
+		key = append(append(key, "content\x00"...), body...)
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(key)
+	var out docID
+	hex.Encode(out[:], sum[:16])
+	return out
 }

@@ -107,7 +107,7 @@ func docKey(t testing.TB, cfg *Config, ev *pipeline.Event) string {
 	if cfg.DataStream != "" {
 		index = cfg.DataStream
 	}
-	return index + "/" + docID(ev, body)
+	return index + "/" + deriveDocID(ev, body).String()
 }
 
 // readDeadLetters parses the dead-letter file, checking its mode.

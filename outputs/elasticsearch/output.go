@@ -242,7 +242,7 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 				default:
 					doc, _ = b[it.pos].AppendJSON(doc[:0])
 					dead = append(dead, deadLetter{
-						pos: it.pos, Output: o.name, Index: it.index, ID: it.id,
+						pos: it.pos, Output: o.name, Index: it.index, ID: it.id.String(),
 						Status: r.status, ErrorType: r.errType, Reason: r.reason,
 						Event: append([]byte(nil), doc...),
 					})
@@ -369,10 +369,13 @@ func (o *Output) bulk(ctx context.Context, body []byte) ([]itemResult, error) {
 		return nil, fmt.Errorf("bulk request: %w", err)
 	}
 	defer res.Body.Close()
-	respBody, err := io.ReadAll(res.Body)
-	if err != nil {
+	rbuf := o.getBuffer()
+	defer o.buffers.Put(rbuf)
+	rbuf.Reset()
+	if _, err := rbuf.ReadFrom(res.Body); err != nil {
 		return nil, fmt.Errorf("read bulk response: %w", err)
 	}
+	respBody := rbuf.Bytes()
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return nil, &requestError{
 			status: res.StatusCode,
@@ -394,20 +397,46 @@ func parseBulkResponse(p *fastjson.Parser, body []byte) ([]itemResult, error) {
 	arr := v.GetArray("items")
 	out := make([]itemResult, len(arr))
 	for i, item := range arr {
+		// Each item is {"<action>": {...}} with one key. Object methods rather than the
+		// variadic Value getters: those allocate per call, per item.
 		obj, err := item.Object()
 		if err != nil {
 			return nil, fmt.Errorf("decode bulk response item %d: %w", i, err)
 		}
-		// Each item is {"<action>": {...}} with exactly one key.
-		obj.Visit(func(_ []byte, r *fastjson.Value) {
-			out[i].status = r.GetInt("status")
-			if e := r.Get("error"); e != nil {
-				out[i].errType = string(e.GetStringBytes("type"))
-				out[i].reason = string(e.GetStringBytes("reason"))
-			}
-		})
+		// The output only sends create; any other key is read too, for robustness.
+		rv := obj.Get("create")
+		if rv == nil {
+			rv = firstMember(obj)
+		}
+		var r *fastjson.Object
+		if rv != nil {
+			r, _ = rv.Object()
+		}
+		if r == nil {
+			continue // no status: counted as failed, and retried
+		}
+		if st := r.Get("status"); st != nil {
+			out[i].status, _ = st.Int()
+		}
+		// A 409 is a success here: skip copying its error strings.
+		if e := r.Get("error"); e != nil && out[i].status != http.StatusConflict {
+			out[i].errType = string(e.GetStringBytes("type"))
+			out[i].reason = string(e.GetStringBytes("reason"))
+		}
 	}
 	return out, nil
+}
+
+// firstMember returns an object's first value (its closure would make every caller's
+// variable escape, so it lives apart from the hot loop).
+func firstMember(o *fastjson.Object) *fastjson.Value {
+	var found *fastjson.Value
+	o.Visit(func(_ []byte, v *fastjson.Value) {
+		if found == nil {
+			found = v
+		}
+	})
+	return found
 }
 
 // errorType extracts error.type from an Elasticsearch error body, without the reason,

@@ -441,11 +441,69 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, pathIndex string) 
 		s.hangUp(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	itemsAny := make([]any, len(items))
+	for i, it := range items {
+		itemsAny[i] = it
+	}
+	writeJSON(w, http.StatusOK, filterPath(map[string]any{
 		"took":   time.Since(start).Milliseconds(),
 		"errors": hasErrors,
-		"items":  items,
-	})
+		"items":  itemsAny,
+	}, r.URL.Query().Get("filter_path")))
+}
+
+// filterPath keeps only the members filter_path names (comma-separated dotted paths,
+// * for any key; arrays are traversed), as Elasticsearch does for every API.
+func filterPath(v map[string]any, spec string) map[string]any {
+	if spec == "" {
+		return v
+	}
+	out := map[string]any{}
+	for _, p := range strings.Split(spec, ",") {
+		mergeFiltered(out, v, strings.Split(strings.TrimSpace(p), "."))
+	}
+	return out
+}
+
+func mergeFiltered(dst, src map[string]any, keys []string) {
+	for k, val := range src {
+		if ok, _ := path.Match(keys[0], k); !ok {
+			continue
+		}
+		if len(keys) == 1 {
+			dst[k] = val
+			continue
+		}
+		switch t := val.(type) {
+		case map[string]any:
+			sub, _ := dst[k].(map[string]any)
+			if sub == nil {
+				sub = map[string]any{}
+			}
+			mergeFiltered(sub, t, keys[1:])
+			if len(sub) > 0 {
+				dst[k] = sub
+			}
+		case []any:
+			arr, _ := dst[k].([]any)
+			if arr == nil {
+				arr = make([]any, len(t))
+			}
+			for i, el := range t {
+				m, ok := el.(map[string]any)
+				if !ok {
+					continue
+				}
+				sub, _ := arr[i].(map[string]any)
+				if sub == nil {
+					sub = map[string]any{}
+				}
+				mergeFiltered(sub, m, keys[1:])
+				arr[i] = sub
+			}
+			dst[k] = arr
+		}
+	}
 }
 
 func (s *Server) bump(f func(*Stats)) {
