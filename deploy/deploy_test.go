@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -491,5 +492,55 @@ func TestConfigsValidate(t *testing.T) {
 				t.Errorf("auditship validate: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestAlertsUseExportedMetrics keeps alerts.yaml in step with the metrics the agent
+// exports (metrics/metrics.go): a renamed series would silence an alert for good.
+func TestAlertsUseExportedMetrics(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(baseDir, "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			Groups []struct {
+				Rules []struct {
+					Alert string `json:"alert"`
+					Expr  string `json:"expr"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &rule); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("..", "metrics", "metrics.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"AuditshipNoProgress": false, "AuditshipDataLost": false, "AuditshipDeadLetters": false}
+	names := regexp.MustCompile(`auditship_[a-z_]+`)
+	for _, g := range rule.Spec.Groups {
+		for _, r := range g.Rules {
+			if _, ok := want[r.Alert]; ok {
+				want[r.Alert] = true
+			}
+			for _, n := range names.FindAllString(r.Expr, -1) {
+				short := `"` + strings.TrimPrefix(n, "auditship_") + `"`
+				if !strings.Contains(string(src), `"`+n+`"`) && !strings.Contains(string(src), short) {
+					t.Errorf("alert %s: %s is not a metric in metrics/metrics.go", r.Alert, n)
+				}
+			}
+		}
+	}
+	if rule.Kind != "PrometheusRule" {
+		t.Errorf("kind %q, want PrometheusRule", rule.Kind)
+	}
+	for a, seen := range want {
+		if !seen {
+			t.Errorf("alert %s missing", a)
+		}
 	}
 }
