@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -26,12 +27,12 @@ func loadConfig(path string, f config.Factories) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(cfg *config.Config) hclog.Logger {
+func newLogger(cfg *config.Config, w io.Writer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "auditship",
 		Level:      hclog.LevelFromString(cfg.LogLevel),
 		JSONFormat: cfg.LogFormat == "json",
-		Output:     os.Stderr,
+		Output:     w,
 	})
 }
 

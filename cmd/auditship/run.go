@@ -98,7 +98,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg)
+	log := newLogger(cfg, stderr)
 	m := metrics.New()
 	if err := os.MkdirAll(config.ResolvePath(cfg.DataDir), 0o700); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)
