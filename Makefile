@@ -1,19 +1,24 @@
 GO ?= go
 BIN := bin/auditship
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test bench fuzz vet clean
+.PHONY: build demo test vet fuzz bench clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/auditship
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/auditship
 
 vet:
 	$(GO) vet ./...
 
+# The README's test command: vet, every test with the race detector, then a short fuzz run
+# of line framing and decoding.
 test: vet
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 40m ./...
+	$(MAKE) fuzz FUZZTIME=10s
 
-clean:
-	rm -rf bin demo-out bench-out
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzFraming -fuzztime=$(FUZZTIME) ./inputs/file
 
 # The quickstart: a realistic audit log from the project's generator, shipped once with
 # configs/quickstart.yaml into demo-out/ (no external service).
@@ -25,3 +30,6 @@ demo: build
 	./$(BIN) test -c configs/quickstart.yaml --input demo-out/audit/audit.log > /dev/null
 	@echo "--- outputs:"
 	@ls -l demo-out/siem.ndjson; find demo-out/archive -type f | head -5
+
+clean:
+	rm -rf bin demo-out bench-out
