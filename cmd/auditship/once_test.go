@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/auditship/auditship/internal/gen"
+)
+
+// TestRunOnceBothSources ships an audit log and a kube-audit-rest log with --once: every
+// kept event arrives exactly once as an audit Event, no secret canary leaks, and a second
+// --once ships nothing new.
+func TestRunOnceBothSources(t *testing.T) {
+	dir := t.TempDir()
+	const n = 2000
+	write := func(name string, g *gen.Generator) {
+		var b strings.Builder
+		for i := range n {
+			b.Write(g.Event(i))
+			b.WriteByte('\n')
+		}
+		appendTo(t, filepath.Join(dir, name), b.String())
+	}
+	write("audit.log", gen.New(7).WithCanaries(true))
+	write("kar.log", gen.New(8).WithFormat(gen.FormatKubeAuditRest).WithCanaries(true))
+
+	cfg := writeConfig(t, dir, `
+data_dir: %DIR%/state
+http:
+  listen: ""
+inputs:
+  apiserver:
+    type: file
+    paths: ["%DIR%/audit.log"]
+    format: audit
+  webhook:
+    type: file
+    paths: ["%DIR%/kar.log"]
+    format: kube-audit-rest
+filters:
+  - type: drop
+    name: leases
+    when: 'objectRef?.resource == "leases"'
+  - type: redact
+    preset: kubernetes-secrets
+outputs:
+  debug:
+    type: file
+    path: %DIR%/out.ndjson
+`)
+	code, _, stderr := run(t, "", "run", "-c", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("run --once: exit %d\n%s", code, stderr)
+	}
+	out := filepath.Join(dir, "out.ndjson")
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen.ContainsCanary(data) {
+		t.Fatal("a secret canary reached the output")
+	}
+	seen := map[string]bool{}
+	sources := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("output line is not JSON: %v", err)
+		}
+		if ev["kind"] != "Event" || ev["apiVersion"] != "audit.k8s.io/v1" {
+			t.Fatalf("output is not an audit Event: kind=%v apiVersion=%v", ev["kind"], ev["apiVersion"])
+		}
+		if ref, _ := ev["objectRef"].(map[string]any); ref != nil && ref["resource"] == "leases" {
+			t.Fatal("a dropped lease event was shipped")
+		}
+		key := fmt.Sprintf("%v/%v", ev["auditID"], ev["stage"])
+		if seen[key] {
+			t.Fatalf("%s shipped twice", key)
+		}
+		seen[key] = true
+		src := "audit"
+		if ann, _ := ev["annotations"].(map[string]any); ann != nil && ann["auditship.io/source"] == "kube-audit-rest" {
+			src = "kube-audit-rest"
+		}
+		sources[src]++
+	}
+	if sources["audit"] == 0 || sources["kube-audit-rest"] == 0 {
+		t.Fatalf("events per source: %v", sources)
+	}
+	if !strings.Contains(stderr, fmt.Sprintf("read %d events", 2*n)) {
+		t.Errorf("summary does not report %d events read:\n%s", 2*n, stderr)
+	}
+	// Kept = read - dropped: every kept event arrived.
+	var shipped int
+	if _, err := fmt.Sscanf(stderr[strings.Index(stderr, "shipped "):], "shipped %d", &shipped); err != nil || shipped != len(seen) {
+		t.Errorf("summary says %d shipped, output has %d (%v)", shipped, len(seen), err)
+	}
+
+	before := len(data)
+	code, _, stderr = run(t, "", "run", "-c", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("second run --once: exit %d\n%s", code, stderr)
+	}
+	after, _ := os.ReadFile(out)
+	if len(after) != before {
+		t.Fatalf("second --once shipped %d more bytes", len(after)-before)
+	}
+	fi, _ := os.Stat(out)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("output mode %v, want 0600", fi.Mode().Perm())
+	}
+}
