@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 )
 
 // Source is the format an event was decoded from.
@@ -31,10 +33,26 @@ func (s Source) String() string {
 
 // Event is one audit event. It keeps the bytes it was read from so that an event no filter
 // changed is written out exactly as it came in, without a second encode.
+//
+// An event read from a line is decoded lazily: its top-level members are located once,
+// and a member's value is decoded only when something reads it (Field), so filters that
+// look at verb, user and objectRef never pay for the request and response bodies. Fields
+// decodes the rest. Removing or setting a top-level member (DeleteField, SetField) keeps
+// the other members' bytes, so such an event is written as its original members spliced
+// with the changed ones; only an event changed through MutableFields is re-encoded whole.
 type Event struct {
-	raw    []byte
+	mu  sync.Mutex // guards lazy decoding: outputs may read one event concurrently
+	raw []byte
+	// top is the top-level members of raw, in order; nil for an event built from a map.
+	top []topField
+	// fields holds decoded (and set) members; it is every member once full.
 	fields map[string]any
+	full   bool
 	dirty  bool
+	// mutated: MutableFields was called, so fields may differ from raw anywhere.
+	mutated bool
+	// set lists the members SetField replaced or added, for splicing and MayContain.
+	set []string
 
 	// Source is the format the event was decoded from.
 	Source Source
@@ -48,17 +66,162 @@ type Event struct {
 // NewEvent returns an event decoded from raw. When raw is nil the event has no original
 // bytes (it was synthesised, as for kube-audit-rest) and is encoded from its fields.
 func NewEvent(raw []byte, fields map[string]any, src Source) *Event {
-	return &Event{raw: raw, fields: fields, dirty: raw == nil, Source: src, InBytes: len(raw)}
+	return &Event{raw: raw, fields: fields, full: true, dirty: raw == nil, mutated: raw == nil, Source: src, InBytes: len(raw)}
+}
+
+// NewRawEvent returns an event over raw, which must be a valid JSON object (checked by the
+// caller: inputs/decode validates every line); its values are decoded when first read.
+func NewRawEvent(raw []byte, src Source) (*Event, error) {
+	top, err := scanTop(raw)
+	if err != nil {
+		return nil, fmt.Errorf("scan event: %w", err)
+	}
+	return &Event{raw: raw, top: top, Source: src, InBytes: len(raw)}, nil
+}
+
+// find returns the index of key's member (the last, as a repeated key's last value is
+// the one that counts), or -1.
+func (e *Event) find(key string) int {
+	for i := len(e.top) - 1; i >= 0; i-- {
+		if e.top[i].key == key {
+			if e.top[i].gone {
+				return -1
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// lookup is Field under e.mu.
+func (e *Event) lookup(key string) (any, bool) {
+	if v, ok := e.fields[key]; ok || e.full {
+		return v, ok
+	}
+	i := e.find(key)
+	if i < 0 {
+		return nil, false
+	}
+	v := decodeMember(e.top[i].val)
+	if e.fields == nil {
+		e.fields = make(map[string]any, len(e.top))
+	}
+	e.fields[key] = v
+	return v, true
+}
+
+// decodeMember decodes a validated value; the input validated it, so failure is not
+// expected, and encoding/json has the last word if it happens.
+func decodeMember(b []byte) any {
+	v, err := decodeValue(b)
+	if err != nil {
+		_ = json.Unmarshal(b, &v)
+	}
+	return v
+}
+
+// Field returns a top-level member for reading (nil when absent), decoding only it.
+// Callers must not modify it: use MutableFields, SetField or DeleteField for that.
+func (e *Event) Field(key string) any {
+	e.mu.Lock()
+	v, _ := e.lookup(key)
+	e.mu.Unlock()
+	return v
+}
+
+// Lookup is Field that also reports whether the member exists.
+func (e *Event) Lookup(key string) (any, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lookup(key)
+}
+
+// Has reports whether the event has the top-level member key, without decoding it.
+func (e *Event) Has(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.fields[key]; ok || e.full {
+		return ok
+	}
+	return e.find(key) >= 0
+}
+
+// complete decodes every member not decoded yet; under e.mu.
+func (e *Event) complete() {
+	if e.full {
+		return
+	}
+	if e.fields == nil {
+		e.fields = make(map[string]any, len(e.top))
+	}
+	for i := range e.top {
+		t := &e.top[i]
+		if t.gone {
+			continue
+		}
+		if _, ok := e.fields[t.key]; ok {
+			continue
+		}
+		if e.find(t.key) != i {
+			continue // an earlier copy of a repeated key
+		}
+		e.fields[t.key] = decodeMember(t.val)
+	}
+	e.full = true
 }
 
 // Fields returns the decoded event for reading. Callers must not modify it: use
 // MutableFields for that, so the event is re-encoded on output.
-func (e *Event) Fields() map[string]any { return e.fields }
+func (e *Event) Fields() map[string]any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.complete()
+	return e.fields
+}
 
 // MutableFields returns the decoded event and marks it changed.
 func (e *Event) MutableFields() map[string]any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.complete()
 	e.dirty = true
+	e.mutated = true
 	return e.fields
+}
+
+// DeleteField removes a top-level member; the others keep their original bytes.
+func (e *Event) DeleteField(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, had := e.fields[key]
+	delete(e.fields, key)
+	for i := range e.top {
+		if e.top[i].key == key && !e.top[i].gone {
+			e.top[i].gone = true
+			had = true
+		}
+	}
+	if had {
+		e.dirty = true
+	}
+}
+
+// SetField sets a top-level member to v (a value as encoding/json decodes one); the other
+// members keep their original bytes.
+func (e *Event) SetField(key string, v any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fields == nil {
+		e.fields = make(map[string]any, len(e.top))
+	}
+	e.fields[key] = v
+	e.dirty = true
+	for _, k := range e.set {
+		if k == key {
+			return
+		}
+	}
+	e.set = append(e.set, key)
 }
 
 // Dirty reports whether the event must be re-encoded rather than written as read.
@@ -72,15 +235,99 @@ func (e *Event) Raw() []byte {
 	return e.raw
 }
 
+// MayContain reports whether the event as it is now may contain marker in its JSON. False
+// is certain: the original bytes lack it and no change can have added it (removals
+// cannot; set string values are checked). It lets filters skip searching events that
+// cannot hold what they look for, even after other filters changed them.
+func (e *Event) MayContain(marker []byte) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mutated || e.raw == nil || bytes.Contains(e.raw, marker) {
+		return true
+	}
+	for _, k := range e.set {
+		s, ok := e.fields[k].(string)
+		if !ok || strings.Contains(s, string(marker)) || strings.Contains(k, string(marker)) {
+			return true
+		}
+	}
+	return false
+}
+
 // AppendJSON appends the event's JSON (no trailing newline) to dst.
 func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if !e.dirty && e.raw != nil {
 		return append(dst, e.raw...), nil
 	}
+	if e.mutated || e.top == nil {
+		return appendEncoded(dst, e.fields)
+	}
+	return e.appendSpliced(dst)
+}
+
+// appendSpliced writes the members in their original order, each as its original bytes
+// unless it was set, then the members that were added.
+func (e *Event) appendSpliced(dst []byte) ([]byte, error) {
+	dst = append(dst, '{')
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+	}
+	isSet := func(k string) bool {
+		for _, s := range e.set {
+			if s == k {
+				return true
+			}
+		}
+		return false
+	}
+	var err error
+	for i := range e.top {
+		t := &e.top[i]
+		if t.gone || e.find(t.key) != i {
+			continue
+		}
+		sep()
+		dst = append(dst, t.rawKey...)
+		dst = append(dst, ':')
+		if isSet(t.key) {
+			if dst, err = appendEncoded(dst, e.fields[t.key]); err != nil {
+				return dst, err
+			}
+			continue
+		}
+		dst = append(dst, t.val...)
+	}
+	for _, k := range e.set {
+		if e.find(k) >= 0 {
+			continue
+		}
+		v, ok := e.fields[k]
+		if !ok {
+			continue // set, then deleted
+		}
+		sep()
+		if dst, err = appendEncoded(dst, k); err != nil {
+			return dst, err
+		}
+		dst = append(dst, ':')
+		if dst, err = appendEncoded(dst, v); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func appendEncoded(dst []byte, v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e.fields); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return dst, fmt.Errorf("encode event: %w", err)
 	}
 	out := buf.Bytes()
@@ -90,9 +337,13 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 // Clone returns a deep copy that can be changed without affecting e. Per-output filters
 // work on clones so that one output's redaction never leaks into, or out of, another's.
 func (e *Event) Clone() *Event {
-	c := *e
-	c.fields = deepCopyMap(e.fields)
-	return &c
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return &Event{
+		raw: e.raw, top: append([]topField(nil), e.top...), fields: deepCopyMap(e.fields),
+		full: e.full, dirty: e.dirty, mutated: e.mutated, set: append([]string(nil), e.set...),
+		Source: e.Source, Redacted: e.Redacted, InBytes: e.InBytes,
+	}
 }
 
 func deepCopyMap(m map[string]any) map[string]any {

@@ -15,12 +15,17 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/auditship/auditship/pipeline"
 )
 
 // Condition is a compiled boolean expression over an event's fields.
 type Condition struct {
 	src  string
 	prog *vm.Program
+	// names are the top-level fields the expression can read; nil when it can read any
+	// ($env). Evaluating over an event decodes only these.
+	names []string
 }
 
 // Compile parses and type-checks src once, at load time. The error names the problem
@@ -40,7 +45,37 @@ func Compile(src string) (*Condition, error) {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return nil, fmt.Errorf("compile %q: %s", src, msg)
 	}
-	return &Condition{src: src, prog: prog}, nil
+	return &Condition{src: src, prog: prog, names: topNames(prog.Node())}, nil
+}
+
+// topNames lists the identifiers of node: the event fields an expression reads are
+// among them (the rest, let-bound names and the like, are simply absent from events).
+// nil means the expression reaches the whole environment.
+func topNames(node ast.Node) []string {
+	v := &identifiers{seen: map[string]bool{}}
+	ast.Walk(&node, v)
+	if v.all {
+		return nil
+	}
+	return v.names
+}
+
+type identifiers struct {
+	seen  map[string]bool
+	names []string
+	all   bool
+}
+
+func (v *identifiers) Visit(node *ast.Node) {
+	id, ok := (*node).(*ast.IdentifierNode)
+	if !ok || v.seen[id.Value] {
+		return
+	}
+	if strings.HasPrefix(id.Value, "$") {
+		v.all = true // $env: the expression may read any field
+	}
+	v.seen[id.Value] = true
+	v.names = append(v.names, id.Value)
 }
 
 // String returns the source expression.
@@ -60,6 +95,20 @@ func (c *Condition) Eval(fields map[string]any) (bool, error) {
 		return false, fmt.Errorf("evaluate %q: result is %T, not bool", c.src, out)
 	}
 	return b, nil
+}
+
+// EvalEvent is Eval over ev, decoding only the top-level fields the expression names.
+func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
+	if c.names == nil {
+		return c.Eval(ev.Fields())
+	}
+	env := make(map[string]any, len(c.names))
+	for _, k := range c.names {
+		if v, ok := ev.Lookup(k); ok {
+			env[k] = v
+		}
+	}
+	return c.Eval(env)
 }
 
 // nilSafeMembers turns every `a.b` and `a["b"]` into `a?.b` / `a?.["b"]`, so a path

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/pipeline"
 )
 
 const sample = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete",
@@ -111,5 +114,49 @@ func TestEvalErrorIsReported(t *testing.T) {
 	}
 	if _, err := c.Eval(fields(t, healthz)); err == nil || !strings.Contains(err.Error(), "responseStatus.code >= 400") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestEvalEventAgrees: evaluating over the event (decoding only the fields named) gives
+// what evaluating over the whole decoded map gives.
+func TestEvalEventAgrees(t *testing.T) {
+	exprs := []string{
+		`objectRef?.resource == "leases" && verb in ["get", "update", "patch"]`,
+		`objectRef == nil && requestURI matches "^/(healthz|livez|readyz|metrics)"`,
+		`let u = user.username ?? ""; u startsWith "system:" && !(verb in ["get"])`,
+		`responseStatus.code in [401, 403] || annotations["authorization.k8s.io/decision"] == "forbid"`,
+		`$env["verb"] == "get"`,
+		`requestObject.kind == "Secret" || len(requestObject?.metadata?.managedFields ?? []) > 2`,
+		`missing == nil`,
+	}
+	g := gen.New(3)
+	for _, src := range exprs {
+		c, err := Compile(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		matched := 0
+		for i := 0; i < 400; i++ {
+			line := g.Event(i)
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatal(err)
+			}
+			want, werr := c.Eval(m)
+			ev, err := pipeline.NewRawEvent(line, pipeline.SourceAudit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gerr := c.EvalEvent(ev)
+			if got != want || (gerr == nil) != (werr == nil) {
+				t.Fatalf("%s on event %d: EvalEvent = %v, %v; Eval = %v, %v", src, i, got, gerr, want, werr)
+			}
+			if got {
+				matched++
+			}
+		}
+		if matched == 0 && src != `missing == nil` {
+			t.Logf("%s matched no event", src)
+		}
 	}
 }

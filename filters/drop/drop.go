@@ -38,7 +38,7 @@ type Filter struct {
 // Apply evaluates the condition. An evaluation error is returned, so the engine drops the
 // event and counts it rather than guessing.
 func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
-	match, err := f.cond.Eval(ev.Fields())
+	match, err := f.cond.EvalEvent(ev)
 	if err != nil {
 		return false, err
 	}

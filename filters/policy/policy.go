@@ -132,8 +132,14 @@ func (r *rule) matchesResource(a *Attributes) bool {
 // (never impersonatedUser, as kube-apiserver evaluates the policy before impersonation
 // takes effect in the audit record's user), the verb, and objectRef or requestURI.
 func attributesOf(f map[string]any, a *Attributes) {
+	attributesFrom(func(k string) any { return f[k] }, a)
+}
+
+// attributesFrom is attributesOf over a field getter: an event's Field decodes only the
+// members read, never the bodies.
+func attributesFrom(f func(string) any, a *Attributes) {
 	*a = Attributes{Groups: a.Groups[:0]}
-	if u, ok := f["user"].(map[string]any); ok {
+	if u, ok := f("user").(map[string]any); ok {
 		a.User, _ = u["username"].(string)
 		if gs, ok := u["groups"].([]any); ok {
 			for _, g := range gs {
@@ -143,8 +149,8 @@ func attributesOf(f map[string]any, a *Attributes) {
 			}
 		}
 	}
-	a.Verb, _ = f["verb"].(string)
-	if ref, ok := f["objectRef"].(map[string]any); ok {
+	a.Verb, _ = f("verb").(string)
+	if ref, ok := f("objectRef").(map[string]any); ok {
 		a.ResourceRequest = true
 		a.Namespace, _ = ref["namespace"].(string)
 		a.APIGroup, _ = ref["apiGroup"].(string)
@@ -152,7 +158,7 @@ func attributesOf(f map[string]any, a *Attributes) {
 		a.Subresource, _ = ref["subresource"].(string)
 		a.Name, _ = ref["name"].(string)
 	}
-	uri, _ := f["requestURI"].(string)
+	uri, _ := f("requestURI").(string)
 	if i := strings.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
@@ -221,61 +227,67 @@ var bodiesAbove = [...][]string{
 // it to the policy's level (never raising it) and strips managedFields if asked to. An
 // event the policy leaves as it is stays untouched.
 func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
-	fields := ev.Fields()
+	// Members are read one by one (Field) and bodies removed whole (DeleteField), so an
+	// event is judged without decoding its bodies and written with the rest as read.
+	get := ev.Field
 	var a Attributes
 	var groups [8]string
 	a.Groups = groups[:0]
-	attributesOf(fields, &a)
+	attributesFrom(get, &a)
 	d := f.policy.Evaluate(&a)
 	if d.Level == LevelNone {
 		return false, nil
 	}
-	stage, _ := fields["stage"].(string)
+	stage, _ := get("stage").(string)
 	if has(d.OmitStages, stage) {
 		return false, nil
 	}
-	written, known := eventLevel(fields)
+	written, known := levelFrom(get)
 	if written == LevelNone && known {
 		return false, nil
 	}
 	eff := min(d.Level, written)
-	changed := false
-	change := func() {
-		if !changed {
-			ev.MutableFields()
-			changed = true
-		}
-	}
 	if eff != written || !known {
-		change()
-		fields["level"] = eff.String()
+		ev.SetField("level", eff.String())
 	}
 	for _, k := range bodiesAbove[eff] {
-		if _, ok := fields[k]; ok {
-			change()
-			delete(fields, k)
+		if ev.Has(k) {
+			ev.DeleteField(k)
 		}
 	}
-	if d.OmitManagedFields && eff >= LevelRequest {
+	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContain(markManagedFields) {
+		changed := false
+		change := func() {
+			if !changed {
+				ev.MutableFields()
+				changed = true
+			}
+		}
 		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {
-			stripManagedFields(fields[k], change)
+			stripManagedFields(ev.Field(k), change)
 		}
 	}
 	return true, nil
 }
 
+var markManagedFields = []byte(`"managedFields"`)
+
 // eventLevel is the level the event was written at. An event without a known level is
 // judged by the bodies it carries.
 func eventLevel(f map[string]any) (Level, bool) {
-	if s, ok := f["level"].(string); ok {
+	return levelFrom(func(k string) any { return f[k] })
+}
+
+func levelFrom(f func(string) any) (Level, bool) {
+	if s, ok := f("level").(string); ok {
 		if l, ok := parseLevel(s); ok {
 			return l, true
 		}
 	}
 	switch {
-	case f["responseObject"] != nil || f["oldObject"] != nil:
+	case f("responseObject") != nil || f("oldObject") != nil:
 		return LevelRequestResponse, false
-	case f["requestObject"] != nil:
+	case f("requestObject") != nil:
 		return LevelRequest, false
 	}
 	return LevelMetadata, false

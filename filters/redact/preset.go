@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"bytes"
 	"strings"
 )
 
@@ -19,6 +18,9 @@ var (
 	markLastApplied   = []byte("last-applied-configuration")
 	markSecretKind    = []byte(`"Secret`)
 	markManagedFields = []byte("managedFields")
+	// markTokenKind is TokenReview and TokenRequest, kinds the preset treats by kind.
+	markTokenKind = []byte(`"TokenRe`)
+	markEscape    = []byte(`\u`)
 )
 
 // secretsPreset is `preset: kubernetes-secrets`.
@@ -34,9 +36,9 @@ func (p *pass) secretsPreset(f map[string]any) {
 		subresource, _ = ref["subresource"].(string)
 	}
 	// Searching every object is the costly part; the raw bytes say whether it can find
-	// anything. (A changed or synthesised event has no raw bytes and is always searched.)
-	raw := p.ev.Raw()
-	search := raw == nil || bytes.Contains(raw, markLastApplied) || bytes.Contains(raw, markSecretKind)
+	// anything (MayContain: a synthesised or freely changed event is always searched).
+	// A \u escape could spell either marker, so it means searching too.
+	search := p.ev.MayContain(markLastApplied) || p.ev.MayContain(markSecretKind) || p.ev.MayContain(markEscape)
 	for _, k := range bodyKeys {
 		body, ok := f[k]
 		if !ok || body == nil {
@@ -346,7 +348,7 @@ func (p *pass) tokenBody(body any, field string) bool {
 // managedFieldsPreset is `preset: managed-fields`: metadata.managedFields is bookkeeping
 // of which manager set which field, large and of no security value.
 func (p *pass) managedFieldsPreset(f map[string]any) {
-	if raw := p.ev.Raw(); raw != nil && !bytes.Contains(raw, markManagedFields) {
+	if !p.ev.MayContain(markManagedFields) {
 		return
 	}
 	for _, k := range bodyKeys {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -46,8 +48,10 @@ var (
 
 var bom = []byte("\xef\xbb\xbf")
 
-// parse checks and decodes a line into an object. Errors are summarised without content.
-func parse(line []byte) ([]byte, map[string]any, error) {
+// parse checks a line and returns it as an event of src. A line the fast path can vouch
+// for (see fastSafe) is validated and decoded lazily; any other line is decoded by
+// encoding/json, which then also decides what is an error and says why.
+func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	line = bytes.TrimPrefix(line, bom)
 	line = bytes.TrimRight(line, " \t\r")
 	if !utf8.Valid(line) {
@@ -57,11 +61,60 @@ func parse(line []byte) ([]byte, map[string]any, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, nil, ErrNotObject
 	}
+	if fastSafe(line) && fastjson.ValidateBytes(line) == nil {
+		if ev, err := pipeline.NewRawEvent(line, src); err == nil {
+			return line, ev, nil
+		}
+	}
 	var m map[string]any
 	if err := json.Unmarshal(line, &m); err != nil {
 		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
 	}
-	return line, m, nil
+	return line, pipeline.NewEvent(line, m, src), nil
+}
+
+// fastMaxDepth bounds the nesting the fast path takes; deeper lines (none in real audit
+// logs) go to encoding/json, which rejects nesting beyond 10000 without recursing.
+const fastMaxDepth = 200
+
+// fastSafe reports whether the fast path would decode line exactly as encoding/json:
+// nesting is shallow, and no number can fall outside float64 (encoding/json rejects the
+// line then). It does not validate; fastjson does.
+func fastSafe(line []byte) bool {
+	depth := 0
+	digits := 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; c {
+		case '"':
+			// Skip the string: to its closing quote, stepping over escapes.
+			for i++; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			if depth > fastMaxDepth {
+				return false
+			}
+		case '}', ']':
+			depth--
+		case 'e', 'E':
+			// Outside strings only numbers (and true/false) hold an e: an exponent may
+			// overflow. "true"/"false" are letters t/f first, so check what precedes.
+			if i > 0 && (line[i-1] >= '0' && line[i-1] <= '9' || line[i-1] == '.') {
+				return false
+			}
+		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			digits++
+			if digits > 300 {
+				return false
+			}
+			continue
+		}
+		digits = 0
+	}
+	return true
 }
 
 // jsonReason keeps the position and kind of a syntax error but not the offending bytes.
@@ -84,25 +137,26 @@ func jsonReason(err error) string {
 type auditDecoder struct{}
 
 func (auditDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
-	raw, m, err := parse(line)
+	raw, ev, err := parse(line, pipeline.SourceAudit)
 	if err != nil {
 		return nil, err
 	}
-	return auditEvents(raw, m)
+	return auditEvents(raw, ev)
 }
 
-func auditEvents(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
-	kind, _ := m["kind"].(string)
+func auditEvents(raw []byte, ev *pipeline.Event) ([]*pipeline.Event, error) {
+	kindV, hasKind := ev.Lookup("kind")
+	kind, _ := kindV.(string)
 	if kind == "EventList" {
-		return eventList(raw, m)
+		return eventList(raw, ev.Fields())
 	}
-	if _, ok := m["kind"]; ok && kind != "Event" {
+	if hasKind && kind != "Event" {
 		return nil, ErrNotEvent
 	}
-	if _, ok := m["auditID"].(string); !ok {
+	if _, ok := ev.Field("auditID").(string); !ok {
 		return nil, ErrNotEvent
 	}
-	return []*pipeline.Event{pipeline.NewEvent(raw, m, pipeline.SourceAudit)}, nil
+	return []*pipeline.Event{ev}, nil
 }
 
 // eventList splits an EventList (what the webhook backend posts) into its items, each
@@ -142,11 +196,11 @@ func eventList(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
 type karDecoder struct{}
 
 func (karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
-	raw, m, err := parse(line)
+	raw, parsed, err := parse(line, pipeline.SourceKubeAuditRest)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := fromAdmissionReview(m)
+	ev, err := fromAdmissionReview(parsed.Fields())
 	if err != nil {
 		return nil, err
 	}
@@ -157,26 +211,25 @@ func (karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
 type autoDecoder struct{}
 
 func (autoDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
-	raw, m, err := parse(line)
+	raw, parsed, err := parse(line, pipeline.SourceAudit)
 	if err != nil {
 		return nil, err
 	}
-	if isAdmissionReview(m) {
-		ev, err := fromAdmissionReview(m)
+	if isAdmissionReview(parsed) {
+		ev, err := fromAdmissionReview(parsed.Fields())
 		if err != nil {
 			return nil, err
 		}
 		ev.InBytes = len(raw)
 		return []*pipeline.Event{ev}, nil
 	}
-	return auditEvents(raw, m)
+	return auditEvents(raw, parsed)
 }
 
-func isAdmissionReview(m map[string]any) bool {
-	if k, _ := m["kind"].(string); k == "AdmissionReview" {
+func isAdmissionReview(ev *pipeline.Event) bool {
+	if k, _ := ev.Field("kind").(string); k == "AdmissionReview" {
 		return true
 	}
-	_, hasReq := m["request"].(map[string]any)
-	_, hasID := m["auditID"]
-	return hasReq && !hasID
+	_, hasReq := ev.Field("request").(map[string]any)
+	return hasReq && !ev.Has("auditID")
 }

@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// benchChain builds bench.yaml's global filters.
+func benchChain(t *testing.T) pipeline.Chain {
+	t.Helper()
+	f := Factories()
+	cfg, err := config.Load(benchConfig(t), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c pipeline.Chain
+	for _, comp := range cfg.Filters {
+		flt, err := f.Filters[comp.Type].Create(comp.Config, config.Settings{Name: comp.Name, Metrics: config.NopMetrics{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = append(c, pipeline.Stage{Name: comp.Name, Filter: flt})
+	}
+	return c
+}
+
+// referenceEvents decodes a line as the agent did before the fast path: encoding/json
+// into a map, the event then encoded from that map whenever a filter changes it.
+func referenceEvents(t *testing.T, format string, line []byte) []*pipeline.Event {
+	t.Helper()
+	evs, err := decode.New(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, derr := evs.Decode(line)
+	if derr != nil {
+		return nil
+	}
+	out := make([]*pipeline.Event, 0, len(got))
+	for _, ev := range got {
+		body, err := ev.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		r := pipeline.NewEvent(body, m, ev.Source)
+		if ev.Raw() == nil {
+			r = pipeline.NewEvent(nil, m, ev.Source)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// same runs line through chain on the fast path and on the reference and checks that the
+// same events survive, with the same JSON.
+func same(t *testing.T, chain pipeline.Chain, format string, line []byte) (kept int) {
+	t.Helper()
+	d, err := decode.New(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := d.Decode(line)
+	ref := referenceEvents(t, format, line)
+	if err != nil {
+		if ref != nil {
+			t.Fatalf("fast path rejected a line the reference took: %v", err)
+		}
+		return 0
+	}
+	if len(fast) != len(ref) {
+		t.Fatalf("fast path made %d events, reference %d", len(fast), len(ref))
+	}
+	for i := range fast {
+		fk := chain.Keep(fast[i], pipeline.NopObserver{})
+		rk := chain.Keep(ref[i], pipeline.NopObserver{})
+		if fk != rk {
+			t.Fatalf("event %d: fast path kept=%v, reference kept=%v: %.300s", i, fk, rk, line)
+		}
+		if !fk {
+			continue
+		}
+		kept++
+		fb, err := fast[i].AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := ref[i].AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fm, rm any
+		if err := json.Unmarshal(fb, &fm); err != nil {
+			t.Fatalf("fast path wrote invalid JSON: %v: %.300s", err, fb)
+		}
+		if err := json.Unmarshal(rb, &rm); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fm, rm) {
+			t.Fatalf("event %d: fast path wrote\n%.600s\nreference wrote\n%.600s", i, fb, rb)
+		}
+		if fast[i].Redacted != ref[i].Redacted {
+			t.Fatalf("event %d: fast path redacted %d fields, reference %d", i, fast[i].Redacted, ref[i].Redacted)
+		}
+		if gen.ContainsCanary(fb) {
+			t.Fatalf("event %d: a canary survived the secrets preset: %.300s", i, fb)
+		}
+	}
+	return kept
+}
+
+// TestFastPathMatchesReference: after bench.yaml's filters, the fast path (lazy decoding,
+// spliced output) writes the same events, as the same JSON, as encoding/json decoding and
+// encoding from the map — over generated events with canaries and the public corpus.
+func TestFastPathMatchesReference(t *testing.T) {
+	chain := benchChain(t)
+	kept := 0
+	g := gen.New(11).WithCanaries(true)
+	for i := 0; i < 4000; i++ {
+		kept += same(t, chain, "audit", g.Event(i))
+	}
+	kar := gen.New(12).WithCanaries(true).WithFormat(gen.FormatKubeAuditRest)
+	for i := 0; i < 500; i++ {
+		kept += same(t, chain, "auto", kar.Event(i))
+	}
+	if kept == 0 {
+		t.Fatal("the chain kept no generated event")
+	}
+	root := filepath.Join("..", "..", "shared", "corpus")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("corpus not present:", err)
+	}
+	lines := 0
+	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || strings.HasSuffix(path, ".md") || strings.Contains(path, "policies") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+				same(t, chain, "auto", sc.Bytes())
+				lines++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines == 0 {
+		t.Fatal("no corpus lines")
+	}
+}

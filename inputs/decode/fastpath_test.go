@@ -1,0 +1,126 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/pipeline"
+)
+
+// reference is what the decoder did before the fast path: encoding/json into a map.
+func reference(line []byte) (map[string]any, error) {
+	line = bytes.TrimPrefix(line, bom)
+	var m map[string]any
+	err := json.Unmarshal(line, &m)
+	return m, err
+}
+
+// agree checks that parse accepts exactly what encoding/json accepts (for UTF-8 objects)
+// and decodes it to the same map, read member by member and whole.
+func agree(t *testing.T, line []byte) {
+	t.Helper()
+	_, ev, err := parse(line, pipeline.SourceAudit)
+	want, werr := reference(line)
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(line, bom), " \t")
+	if werr == nil && (len(trimmed) == 0 || trimmed[0] != '{') {
+		werr = ErrNotObject // `null` unmarshals into a nil map; parse rejects non-objects
+	}
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("parse error %v, encoding/json error %v, for %.200q", err, werr, line)
+	}
+	if err != nil {
+		return
+	}
+	for k, v := range want {
+		if got := ev.Field(k); !reflect.DeepEqual(got, v) {
+			t.Fatalf("Field(%q) = %#v, want %#v", k, got, v)
+		}
+	}
+	if got := ev.Fields(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Fields() = %#v, want %#v", got, want)
+	}
+}
+
+func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
+	lines := []string{
+		`{}`, ` { } `, `{"a":1}`, `{"a":1,"a":{"b":2}}`, `{"a":{"x":1},"a":{"y":2}}`,
+		`{"n":-0,"f":1.5,"e":1e3,"E":-2.5E-3,"big":1e400,"tiny":1e-400}`,
+		`{"s":"\u00e9\ud83d\ude00\ud800 lone","q":"\"\\\/\b\f\n\r\t"}`,
+		`{"k\u0065y":"v","":""}`, `{"a":[],"b":[[]],"c":[{}],"d":[1,"x",null,true,false]}`,
+		`{"a":1,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":+1}`, `{"a":NaN}`, `{"a":tru}`,
+		`{"a":"x` + "\x01" + `"}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a" 1}`, `{"a":1}x`, `{"a":1} {}`,
+		`{'a':1}`, `{a:1}`, `{"a":[1,]}`, `{"a":[1 2]}`, `{"a":}`, `{"a":"` + strings.Repeat("9", 400) + `"}`,
+		`{"n":` + strings.Repeat("9", 400) + `}`, `{"n":` + strings.Repeat("9", 200) + `}`,
+		`{"deep":` + strings.Repeat("[", 250) + strings.Repeat("]", 250) + `}`,
+		`{"deep":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`,
+		`{"deep":` + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + `}`,
+		`{"deep":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat("}", 20000) + `}`,
+		"{\"a\":\n1\r\n}", `{"a":true,"b":false,"c":null}`,
+	}
+	for _, l := range lines {
+		agree(t, []byte(l))
+	}
+}
+
+// TestFastPathCorpusAndGenerator: every corpus line and a generated mix decode the same
+// way, and an event written after the bench filter chain is the same JSON either way.
+func TestFastPathCorpusAndGenerator(t *testing.T) {
+	g := gen.New(7)
+	for i := 0; i < 3000; i++ {
+		agree(t, g.Event(i))
+	}
+	kar := gen.New(8).WithFormat(gen.FormatKubeAuditRest)
+	for i := 0; i < 500; i++ {
+		agree(t, kar.Event(i))
+	}
+	root := filepath.Join("..", "..", "..", "shared", "corpus")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("corpus not present:", err)
+	}
+	n := 0
+	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || info.Size() > 64<<20 {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			if l := bytes.TrimRight(sc.Bytes(), " \t\r"); len(l) > 0 && bytes.HasPrefix(bytes.TrimLeft(l, " \t"), []byte("{")) {
+				agree(t, l)
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no corpus lines checked")
+	}
+}
+
+// FuzzFastPath: for any line, the fast path and encoding/json agree.
+func FuzzFastPath(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c\u0041"}],"d":1e5}`))
+	f.Add(gen.New(1).Event(0))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		line = bytes.TrimRight(line, " \t\r")
+		if !utf8.Valid(line) {
+			return // rejected before any JSON decoding
+		}
+		agree(t, line)
+	})
+}
