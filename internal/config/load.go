@@ -154,68 +154,70 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 		p.add("shutdown_timeout", errors.New("must be positive"))
 	}
 
-	inputs, _ := tree["inputs"].(map[string]any)
-	if len(inputs) == 0 {
-		p.add("inputs", errors.New("at least one input is required"))
-	}
-	for _, name := range sortedKeys(inputs) {
-		key := "inputs." + name
-		sec, ok := inputs[name].(map[string]any)
-		if !ok {
-			p.add(key, errors.New("must be a mapping"))
-			continue
-		}
-		typ, rest, ok := splitType(p, key, sec)
-		if !ok {
-			continue
-		}
-		fac, ok := f.Inputs[typ]
-		if !ok {
-			p.add(key+".type", fmt.Errorf("unknown input type %q (known: %s)", typ, strings.Join(sortedKeys(f.Inputs), ", ")))
-			continue
-		}
-		c := fac.NewConfig()
-		if decodeInto(p, key, rest, c) {
-			cfg.Inputs = append(cfg.Inputs, Component{Name: name, Type: typ, Key: key, Config: c})
+	for _, sec := range sections(p, tree, "inputs") {
+		if fac, ok := factoryFor(p, sec, "input", f.Inputs); ok {
+			c := fac.NewConfig()
+			if decodeInto(p, sec.key, sec.rest, c) {
+				cfg.Inputs = append(cfg.Inputs, Component{Name: sec.name, Type: sec.typ, Key: sec.key, Config: c})
+			}
 		}
 	}
 
 	cfg.Filters = decodeFilters(p, "filters", tree["filters"], f)
 
-	outputs, _ := tree["outputs"].(map[string]any)
-	if len(outputs) == 0 {
-		p.add("outputs", errors.New("at least one output is required"))
-	}
-	for _, name := range sortedKeys(outputs) {
-		key := "outputs." + name
-		sec, ok := outputs[name].(map[string]any)
-		if !ok {
-			p.add(key, errors.New("must be a mapping"))
-			continue
-		}
-		typ, rest, ok := splitType(p, key, sec)
-		if !ok {
-			continue
-		}
-		filters := decodeFilters(p, key+".filters", rest["filters"], f)
-		delete(rest, "filters")
-		fac, ok := f.Outputs[typ]
-		if !ok {
-			p.add(key+".type", fmt.Errorf("unknown output type %q (known: %s)", typ, strings.Join(sortedKeys(f.Outputs), ", ")))
-			continue
-		}
-		c := fac.NewConfig()
-		if decodeInto(p, key, rest, c) {
-			cfg.Outputs = append(cfg.Outputs, OutputComponent{
-				Component: Component{Name: name, Type: typ, Key: key, Config: c},
-				Filters:   filters,
-			})
+	for _, sec := range sections(p, tree, "outputs") {
+		filters := decodeFilters(p, sec.key+".filters", sec.rest["filters"], f)
+		delete(sec.rest, "filters")
+		if fac, ok := factoryFor(p, sec, "output", f.Outputs); ok {
+			c := fac.NewConfig()
+			if decodeInto(p, sec.key, sec.rest, c) {
+				cfg.Outputs = append(cfg.Outputs, OutputComponent{
+					Component: Component{Name: sec.name, Type: sec.typ, Key: sec.key, Config: c},
+					Filters:   filters,
+				})
+			}
 		}
 	}
 	if len(p.list) > 0 {
 		return nil, p.list
 	}
 	return cfg, nil
+}
+
+// section is one named entry of `inputs` or `outputs`, split into its type and the rest.
+type section struct {
+	name, key, typ string
+	rest           map[string]any
+}
+
+// sections returns the well-formed entries of tree[kind] in name order, reporting the
+// others; at least one is required.
+func sections(p *problems, tree map[string]any, kind string) []section {
+	m, _ := tree[kind].(map[string]any)
+	if len(m) == 0 {
+		p.add(kind, fmt.Errorf("at least one %s is required", strings.TrimSuffix(kind, "s")))
+	}
+	var out []section
+	for _, name := range sortedKeys(m) {
+		key := kind + "." + name
+		sec, ok := m[name].(map[string]any)
+		if !ok {
+			p.add(key, errors.New("must be a mapping"))
+			continue
+		}
+		if typ, rest, ok := splitType(p, key, sec); ok {
+			out = append(out, section{name: name, key: key, typ: typ, rest: rest})
+		}
+	}
+	return out
+}
+
+func factoryFor[F any](p *problems, sec section, kind string, facs map[string]F) (F, bool) {
+	fac, ok := facs[sec.typ]
+	if !ok {
+		p.add(sec.key+".type", fmt.Errorf("unknown %s type %q (known: %s)", kind, sec.typ, strings.Join(sortedKeys(facs), ", ")))
+	}
+	return fac, ok
 }
 
 func decodeFilters(p *problems, key string, raw any, f Factories) []Component {
