@@ -114,3 +114,60 @@ outputs:
 		t.Errorf("output mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+// TestSIEMRecommendedReduction runs `auditship test` with the shipped recommended config
+// over the generator's realistic mix: the summary must report a reduction of at least 85%.
+func TestSIEMRecommendedReduction(t *testing.T) {
+	var b strings.Builder
+	g := gen.New(3).WithCanaries(true)
+	for i := range 5000 {
+		b.Write(g.Event(i))
+		b.WriteByte('\n')
+	}
+	code, stdout, stderr := run(t, b.String(), "test", "-c", filepath.Join("..", "..", "configs", "siem-recommended.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if gen.ContainsCanary([]byte(stdout)) {
+		t.Fatal("a secret canary survived the recommended config")
+	}
+	i := strings.Index(stderr, "reduction: ")
+	if i < 0 {
+		t.Fatalf("no reduction in summary:\n%s", stderr)
+	}
+	var red float64
+	if _, err := fmt.Sscanf(stderr[i:], "reduction: %f%%", &red); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("siem-recommended reduction on 5000 generated events: %.1f%%", red)
+	if red < 85 {
+		t.Fatalf("reduction %.1f%%, want >= 85%%\n%s", red, stderr)
+	}
+}
+
+// TestJSONLogFormat: log_format json makes the agent's own logs JSON lines.
+func TestJSONLogFormat(t *testing.T) {
+	dir := t.TempDir()
+	appendTo(t, filepath.Join(dir, "a.log"), auditLine("j-1", "get", "pods"))
+	cfg := writeConfig(t, dir, "log_format: json\n"+validBase)
+	code, _, stderr := run(t, "", "run", "-c", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	jsonLines := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "{") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("log line is not JSON: %q", line)
+			}
+			if m["@message"] == nil || m["@level"] == nil {
+				t.Fatalf("log line lacks @message/@level: %q", line)
+			}
+			jsonLines++
+		}
+	}
+	if jsonLines == 0 {
+		t.Fatalf("no JSON log lines:\n%s", stderr)
+	}
+}
