@@ -62,7 +62,7 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 	})
 
 	dir := t.TempDir()
-	events := auditEvents(t, 20000)
+	events := auditEvents(t, 12000)
 	var log bytes.Buffer
 	for _, ev := range events {
 		log.Write(ev.Raw())

@@ -152,7 +152,7 @@ func TestEngineWithTenPercentFaults(t *testing.T) {
 		SlowRate: 0.1, SlowDelay: 50 * time.Millisecond,
 	})
 	out, cfg, _ := newTestOutput(t, srv.URL, nil)
-	events := auditEvents(t, 3000)
+	events := auditEvents(t, 2000)
 	in := newMemInput(events, 37)
 	runEngine(t, in, out, cfg)
 	in.checkAcked(t)
