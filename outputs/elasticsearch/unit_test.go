@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
 
+	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -434,3 +435,63 @@ func TestIndexTemplate(t *testing.T) {
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
+
+// TestConfigLoads decodes a YAML section through the real loader: every key, nested tls,
+// sizes, durations and the secret type.
+func TestConfigLoads(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c.yaml")
+	yaml := `data_dir: ` + dir + `
+inputs:
+  in: {type: fake}
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: ["https://127.0.0.1:9200"]
+    username: auditship
+    password_file: ` + pw + `
+    tls: {insecure_skip_verify: true}
+    index: "audit-%{+yyyy.MM}"
+    setup_template: true
+    template_bodies: disabled
+    batch_max_bytes: 2MiB
+    batch_max_events: 100
+    flush_interval: 250ms
+    concurrency: 4
+    request_timeout: 30s
+    compression: none
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := config.Factories{
+		Inputs:  map[string]config.InputFactory{"fake": {Type: "fake", NewConfig: func() any { return &struct{}{} }}},
+		Outputs: map[string]config.OutputFactory{TypeName: NewFactory()},
+	}
+	cfg, err := config.Load(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Outputs[0].Config.(*Config)
+	if c.PasswordFile != pw || !c.TLS.InsecureSkipVerify || c.BatchMaxBytes != 2<<20 || c.FlushInterval != 250*time.Millisecond ||
+		c.Concurrency != 4 || c.Compression != "none" || c.TemplateBodies != "disabled" || c.Index != "audit-%{+yyyy.MM}" {
+		t.Errorf("decoded %+v", c)
+	}
+	opts := Options(c)
+	if opts.Batch.MaxEvents != 100 || opts.Batch.MaxBytes != 2<<20 || opts.Concurrency != 4 {
+		t.Errorf("options %+v", opts)
+	}
+
+	bad := strings.Replace(yaml, "compression: none", "compression: brotli\n    bogus: 1", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Load(path, f)
+	if err == nil || !strings.Contains(err.Error(), "outputs.siem.bogus: unknown key") {
+		t.Errorf("unknown key not reported: %v", err)
+	}
+}
