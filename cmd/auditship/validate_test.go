@@ -143,3 +143,19 @@ outputs:`, 1))
 		}
 	}
 }
+
+// TestEnvOnlyKey: a key the file does not have at all can still come from the
+// environment (secrets are kept out of config files).
+func TestEnvOnlyKey(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, validBase)
+	t.Setenv("AUDITSHIP_OUTPUTS_DEBUG_FLUSH_INTERVAL", "soon")
+	code, _, stderr := run(t, "", "validate", "-c", p)
+	if code != 2 || !strings.Contains(stderr, "outputs.debug.flush_interval") {
+		t.Fatalf("env-only key not applied: exit %d, %s", code, stderr)
+	}
+	t.Setenv("AUDITSHIP_OUTPUTS_DEBUG_FLUSH_INTERVAL", "250ms")
+	if code, _, stderr := run(t, "", "validate", "-c", p); code != 0 {
+		t.Fatalf("valid env-only key rejected: %s", stderr)
+	}
+}

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -157,6 +159,7 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 	for _, sec := range sections(p, tree, "inputs") {
 		if fac, ok := factoryFor(p, sec, "input", f.Inputs); ok {
 			c := fac.NewConfig()
+			envKeys(sec, c)
 			if decodeInto(p, sec.key, sec.rest, c) {
 				cfg.Inputs = append(cfg.Inputs, Component{Name: sec.name, Type: sec.typ, Key: sec.key, Config: c})
 			}
@@ -170,6 +173,7 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 		delete(sec.rest, "filters")
 		if fac, ok := factoryFor(p, sec, "output", f.Outputs); ok {
 			c := fac.NewConfig()
+			envKeys(sec, c)
 			if decodeInto(p, sec.key, sec.rest, c) {
 				cfg.Outputs = append(cfg.Outputs, OutputComponent{
 					Component: Component{Name: sec.name, Type: sec.typ, Key: sec.key, Config: c},
@@ -210,6 +214,32 @@ func sections(p *problems, tree map[string]any, kind string) []section {
 		}
 	}
 	return out
+}
+
+// envKeys adds the section's top-level keys that are set only in the environment
+// (AUDITSHIP_OUTPUTS_SIEM_API_KEY_FILE=...): viper overrides only keys the file has, but
+// a secret is exactly what an operator keeps out of the file.
+func envKeys(sec section, target any) {
+	prefix := "AUDITSHIP_" + strings.ToUpper(strings.ReplaceAll(sec.key, ".", "_")) + "_"
+	t := reflect.TypeOf(target)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if _, inFile := sec.rest[tag]; inFile {
+			continue // viper already applied any override
+		}
+		if v, ok := os.LookupEnv(prefix + strings.ToUpper(tag)); ok {
+			sec.rest[tag] = v
+		}
+	}
 }
 
 func factoryFor[F any](p *problems, sec section, kind string, facs map[string]F) (F, bool) {
