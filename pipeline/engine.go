@@ -148,7 +148,32 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 	return errors.Join(errs...)
 }
 
+// readLoop reads batches and hands them, in order, to a dispatcher goroutine that filters
+// them and passes them to the outputs: reading and decoding the next batch overlaps with
+// filtering this one (two cores at work), while the small queue keeps memory bounded and
+// the single dispatcher keeps the input's order.
 func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
+	type read struct {
+		batch Batch
+		ack   AckFunc
+	}
+	queue := make(chan read, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range queue {
+			if ctx.Err() != nil {
+				// Shutting down: leave the batch unacknowledged so it is read again next time.
+				r.ack(ctx.Err())
+				continue
+			}
+			e.dispatch(ctx, r.batch, r.ack)
+		}
+	}()
+	defer func() {
+		close(queue)
+		<-done
+	}()
 	for {
 		batch, ack, err := in.Input.Read(ctx)
 		if err != nil {
@@ -157,9 +182,16 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 			}
 			return fmt.Errorf("input %s: %w", in.Name, err)
 		}
-		// A batch read before shutdown is still delivered (within the drain timeout), so a
-		// restart or reload neither loses nor repeats it.
-		e.dispatch(drainCtx, batch, ack)
+		if ctx.Err() != nil {
+			ack(ctx.Err())
+			return nil
+		}
+		select {
+		case queue <- read{batch, ack}:
+		case <-ctx.Done():
+			ack(ctx.Err())
+			return nil
+		}
 	}
 }
 

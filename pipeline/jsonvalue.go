@@ -79,22 +79,28 @@ func scanTop(b []byte) ([]topField, error) {
 	return nil, errors.New("unexpected end of object")
 }
 
-// skipString returns the index just past the string starting at b[i] (a quote).
+// skipString returns the index just past the string starting at b[i] (a quote). Strings
+// rarely hold escapes, so it looks for the next quote and only then checks whether an odd
+// run of backslashes escapes it.
 func skipString(b []byte, i int) (int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, errors.New("expected string")
 	}
 	i++
 	for {
-		j := bytes.IndexAny(b[i:], `"\`)
+		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
 			return 0, errors.New("unterminated string")
 		}
 		i += j
-		if b[i] == '"' {
-			return i + 1, nil
+		n := 0
+		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+			n++
 		}
-		i += 2 // a backslash and the byte it escapes
+		i++
+		if n%2 == 0 {
+			return i, nil
+		}
 	}
 }
 

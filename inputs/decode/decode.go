@@ -86,10 +86,19 @@ func fastSafe(line []byte) bool {
 	for i := 0; i < len(line); i++ {
 		switch c := line[i]; c {
 		case '"':
-			// Skip the string: to its closing quote, stepping over escapes.
-			for i++; i < len(line) && line[i] != '"'; i++ {
-				if line[i] == '\\' {
-					i++
+			// Skip the string: to the next quote not escaped by an odd run of backslashes.
+			for {
+				j := bytes.IndexByte(line[i+1:], '"')
+				if j < 0 {
+					return true // unterminated: validation rejects it
+				}
+				i += j + 1
+				n := 0
+				for k := i - 1; line[k] == '\\'; k-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
 				}
 			}
 		case '{', '[':
