@@ -46,13 +46,9 @@ type tracked struct {
 	lastRead time.Time
 	// confirmed: the fingerprint was checked against the file at key when it had
 	// verSize and verMod, so an unchanged file need not be read again to be trusted.
-	confirmed bool
-	verSize   int64
-	verMod    time.Time
-	// gzEnded: this .gz was read to its end, so size is its exact uncompressed size. Until
-	// then size may be that of the plain file it was compressed from, which can have
-	// grown (unseen, while the agent was down) before the compression.
-	gzEnded     bool
+	confirmed   bool
+	verSize     int64
+	verMod      time.Time
 	lostCounted bool
 	// avgLine is the mean line size seen in this file, to estimate how many events
 	// vanished with its unread bytes.
@@ -73,13 +69,10 @@ type Input struct {
 	maxLine int
 	fpBytes int
 
-	mu    sync.Mutex
-	files []*tracked
-	byKey map[fileKey]*tracked
-	dups  map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
-	// young: backups whose first bytes are too few to tell whose content they are and
-	// that were still growing at the last scan (a copy or a gzip being written), by size.
-	young    map[fileKey]int64
+	mu       sync.Mutex
+	files    []*tracked
+	byKey    map[fileKey]*tracked
+	dups     map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
 	order    []*tracked
 	fresh    bool // no checkpoint existed: start_at applies to the first scan
 	scanned  bool
@@ -105,10 +98,6 @@ type Input struct {
 }
 
 var errClosed = errors.New("file input closed")
-
-// youngFor is how long a backup too short to be fingerprinted must stay unchanged before
-// it is taken for a file of its own rather than a copy still being written.
-const youngFor = time.Second
 
 // New creates the input, loading its checkpoint from set.DataDir.
 func New(c *Config, set config.Settings) (*Input, error) {
@@ -140,7 +129,6 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		fpBytes: int(c.FingerprintBytes),
 		byKey:   map[fileKey]*tracked{},
 		dups:    map[fileKey]int64{},
-		young:   map[fileKey]int64{},
 		wake:    make(chan struct{}, 1),
 		saveNow: make(chan struct{}, 1),
 		watched: map[string]bool{},
@@ -164,7 +152,6 @@ func New(c *Config, set config.Settings) (*Input, error) {
 			path: st.Path, key: fileKey{Dev: st.Dev, Ino: st.Inode}, gz: st.Gzip, fp: fp,
 			acks: pipeline.NewAckTracker(st.Offset), readOff: st.Offset, size: st.Size,
 			lastSeen: st.LastSeen, eofSize: -1, more: true, avgLine: float64(st.AvgLineBytes),
-			gzEnded: st.Gzip && st.Ended, lostCounted: st.Lost,
 		}
 		in.files = append(in.files, t)
 		if t.key != (fileKey{}) {
@@ -268,8 +255,6 @@ func (in *Input) scan(now time.Time) {
 		fi  os.FileInfo
 		t   *tracked
 	}
-	young := map[fileKey]int64{}
-	youngOf := map[string]bool{} // live files with a young backup
 	cands := make([]cand, 0, len(found))
 	for _, p := range found {
 		fi, err := os.Stat(p.Path)
@@ -331,22 +316,8 @@ func (in *Input) scan(now time.Time) {
 		if len(prefix) == 0 && gz {
 			continue // a gzip not written far enough to tell what it holds
 		}
-		if c.Backup && len(prefix) < in.fpBytes {
-			if size, ok := in.young[c.key]; !ok || size != c.fi.Size() || now.Sub(c.fi.ModTime()) < youngFor {
-				// Too short to be matched against a fingerprint and maybe still being
-				// written (copytruncate's copy, a gzip): tracked as a file of its own now,
-				// it would be read again from 0 and the file whose content it is would
-				// count as lost. A backup is complete once it stops changing; two scans
-				// can be microseconds apart, hence the age.
-				young[c.key] = c.fi.Size()
-				youngOf[c.Live] = true
-				in.needScan.Store(true)
-				continue
-			}
-		}
 		c.t = in.track(c.foundPath, c.key, gz, prefix, c.fi, now)
 	}
-	in.young = young
 	in.forgetUnseen(now)
 	in.order = in.order[:0]
 	for _, t := range in.files {
@@ -355,8 +326,7 @@ func (in *Input) scan(now time.Time) {
 		}
 	}
 	for _, c := range cands {
-		if c.t != nil && (c.Backup || !youngOf[c.Live]) {
-			// A live file waits for a young backup of its own: older content first.
+		if c.t != nil {
 			in.order = append(in.order, c.t)
 		}
 	}
@@ -404,7 +374,7 @@ func (in *Input) bind(t *tracked, p foundPath, fi os.FileInfo, now time.Time) {
 		if t.gz {
 			// A complete gzip never changes; one read to its end (size known) is done,
 			// so a restart does not decompress every old backup again.
-			t.more = !t.gzEnded || t.readOff < t.size
+			t.more = t.size == 0 || t.readOff < t.size
 		} else {
 			t.more = fi.Size() > t.readOff
 		}
@@ -432,7 +402,7 @@ func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix []
 		t.fp = newFingerprint(prefix)
 	}
 	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
-	t.eofSize, t.more, t.gzEnded = -1, true, false
+	t.eofSize, t.more = -1, true
 	in.log.Debug("following file under a new name or inode", "path", path, "offset", t.readOff)
 }
 
@@ -475,29 +445,13 @@ func (in *Input) track(p foundPath, key fileKey, gz bool, prefix []byte, fi os.F
 
 // forgetUnseen counts what vanished unread and prunes entries gone too long.
 func (in *Input) forgetUnseen(now time.Time) {
-	live := map[fingerprint]bool{}
-	for _, t := range in.files {
-		if (t.seen || t.rd != nil) && t.fp.Len > 0 {
-			live[t.fp] = true
-		}
-	}
 	kept := in.files[:0]
 	for _, t := range in.files {
 		if t.seen || t.rd != nil {
 			kept = append(kept, t)
 			continue
 		}
-		if t.fp.Len > 0 && live[t.fp] {
-			// Its content is being read under another entry (left by a duplicate
-			// identity): not gone, and nothing to remember it for.
-			if in.byKey[t.key] == t {
-				delete(in.byKey, t.key)
-			}
-			in.log.Debug("dropping a second checkpoint entry of a file read under another", "path", t.path)
-			continue
-		}
-		// While a backup is still being written it may be where this content went: wait.
-		if !t.lostCounted && t.size > t.readOff && len(in.young) == 0 {
+		if !t.lostCounted && t.size > t.readOff {
 			lost := t.size - t.readOff
 			events := int(math.Ceil(float64(lost) / in.avgLineBytes(t)))
 			in.met.InputBytesLost(in.name, lost)
@@ -680,15 +634,6 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		}
 		lineOff := t.readOff
 		t.readOff = t.rd.off
-		if t.fp.Len < in.fpBytes && t.readOff > int64(t.fp.Len) && !in.widenFingerprint(t) {
-			// The file's first bytes changed since it was opened (truncated and written
-			// again): nothing of this batch is handed out; the scan finds what it is now.
-			t.readOff = start
-			in.closeReader(t)
-			in.needScan.Store(true)
-			t.more = false
-			return nil, nil
-		}
 		t.linesIn++
 		t.lineByte += t.readOff - lineOff
 		if fr == frameTooLong {
@@ -759,26 +704,6 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 	return events, ack
 }
 
-// widenFingerprint extends t's fingerprint over the bytes now read from it, up to
-// fingerprint_bytes. A file tracked while empty or short would otherwise be checkpointed
-// with lines handed out past its fingerprint, and a rescan or restart could not tell it
-// from new content at the same inode: it read it again from 0 and counted the old
-// identity's unread bytes as lost. It reports false when the first bytes no longer match.
-func (in *Input) widenFingerprint(t *tracked) bool {
-	prefix, err := prefixOf(t.rd.f, t.gz, in.fpBytes)
-	if err != nil || int64(len(prefix)) < min(t.readOff, int64(in.fpBytes)) {
-		return false
-	}
-	if t.fp.Len > 0 && !t.fp.matches(prefix) {
-		return false
-	}
-	if len(prefix) > t.fp.Len {
-		t.fp = newFingerprint(prefix)
-		in.dirty.Store(true)
-	}
-	return true
-}
-
 // stillSame re-checks a growing plain file's first bytes before reading on: a
 // copytruncate followed by fast writes can leave the file larger than the offset, and
 // reading on would start mid-line in different content.
@@ -815,7 +740,7 @@ func (in *Input) atEnd(t *tracked) {
 	}
 	t.eofSize = fi.Size()
 	if t.gz {
-		t.size, t.gzEnded = t.rd.pos, true
+		t.size = t.rd.pos
 	} else if fi.Size() > t.size {
 		t.size = fi.Size()
 	}
@@ -972,7 +897,6 @@ func (in *Input) persist(save bool) error {
 			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
 			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, Gzip: t.gz,
 			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
-			Ended: t.gz && t.gzEnded, Lost: t.lostCounted,
 		})
 		if t.fp.Len == 0 {
 			states[len(states)-1].Fingerprint = ""
