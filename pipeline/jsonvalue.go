@@ -8,11 +8,17 @@ import (
 	"strconv"
 )
 
-// The decoding here works on JSON that was already validated (decode.Check, or
-// encoding/json): it only has to find boundaries and build values, never to report
-// syntax. Values come out exactly as encoding/json decodes them into an `any`: objects
-// as map[string]any (a repeated key keeps its last value), arrays as []any, numbers as
-// float64, strings unescaped the same way (escaped strings go through encoding/json).
+// Lines are checked and split in one pass (scanObject): a validator for the JSON grammar
+// that records the top-level members as it goes. Values are decoded later, only when read,
+// exactly as encoding/json decodes them into an `any`: objects as map[string]any (a
+// repeated key keeps its last value), arrays as []any, numbers as float64, strings
+// unescaped the same way (escaped strings go through encoding/json).
+//
+// The fast path vouches only for what it can decode exactly as encoding/json would; it
+// declines (errDecline) lines nested deeper than fastMaxDepth and numbers with an exponent
+// or more than 300 digits (they may overflow float64, which encoding/json rejects), and
+// the caller hands those to encoding/json, which decides. A line it declines for a syntax
+// error is rejected by encoding/json too, with encoding/json's message.
 
 // topField is one member of an event's top-level object, kept as its bytes until read.
 type topField struct {
@@ -22,7 +28,12 @@ type topField struct {
 	gone   bool // removed by DeleteField
 }
 
-var errNotObject = errors.New("not a JSON object")
+// errDecline: the fast path does not vouch for this line (see above).
+var errDecline = errors.New("not a JSON object the fast path decodes")
+
+// fastMaxDepth bounds the nesting the fast path takes (the validator recurses); real audit
+// events nest a few dozen levels at most.
+const fastMaxDepth = 200
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -33,50 +44,255 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// scanTop splits a valid JSON object into its members without decoding their values.
-func scanTop(b []byte) ([]topField, error) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil, errNotObject
+// scanObject validates b as one JSON object (b must be valid UTF-8) and returns its
+// members, or errDecline.
+func scanObject(b []byte) ([]topField, error) {
+	v := validator{b: b, i: skipSpace(b, 0)}
+	if v.i >= len(b) || b[v.i] != '{' {
+		return nil, errDecline
 	}
-	i = skipSpace(b, i+1)
 	out := make([]topField, 0, 24)
-	if i < len(b) && b[i] == '}' {
-		return out, nil
+	v.i = skipSpace(b, v.i+1)
+	if v.i < len(b) && b[v.i] == '}' {
+		v.i++
+	} else {
+		for {
+			ks := v.i
+			if !v.str() {
+				return nil, errDecline
+			}
+			ke := v.i
+			v.i = skipSpace(b, v.i)
+			if v.i >= len(b) || b[v.i] != ':' {
+				return nil, errDecline
+			}
+			v.i = skipSpace(b, v.i+1)
+			vs := v.i
+			if !v.value() {
+				return nil, errDecline
+			}
+			key, err := decodeString(b[ks:ke])
+			if err != nil {
+				return nil, errDecline
+			}
+			out = append(out, topField{key: key, rawKey: b[ks:ke:ke], val: b[vs:v.i:v.i]})
+			v.i = skipSpace(b, v.i)
+			if v.i >= len(b) {
+				return nil, errDecline
+			}
+			if b[v.i] == '}' {
+				v.i++
+				break
+			}
+			if b[v.i] != ',' {
+				return nil, errDecline
+			}
+			v.i = skipSpace(b, v.i+1)
+		}
 	}
-	for i < len(b) {
-		end, err := skipString(b, i)
-		if err != nil {
-			return nil, err
+	if skipSpace(b, v.i) != len(b) {
+		return nil, errDecline
+	}
+	return out, nil
+}
+
+// validator checks the JSON grammar (RFC 8259) from b[i]; each method leaves i just past
+// what it accepted.
+type validator struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+func (v *validator) value() bool {
+	if v.i >= len(v.b) {
+		return false
+	}
+	switch c := v.b[v.i]; c {
+	case '{':
+		return v.object()
+	case '[':
+		return v.array()
+	case '"':
+		return v.str()
+	case 't':
+		return v.literal("true")
+	case 'f':
+		return v.literal("false")
+	case 'n':
+		return v.literal("null")
+	default:
+		return v.number()
+	}
+}
+
+func (v *validator) literal(lit string) bool {
+	if !bytes.HasPrefix(v.b[v.i:], []byte(lit)) {
+		return false
+	}
+	v.i += len(lit)
+	return true
+}
+
+func (v *validator) object() bool {
+	if v.depth++; v.depth > fastMaxDepth {
+		return false
+	}
+	b := v.b
+	v.i = skipSpace(b, v.i+1)
+	if v.i < len(b) && b[v.i] == '}' {
+		v.i++
+		v.depth--
+		return true
+	}
+	for {
+		if !v.str() {
+			return false
 		}
-		rawKey := b[i:end]
-		key, err := decodeString(rawKey)
-		if err != nil {
-			return nil, err
+		v.i = skipSpace(b, v.i)
+		if v.i >= len(b) || b[v.i] != ':' {
+			return false
 		}
-		i = skipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return nil, errors.New("expected ':'")
+		v.i = skipSpace(b, v.i+1)
+		if !v.value() {
+			return false
 		}
-		i = skipSpace(b, i+1)
-		vend, err := skipValue(b, i)
-		if err != nil {
-			return nil, err
+		v.i = skipSpace(b, v.i)
+		if v.i >= len(b) {
+			return false
 		}
-		out = append(out, topField{key: key, rawKey: rawKey, val: b[i:vend]})
-		i = skipSpace(b, vend)
+		switch b[v.i] {
+		case ',':
+			v.i = skipSpace(b, v.i+1)
+		case '}':
+			v.i++
+			v.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (v *validator) array() bool {
+	if v.depth++; v.depth > fastMaxDepth {
+		return false
+	}
+	b := v.b
+	v.i = skipSpace(b, v.i+1)
+	if v.i < len(b) && b[v.i] == ']' {
+		v.i++
+		v.depth--
+		return true
+	}
+	for {
+		if !v.value() {
+			return false
+		}
+		v.i = skipSpace(b, v.i)
+		if v.i >= len(b) {
+			return false
+		}
+		switch b[v.i] {
+		case ',':
+			v.i = skipSpace(b, v.i+1)
+		case ']':
+			v.i++
+			v.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// plain marks the bytes a string holds as they are: not a quote, a backslash or a
+// control character (which JSON requires escaped).
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (v *validator) str() bool {
+	b := v.b
+	if v.i >= len(b) || b[v.i] != '"' {
+		return false
+	}
+	i := v.i + 1
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
 		if i >= len(b) {
-			break
+			return false
 		}
-		if b[i] == '}' {
-			return out, nil
+		switch b[i] {
+		case '"':
+			v.i = i + 1
+			return true
+		case '\\':
+			if i+1 >= len(b) {
+				return false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return false
+					}
+				}
+				i += 6
+			default:
+				return false
+			}
+		default:
+			return false // a control character
 		}
-		if b[i] != ',' {
-			return nil, errors.New("expected ',' or '}'")
-		}
-		i = skipSpace(b, i+1)
 	}
-	return nil, errors.New("unexpected end of object")
+}
+
+func (v *validator) number() bool {
+	b := v.b
+	i := v.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	start := i
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i-start > 300 {
+		return false // may overflow float64
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == fs {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		return false // may overflow float64
+	}
+	v.i = i
+	return true
 }
 
 // skipString returns the index just past the string starting at b[i] (a quote). Strings
@@ -102,42 +318,6 @@ func skipString(b []byte, i int) (int, error) {
 			return i, nil
 		}
 	}
-}
-
-// skipValue returns the index just past the value starting at b[i]. Nesting is tracked
-// with a counter, not recursion.
-func skipValue(b []byte, i int) (int, error) {
-	depth := 0
-	for i < len(b) {
-		switch c := b[i]; {
-		case c == '"':
-			end, err := skipString(b, i)
-			if err != nil {
-				return 0, err
-			}
-			i = end
-		case c == '{' || c == '[':
-			depth++
-			i++
-		case c == '}' || c == ']':
-			depth--
-			i++
-			if depth < 0 {
-				return 0, errors.New("unbalanced")
-			}
-		default:
-			// A literal, a separator or space: scan to the next structural byte.
-			j := i + 1
-			for j < len(b) && b[j] != '"' && b[j] != '{' && b[j] != '[' && b[j] != '}' && b[j] != ']' && (depth > 0 || (b[j] != ',' && !isSpace(b[j]))) {
-				j++
-			}
-			i = j
-		}
-		if depth == 0 {
-			return i, nil
-		}
-	}
-	return 0, errors.New("unexpected end of value")
 }
 
 // decodeString unquotes a JSON string token. Escapes are rare in keys and short values;

@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -48,9 +46,10 @@ var (
 
 var bom = []byte("\xef\xbb\xbf")
 
-// parse checks a line and returns it as an event of src. A line the fast path can vouch
-// for (see fastSafe) is validated and decoded lazily; any other line is decoded by
-// encoding/json, which then also decides what is an error and says why.
+// parse checks a line and returns it as an event of src. The fast path validates the
+// line and decodes it lazily; a line it does not vouch for (a syntax error, deep nesting,
+// numbers that need a range check) is decoded by encoding/json, which then decides what
+// is an error and says why.
 func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	line = bytes.TrimPrefix(line, bom)
 	line = bytes.TrimRight(line, " \t\r")
@@ -61,69 +60,14 @@ func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, nil, ErrNotObject
 	}
-	if fastSafe(line) && fastjson.ValidateBytes(line) == nil {
-		if ev, err := pipeline.NewRawEvent(line, src); err == nil {
-			return line, ev, nil
-		}
+	if ev, err := pipeline.NewRawEvent(line, src); err == nil {
+		return line, ev, nil
 	}
 	var m map[string]any
 	if err := json.Unmarshal(line, &m); err != nil {
 		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
 	}
 	return line, pipeline.NewEvent(line, m, src), nil
-}
-
-// fastMaxDepth bounds the nesting the fast path takes; deeper lines (none in real audit
-// logs) go to encoding/json, which rejects nesting beyond 10000 without recursing.
-const fastMaxDepth = 200
-
-// fastSafe reports whether the fast path would decode line exactly as encoding/json:
-// nesting is shallow, and no number can fall outside float64 (encoding/json rejects the
-// line then). It does not validate; fastjson does.
-func fastSafe(line []byte) bool {
-	depth := 0
-	digits := 0
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; c {
-		case '"':
-			// Skip the string: to the next quote not escaped by an odd run of backslashes.
-			for {
-				j := bytes.IndexByte(line[i+1:], '"')
-				if j < 0 {
-					return true // unterminated: validation rejects it
-				}
-				i += j + 1
-				n := 0
-				for k := i - 1; line[k] == '\\'; k-- {
-					n++
-				}
-				if n%2 == 0 {
-					break
-				}
-			}
-		case '{', '[':
-			depth++
-			if depth > fastMaxDepth {
-				return false
-			}
-		case '}', ']':
-			depth--
-		case 'e', 'E':
-			// Outside strings only numbers (and true/false) hold an e: an exponent may
-			// overflow. "true"/"false" are letters t/f first, so check what precedes.
-			if i > 0 && (line[i-1] >= '0' && line[i-1] <= '9' || line[i-1] == '.') {
-				return false
-			}
-		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			digits++
-			if digits > 300 {
-				return false
-			}
-			continue
-		}
-		digits = 0
-	}
-	return true
 }
 
 // jsonReason keeps the position and kind of a syntax error but not the offending bytes.

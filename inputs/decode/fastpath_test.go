@@ -76,6 +76,10 @@ func TestFastPathCorpusAndGenerator(t *testing.T) {
 	g := gen.New(7)
 	for i := 0; i < 3000; i++ {
 		agree(t, g.Event(i))
+		// The generator writes what kube-apiserver writes: all of it on the fast path.
+		if _, err := pipeline.NewRawEvent(g.Event(i), pipeline.SourceAudit); err != nil {
+			t.Fatalf("event %d not on the fast path: %v", i, err)
+		}
 	}
 	kar := gen.New(8).WithFormat(gen.FormatKubeAuditRest)
 	for i := 0; i < 500; i++ {
