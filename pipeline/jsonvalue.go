@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Lines are checked and split in one pass (scanObject): a validator for the JSON grammar
@@ -320,18 +322,92 @@ func skipString(b []byte, i int) (int, error) {
 	}
 }
 
-// decodeString unquotes a JSON string token. Escapes are rare in keys and short values;
-// encoding/json handles them so that invalid surrogates become U+FFFD exactly as there.
+// decodeString unquotes a valid JSON string token as encoding/json does: a \u escape of
+// half a surrogate pair that is not followed by the other half becomes U+FFFD. (Escapes
+// are common: kube-apiserver writes & in request URIs as \u0026.)
 func decodeString(tok []byte) (string, error) {
 	inner := tok[1 : len(tok)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
+	i := bytes.IndexByte(inner, '\\')
+	if i < 0 {
 		return string(inner), nil
 	}
-	var s string
-	if err := json.Unmarshal(tok, &s); err != nil {
-		return "", fmt.Errorf("string: %w", err)
+	out := make([]byte, 0, len(inner))
+	out = append(out, inner[:i]...)
+	for i < len(inner) {
+		c := inner[i]
+		if c != '\\' {
+			j := bytes.IndexByte(inner[i:], '\\')
+			if j < 0 {
+				out = append(out, inner[i:]...)
+				break
+			}
+			out = append(out, inner[i:i+j]...)
+			i += j
+			continue
+		}
+		if i+1 >= len(inner) {
+			return "", errors.New("string: truncated escape")
+		}
+		switch e := inner[i+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(inner[i+2:])
+			if !ok {
+				return "", errors.New("string: bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				if i+12 <= len(inner) && inner[i+6] == '\\' && inner[i+7] == 'u' {
+					r2, _ := hex4(inner[i+8:])
+					if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+						out = utf8.AppendRune(out, dec)
+						i += 12
+						continue
+					}
+				}
+				r = unicode.ReplacementChar
+			}
+			out = utf8.AppendRune(out, r)
+			i += 6
+			continue
+		default:
+			return "", errors.New("string: bad escape")
+		}
+		i += 2
 	}
-	return s, nil
+	return string(out), nil
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // decodeValue decodes one valid JSON value as encoding/json does into an `any`.

@@ -64,6 +64,8 @@ func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
 		`{"deep":` + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + `}`,
 		`{"deep":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat("}", 20000) + `}`,
 		"{\"a\":\n1\r\n}", `{"a":true,"b":false,"c":null}`,
+		`{"u":"/api?a=1\u0026b=\u003c\u003e","s1":"\ud800\u0041","s2":"\udc00\ud800","s3":"x\ud83d","s4":"\ud83d\ude00\ud83d\ude00"}`,
+		`{"s":"\ud800\ud800\udc00","t":"\uDBFF\uDFFF","k\u00e9":"\u0000\u001f"}`,
 	}
 	for _, l := range lines {
 		agree(t, []byte(l))
@@ -119,6 +121,7 @@ func TestFastPathCorpusAndGenerator(t *testing.T) {
 // FuzzFastPath: for any line, the fast path and encoding/json agree.
 func FuzzFastPath(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"c\u0041"}],"d":1e5}`))
+	f.Add([]byte(`{"s":"\ud800\u0041\ud83d\ude00\u0026\n","t":"\udc00"}`))
 	f.Add(gen.New(1).Event(0))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		line = bytes.TrimRight(line, " \t\r")
