@@ -79,6 +79,13 @@ func TestAgentSurvivesSIGKILLAcrossRotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
+	keep := os.Getenv("AUDITSHIP_E2E_KEEP") != ""
+	if keep { // keep logs, checkpoint and output to inspect a failure
+		if tmp, err = os.MkdirTemp("", "auditship-e2e-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("data kept in %s", tmp)
+	}
 	bin := os.Getenv("AUDITSHIP_E2E_BIN") // a prebuilt binary, else built here
 	if bin == "" {
 		bin = filepath.Join(tmp, "auditship")
@@ -150,6 +157,9 @@ outputs:
 		_ = agent.Process.Signal(syscall.SIGKILL)
 		_ = agent.Wait()
 		kills++
+		if keep {
+			snapshot(t, tmp, fmt.Sprintf("kill%d", i))
+		}
 		if rng.IntN(2) == 0 { // while the agent is down: more events, a rotation, a gzip
 			w.write(t, 50)
 			w.rotate(t, 1)
@@ -158,6 +168,9 @@ outputs:
 	}
 	stopWriter()
 	wg.Wait()
+	if keep {
+		snapshot(t, tmp, "final")
+	}
 	final := exec.Command(bin, "run", "-c", cfg, "--once")
 	final.Stderr = &stderr
 	if err := runWithin(final, 60*time.Second); err != nil {
@@ -186,8 +199,8 @@ outputs:
 			dups += n - 1
 		}
 	}
-	// The checkpoint is saved once a second, so a kill re-ships what was acknowledged
-	// since the last save plus what was in flight: about a second of throughput.
+	// The checkpoint is saved right after acknowledgements (coalesced), so a kill re-ships
+	// what was in flight plus what was acknowledged during the save that was cut short.
 	t.Logf("written %d events, %d rotations (%d while down, gzipped), %d SIGKILLs: %d missing, %d duplicates (%.2f%%, %d per kill)",
 		written, w.rot, downRotations, kills, missing, dups, 100*float64(dups)/float64(written), dups/kills)
 	if len(counts) > written {
@@ -219,4 +232,22 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// snapshot copies the checkpoint and lists the log directory (name, inode, size) into
+// dir/snap-<name>, to compare what the agent believed with what was on disk.
+func snapshot(t *testing.T, dir, name string) {
+	ckpt, _ := os.ReadFile(filepath.Join(dir, "data", "inputs", "apiserver.json"))
+	var b strings.Builder
+	entries, _ := os.ReadDir(filepath.Join(dir, "logs"))
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil {
+			fmt.Fprintf(&b, "%s ino=%d size=%d\n", e.Name(), keyOf(fi).Ino, fi.Size())
+		}
+	}
+	b.WriteString("\n")
+	b.Write(ckpt)
+	if err := os.WriteFile(filepath.Join(dir, "snap-"+name), []byte(b.String()), 0o600); err != nil {
+		t.Log(err)
+	}
 }

@@ -31,6 +31,13 @@ type FileState struct {
 	// AvgLineBytes estimates how many events lost bytes held.
 	AvgLineBytes int64     `json:"avg_line_bytes,omitempty"`
 	LastSeen     time.Time `json:"last_seen"`
+	// Ended is set once a .gz was read to its end, so Size is its exact uncompressed size
+	// and a restart need not decompress it again. Without it, Size may be the size of the
+	// plain file the .gz was made from, which can have grown before it was compressed.
+	Ended bool `json:"ended,omitempty"`
+	// Lost is set once the unread part of a vanished file was counted lost, so a restart
+	// does not count it again.
+	Lost bool `json:"lost,omitempty"`
 }
 
 type checkpointFile struct {

@@ -208,6 +208,14 @@ func TestDeletedWhileDownIsCountedLost(t *testing.T) {
 	if got.lostEv < 30 || got.lostEv > 50 {
 		t.Fatalf("estimated lost events %d, want about 40", got.lostEv)
 	}
+	// Counted once: the checkpoint remembers it, so later starts do not count it again.
+	for i := 0; i < 2; i++ {
+		m := &recMetrics{}
+		readAll(t, newInput(t, c, data, true, m))
+		if got := m.get().lostBytes; got != 0 {
+			t.Fatalf("restart %d counted %d bytes lost again", i+1, got)
+		}
+	}
 }
 
 // The same inode with a different fingerprint (replaced in place, or an inode reused

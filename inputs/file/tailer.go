@@ -46,9 +46,13 @@ type tracked struct {
 	lastRead time.Time
 	// confirmed: the fingerprint was checked against the file at key when it had
 	// verSize and verMod, so an unchanged file need not be read again to be trusted.
-	confirmed   bool
-	verSize     int64
-	verMod      time.Time
+	confirmed bool
+	verSize   int64
+	verMod    time.Time
+	// gzEnded: this .gz was read to its end, so size is its exact uncompressed size. Until
+	// then size may be that of the plain file it was compressed from, which can have
+	// grown (unseen, while the agent was down) before the compression.
+	gzEnded     bool
 	lostCounted bool
 	// avgLine is the mean line size seen in this file, to estimate how many events
 	// vanished with its unread bytes.
@@ -69,10 +73,14 @@ type Input struct {
 	maxLine int
 	fpBytes int
 
-	mu       sync.Mutex
-	files    []*tracked
-	byKey    map[fileKey]*tracked
-	dups     map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
+	mu    sync.Mutex
+	files []*tracked
+	byKey map[fileKey]*tracked
+	dups  map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
+	// young: backups whose first bytes are too few to tell whose content they are and
+	// that were still growing at the last scan (a copy or a gzip being written), by size.
+	young    map[fileKey]int64
+	youngFor time.Duration
 	order    []*tracked
 	fresh    bool // no checkpoint existed: start_at applies to the first scan
 	scanned  bool
@@ -99,6 +107,10 @@ type Input struct {
 
 var errClosed = errors.New("file input closed")
 
+// youngFor is how long a backup too short to be fingerprinted must stay unchanged before
+// it is taken for a file of its own rather than a copy still being written.
+const youngFor = time.Second
+
 // New creates the input, loading its checkpoint from set.DataDir.
 func New(c *Config, set config.Settings) (*Input, error) {
 	if err := c.Validate(); err != nil {
@@ -117,22 +129,24 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		met = config.NopMetrics{}
 	}
 	in := &Input{
-		cfg:     *c,
-		name:    set.Name,
-		once:    set.Once,
-		log:     log,
-		met:     met,
-		dec:     dec,
-		find:    finder{include: c.Paths, exclude: c.Exclude},
-		reg:     registry{store: pipeline.NewCheckpointStore(filepath.Join(set.DataDir, "inputs", set.Name+".json"))},
-		maxLine: int(c.MaxLineBytes),
-		fpBytes: int(c.FingerprintBytes),
-		byKey:   map[fileKey]*tracked{},
-		dups:    map[fileKey]int64{},
-		wake:    make(chan struct{}, 1),
-		saveNow: make(chan struct{}, 1),
-		watched: map[string]bool{},
-		stop:    make(chan struct{}),
+		cfg:      *c,
+		name:     set.Name,
+		once:     set.Once,
+		log:      log,
+		met:      met,
+		dec:      dec,
+		find:     finder{include: c.Paths, exclude: c.Exclude},
+		reg:      registry{store: pipeline.NewCheckpointStore(filepath.Join(set.DataDir, "inputs", set.Name+".json"))},
+		maxLine:  int(c.MaxLineBytes),
+		fpBytes:  int(c.FingerprintBytes),
+		byKey:    map[fileKey]*tracked{},
+		dups:     map[fileKey]int64{},
+		young:    map[fileKey]int64{},
+		youngFor: youngFor,
+		wake:     make(chan struct{}, 1),
+		saveNow:  make(chan struct{}, 1),
+		watched:  map[string]bool{},
+		stop:     make(chan struct{}),
 	}
 	states, found, err := in.reg.load(set.ResetCorruptCheckpoints, log)
 	if err != nil {
@@ -148,10 +162,17 @@ func New(c *Config, set config.Settings) (*Input, error) {
 			log.Warn("dropping a checkpoint entry that cannot be decoded", "path", st.Path, "error", err)
 			continue
 		}
+		if fp.Len == 0 {
+			// No identity (tracked while empty, nothing read): bound by inode alone it
+			// would claim whatever file reused the inode while the agent was down.
+			log.Debug("dropping a checkpoint entry without a fingerprint", "path", st.Path)
+			continue
+		}
 		t := &tracked{
 			path: st.Path, key: fileKey{Dev: st.Dev, Ino: st.Inode}, gz: st.Gzip, fp: fp,
 			acks: pipeline.NewAckTracker(st.Offset), readOff: st.Offset, size: st.Size,
 			lastSeen: st.LastSeen, eofSize: -1, more: true, avgLine: float64(st.AvgLineBytes),
+			gzEnded: st.Gzip && st.Ended, lostCounted: st.Lost,
 		}
 		in.files = append(in.files, t)
 		if t.key != (fileKey{}) {
@@ -255,6 +276,8 @@ func (in *Input) scan(now time.Time) {
 		fi  os.FileInfo
 		t   *tracked
 	}
+	young := map[fileKey]int64{}
+	youngOf := map[string]bool{} // live files with a young backup
 	cands := make([]cand, 0, len(found))
 	for _, p := range found {
 		fi, err := os.Stat(p.Path)
@@ -316,8 +339,22 @@ func (in *Input) scan(now time.Time) {
 		if len(prefix) == 0 && gz {
 			continue // a gzip not written far enough to tell what it holds
 		}
+		if c.Backup && len(prefix) < in.fpBytes {
+			if size, ok := in.young[c.key]; !ok || size != c.fi.Size() || now.Sub(c.fi.ModTime()) < in.youngFor {
+				// Too short to be matched against a fingerprint and maybe still being
+				// written (copytruncate's copy, a gzip): tracked as a file of its own now,
+				// it would be read again from 0 and the file whose content it is would
+				// count as lost. A backup is complete once it stops changing; two scans
+				// can be microseconds apart, hence the age.
+				young[c.key] = c.fi.Size()
+				youngOf[c.Live] = true
+				in.needScan.Store(true)
+				continue
+			}
+		}
 		c.t = in.track(c.foundPath, c.key, gz, prefix, c.fi, now)
 	}
+	in.young = young
 	in.forgetUnseen(now)
 	in.order = in.order[:0]
 	for _, t := range in.files {
@@ -326,7 +363,8 @@ func (in *Input) scan(now time.Time) {
 		}
 	}
 	for _, c := range cands {
-		if c.t != nil {
+		if c.t != nil && (c.Backup || !youngOf[c.Live]) {
+			// A live file waits for a young backup of its own: older content first.
 			in.order = append(in.order, c.t)
 		}
 	}
@@ -374,7 +412,7 @@ func (in *Input) bind(t *tracked, p foundPath, fi os.FileInfo, now time.Time) {
 		if t.gz {
 			// A complete gzip never changes; one read to its end (size known) is done,
 			// so a restart does not decompress every old backup again.
-			t.more = t.size == 0 || t.readOff < t.size
+			t.more = !t.gzEnded || t.readOff < t.size
 		} else {
 			t.more = fi.Size() > t.readOff
 		}
@@ -402,7 +440,7 @@ func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix []
 		t.fp = newFingerprint(prefix)
 	}
 	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
-	t.eofSize, t.more = -1, true
+	t.eofSize, t.more, t.gzEnded = -1, true, false
 	in.log.Debug("following file under a new name or inode", "path", path, "offset", t.readOff)
 }
 
@@ -445,13 +483,29 @@ func (in *Input) track(p foundPath, key fileKey, gz bool, prefix []byte, fi os.F
 
 // forgetUnseen counts what vanished unread and prunes entries gone too long.
 func (in *Input) forgetUnseen(now time.Time) {
+	live := map[fingerprint]bool{}
+	for _, t := range in.files {
+		if (t.seen || t.rd != nil) && t.fp.Len > 0 {
+			live[t.fp] = true
+		}
+	}
 	kept := in.files[:0]
 	for _, t := range in.files {
 		if t.seen || t.rd != nil {
 			kept = append(kept, t)
 			continue
 		}
-		if !t.lostCounted && t.size > t.readOff {
+		if t.fp.Len > 0 && live[t.fp] {
+			// Its content is being read under another entry (left by a duplicate
+			// identity): not gone, and nothing to remember it for.
+			if in.byKey[t.key] == t {
+				delete(in.byKey, t.key)
+			}
+			in.log.Debug("dropping a second checkpoint entry of a file read under another", "path", t.path)
+			continue
+		}
+		// While a backup is still being written it may be where this content went: wait.
+		if !t.lostCounted && t.size > t.readOff && len(in.young) == 0 {
 			lost := t.size - t.readOff
 			events := int(math.Ceil(float64(lost) / in.avgLineBytes(t)))
 			in.met.InputBytesLost(in.name, lost)
@@ -463,11 +517,13 @@ func (in *Input) forgetUnseen(now time.Time) {
 		if t.lastSeen.IsZero() {
 			t.lastSeen = now
 		}
-		if now.Sub(t.lastSeen) > in.cfg.PruneAfter {
+		if t.fp.Len == 0 || now.Sub(t.lastSeen) > in.cfg.PruneAfter {
+			// Without a fingerprint it can never be found again, only confused with a
+			// file that reuses its inode.
 			if in.byKey[t.key] == t {
 				delete(in.byKey, t.key)
 			}
-			in.log.Debug("pruning checkpoint entry of a file gone for long", "path", t.path)
+			in.log.Debug("forgetting a file that is gone", "path", t.path, "last_seen", t.lastSeen)
 			continue
 		}
 		kept = append(kept, t)
@@ -634,6 +690,15 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		}
 		lineOff := t.readOff
 		t.readOff = t.rd.off
+		if t.fp.Len < in.fpBytes && t.readOff > int64(t.fp.Len) && !in.widenFingerprint(t) {
+			// The file's first bytes changed since it was opened (truncated and written
+			// again): nothing of this batch is handed out; the scan finds what it is now.
+			t.readOff = start
+			in.closeReader(t)
+			in.needScan.Store(true)
+			t.more = false
+			return nil, nil
+		}
 		t.linesIn++
 		t.lineByte += t.readOff - lineOff
 		if fr == frameTooLong {
@@ -704,6 +769,26 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 	return events, ack
 }
 
+// widenFingerprint extends t's fingerprint over the bytes now read from it, up to
+// fingerprint_bytes. A file tracked while empty or short would otherwise be checkpointed
+// with lines handed out past its fingerprint, and a rescan or restart could not tell it
+// from new content at the same inode: it read it again from 0 and counted the old
+// identity's unread bytes as lost. It reports false when the first bytes no longer match.
+func (in *Input) widenFingerprint(t *tracked) bool {
+	prefix, err := prefixOf(t.rd.f, t.gz, in.fpBytes)
+	if err != nil || int64(len(prefix)) < min(t.readOff, int64(in.fpBytes)) {
+		return false
+	}
+	if t.fp.Len > 0 && !t.fp.matches(prefix) {
+		return false
+	}
+	if len(prefix) > t.fp.Len {
+		t.fp = newFingerprint(prefix)
+		in.dirty.Store(true)
+	}
+	return true
+}
+
 // stillSame re-checks a growing plain file's first bytes before reading on: a
 // copytruncate followed by fast writes can leave the file larger than the offset, and
 // reading on would start mid-line in different content.
@@ -740,7 +825,7 @@ func (in *Input) atEnd(t *tracked) {
 	}
 	t.eofSize = fi.Size()
 	if t.gz {
-		t.size = t.rd.pos
+		t.size, t.gzEnded = t.rd.pos, true
 	} else if fi.Size() > t.size {
 		t.size = fi.Size()
 	}
@@ -893,14 +978,17 @@ func (in *Input) persist(save bool) error {
 		if t.size > wm {
 			lag += t.size - wm
 		}
+		if t.fp.Len == 0 {
+			// Nothing read from it (its fingerprint widens with the first line read) and
+			// no identity to find it by: a restart finds the file afresh.
+			continue
+		}
 		states = append(states, FileState{
 			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
 			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, Gzip: t.gz,
 			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
+			Ended: t.gz && t.gzEnded, Lost: t.lostCounted,
 		})
-		if t.fp.Len == 0 {
-			states[len(states)-1].Fingerprint = ""
-		}
 	}
 	in.mu.Unlock()
 	in.met.InputCheckpointLag(in.name, lag)
