@@ -512,9 +512,12 @@ func TestMinIOWrongCredentials(t *testing.T) {
 		DrainTimeout: time.Second,
 	})
 	done := make(chan error, 1)
-	go func() { done <- eng.Run(context.Background(), true) }()
+	runCtx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
+	go func() { done <- eng.Run(runCtx, true) }()
 	<-obs.errs
 	<-obs.errs // a second failure: it was retried
+	shutdown() // --once waits for delivery as long as it takes; a SIGTERM ends the wait
 	if err := <-done; err != nil {
 		t.Fatalf("engine: %v", err)
 	}
