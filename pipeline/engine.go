@@ -47,8 +47,9 @@ type Engine struct {
 	obs     Observer
 	outputs []*outputRunner
 
-	progress sync.Mutex
-	lastAck  time.Time
+	progress    sync.Mutex
+	lastAck     time.Time
+	undelivered int // batches left unacknowledged at shutdown
 }
 
 // New returns an engine for cfg.
@@ -72,9 +73,13 @@ func (e *Engine) LastProgress() time.Time {
 	return e.lastAck
 }
 
-func (e *Engine) markProgress() {
+func (e *Engine) batchDone(err error) {
 	e.progress.Lock()
-	e.lastAck = time.Now()
+	if err == nil {
+		e.lastAck = time.Now()
+	} else {
+		e.undelivered++
+	}
 	e.progress.Unlock()
 }
 
@@ -145,6 +150,14 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 			errs = append(errs, fmt.Errorf("close output %s: %w", r.spec.Name, err))
 		}
 	}
+	e.progress.Lock()
+	undelivered := e.undelivered
+	e.progress.Unlock()
+	if once && undelivered > 0 {
+		// A backfill that could not deliver everything must not look like a success; the
+		// checkpoints stay before those batches, so the next run picks them up.
+		errs = append(errs, fmt.Errorf("%d batches were not delivered; they will be read again on the next run", undelivered))
+	}
 	return errors.Join(errs...)
 }
 
@@ -199,7 +212,7 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 // input once every output acked its share (a dropped event needs no ack). When ctx (the
 // drain context) ends while an output is full, the batch is reported undelivered.
 func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
-	t := &batchAck{ack: ack, pending: 1, onDone: e.markProgress}
+	t := &batchAck{ack: ack, pending: 1, onDone: e.batchDone}
 	kept := batch[:0:0]
 	for _, ev := range batch {
 		if e.cfg.Filters.Keep(ev, e.obs) {
@@ -235,7 +248,7 @@ type batchAck struct {
 	pending int
 	err     error
 	ack     AckFunc
-	onDone  func()
+	onDone  func(error)
 }
 
 func (b *batchAck) add() {
@@ -254,8 +267,8 @@ func (b *batchAck) done(err error) {
 	b.mu.Unlock()
 	if last {
 		b.ack(b.err)
-		if b.err == nil && b.onDone != nil {
-			b.onDone()
+		if b.onDone != nil {
+			b.onDone(b.err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -368,5 +369,27 @@ func TestDeliverHonoursRetryAfterAndPermanent(t *testing.T) {
 	}
 	if perm.calls != 1 {
 		t.Fatalf("permanent error retried: %d calls", perm.calls)
+	}
+}
+
+// TestOnceReportsUndelivered: a --once run stopped before it could deliver everything
+// returns an error instead of looking like a finished backfill.
+func TestOnceReportsUndelivered(t *testing.T) {
+	in := newMemInput(2, 2)
+	out := newMemOutput()
+	out.fail = func(int, Batch) error { return errors.New("down") }
+	e := New(Config{
+		Inputs:       []InputSpec{{Name: "in", Input: in}},
+		Outputs:      []OutputSpec{{Name: "o", Output: out, Options: fastOpts()}},
+		DrainTimeout: 50 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, true) }()
+	time.Sleep(100 * time.Millisecond) // let it retry a few times
+	cancel()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "2 batches were not delivered") {
+		t.Fatalf("Run = %v, want 2 undelivered batches reported", err)
 	}
 }
