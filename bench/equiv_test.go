@@ -17,7 +17,7 @@ import (
 )
 
 // benchChain builds bench.yaml's global filters.
-func benchChain(t *testing.T) pipeline.Chain {
+func benchChain(t testing.TB) pipeline.Chain {
 	t.Helper()
 	f := Factories()
 	cfg, err := config.Load(benchConfig(t), f)

@@ -106,7 +106,7 @@ func (e *Event) lookup(key string) (any, bool) {
 	}
 	v := decodeMember(e.top[i].val)
 	if e.fields == nil {
-		e.fields = make(map[string]any, len(e.top))
+		e.fields = make(map[string]any, 8) // filters read a handful of members
 	}
 	e.fields[key] = v
 	return v, true
@@ -326,6 +326,13 @@ func (e *Event) appendSpliced(dst []byte) ([]byte, error) {
 }
 
 func appendEncoded(dst []byte, v any) ([]byte, error) {
+	if s, ok := v.(string); ok && plainASCII(s) {
+		// What filters set is mostly a short word (a level, a placeholder): encoding/json
+		// writes it as is between quotes.
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"'), nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -334,6 +341,17 @@ func appendEncoded(dst []byte, v any) ([]byte, error) {
 	}
 	out := buf.Bytes()
 	return append(dst, out[:len(out)-1]...), nil
+}
+
+// plainASCII reports whether s is printable ASCII without a quote or backslash, which
+// encoding/json (without HTML escaping) writes unchanged.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Clone returns a deep copy that can be changed without affecting e. Per-output filters

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -26,6 +27,8 @@ type Condition struct {
 	// names are the top-level fields the expression can read; nil when it can read any
 	// ($env). Evaluating over an event decodes only these.
 	names []string
+	// envs recycles the small maps EvalEvent evaluates over (one per event otherwise).
+	envs sync.Pool
 }
 
 // Compile parses and type-checks src once, at load time. The error names the problem
@@ -102,13 +105,19 @@ func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
 	if c.names == nil {
 		return c.Eval(ev.Fields())
 	}
-	env := make(map[string]any, len(c.names))
+	env, _ := c.envs.Get().(map[string]any)
+	if env == nil {
+		env = make(map[string]any, len(c.names))
+	}
 	for _, k := range c.names {
 		if v, ok := ev.Lookup(k); ok {
 			env[k] = v
 		}
 	}
-	return c.Eval(env)
+	match, err := c.Eval(env)
+	clear(env) // the pooled map must not keep the event alive
+	c.envs.Put(env)
+	return match, err
 }
 
 // nilSafeMembers turns every `a.b` and `a["b"]` into `a?.b` / `a?.["b"]`, so a path

@@ -672,7 +672,6 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		events           pipeline.Batch
 		invalid, skipped int
 		lines            []pendingLine
-		slab             lineSlab
 	)
 	for len(lines) < in.cfg.BatchMaxEvents && t.readOff-start < int64(in.cfg.BatchMaxBytes) {
 		fr, line, err := t.rd.next()
@@ -709,7 +708,9 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		if isBlank(line) {
 			continue
 		}
-		lines = append(lines, pendingLine{off: lineOff, line: slab.copy(line)})
+		// Each event owns its line: outputs may hold kept events for long (the object
+		// store until an object is full), and must pin only those, not their neighbours.
+		lines = append(lines, pendingLine{off: lineOff, line: bytes.Clone(line)})
 	}
 	decodeLines(in.dec, lines)
 	for i := range lines {
@@ -1051,19 +1052,4 @@ func decodeLines(dec decode.Decoder, lines []pendingLine) {
 		}()
 	}
 	wg.Wait()
-}
-
-// lineSlab copies a batch's lines into a few large blocks instead of one allocation each;
-// events keep their line's bytes, so a block lives as long as any event of it.
-type lineSlab struct{ buf []byte }
-
-const slabSize = 256 << 10
-
-func (s *lineSlab) copy(line []byte) []byte {
-	if cap(s.buf)-len(s.buf) < len(line) {
-		s.buf = make([]byte, 0, max(slabSize, len(line)))
-	}
-	n := len(s.buf)
-	s.buf = append(s.buf, line...)
-	return s.buf[n:len(s.buf):len(s.buf)]
 }

@@ -14,9 +14,9 @@ var timeFields = []string{"requestReceivedTimestamp", "stageTimestamp", "timesta
 
 // eventTime returns the event's own time, or ok=false when it carries none that parses.
 func eventTime(ev *pipeline.Event) (t time.Time, ok bool) {
-	f := ev.Fields()
 	for _, name := range timeFields {
-		s, _ := f[name].(string)
+		// Field decodes only this member: the rest of the event is written as read.
+		s, _ := ev.Field(name).(string)
 		if s == "" {
 			continue
 		}
