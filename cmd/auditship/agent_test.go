@@ -366,3 +366,53 @@ func TestSIGTERMDrainsAndCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestProbesWhenOutputIsDown: with the only output unreachable, /readyz fails at once and
+// /healthz fails once input has been pending without progress for wedge_timeout.
+func TestProbesWhenOutputIsDown(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	dead := freeAddr(t) // nothing listens there
+	appendTo(t, filepath.Join(dir, "audit.log"), auditLine("w-1", "get", "pods"))
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+data_dir: %%DIR%%/state
+shutdown_timeout: 1s
+http:
+  listen: %s
+  wedge_timeout: 300ms
+inputs:
+  apiserver:
+    type: file
+    paths: ["%%DIR%%/audit.log"]
+    poll_interval: 50ms
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: ["http://%s"]
+    flush_interval: 50ms
+`, addr, dead))
+	a := startAgent(t, cfg)
+	waitFor(t, "/readyz to fail", func() bool {
+		code, body := getOK(addr, "/readyz")
+		return code == 503 && strings.Contains(body, "siem")
+	})
+	waitFor(t, "/healthz to report the wedge", func() bool {
+		code, body := getOK(addr, "/healthz")
+		return code == 503 && strings.Contains(body, "wedged")
+	})
+	a.stop(t)
+	out, _ := os.ReadFile(filepath.Join(dir, "state", "inputs", "apiserver.json"))
+	if strings.Contains(string(out), `"offset":`+strconv.Itoa(len(auditLine("w-1", "get", "pods")))) {
+		t.Fatal("checkpoint advanced past an event no output delivered")
+	}
+}
+
+func getOK(addr, path string) (int, string) {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -22,10 +22,6 @@ import (
 	"github.com/auditship/auditship/pipeline"
 )
 
-// wedgeTimeout: /healthz fails when input is pending and nothing was delivered for this
-// long, so the kubelet restarts an agent that is stuck rather than one that is idle.
-const wedgeTimeout = 5 * time.Minute
-
 func newRunCmd() *cobra.Command {
 	var path string
 	var once bool
@@ -53,6 +49,7 @@ type agent struct {
 	engine  *pipeline.Engine
 	outputs []pipeline.OutputSpec
 	m       *metrics.Metrics
+	wedge   time.Duration
 }
 
 func (a *agent) set(e *pipeline.Engine, outs []pipeline.OutputSpec) {
@@ -68,7 +65,7 @@ func (a *agent) healthz(context.Context) error {
 	if e == nil {
 		return nil
 	}
-	if idle := time.Since(e.LastProgress()); idle > wedgeTimeout && a.m.Lag() > 0 {
+	if idle := time.Since(e.LastProgress()); idle > a.wedge && a.m.Lag() > 0 {
 		return fmt.Errorf("wedged: %d bytes pending and nothing delivered for %s", a.m.Lag(), idle.Round(time.Second))
 	}
 	return nil
@@ -103,7 +100,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 	if err := os.MkdirAll(config.ResolvePath(cfg.DataDir), 0o700); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)
 	}
-	a := &agent{m: m}
+	a := &agent{m: m, wedge: cfg.HTTP.WedgeTimeout}
 	if cfg.HTTP.Listen != "" {
 		srv, err := httpapi.Start(cfg.HTTP.Listen, m.Registry, a.healthz, a.readyz)
 		if err != nil {

@@ -39,6 +39,9 @@ type Config struct {
 type HTTPConfig struct {
 	// Listen is host:port; empty disables the endpoint.
 	Listen string `mapstructure:"listen"`
+	// WedgeTimeout: /healthz fails when input is pending and nothing was delivered for
+	// this long, so the kubelet restarts an agent that is stuck rather than one that is idle.
+	WedgeTimeout time.Duration `mapstructure:"wedge_timeout"`
 }
 
 // Component is one decoded input, filter or output section.
@@ -87,6 +90,7 @@ func Load(path string, f Factories) (*Config, error) {
 	v.SetDefault("log_level", DefaultLogLevel)
 	v.SetDefault("log_format", DefaultLogFormat)
 	v.SetDefault("http.listen", DefaultListen)
+	v.SetDefault("http.wedge_timeout", "5m")
 	v.SetDefault("reset_corrupt_checkpoints", false)
 	v.SetDefault("shutdown_timeout", "30s")
 	if err := v.ReadInConfig(); err != nil {
@@ -151,6 +155,9 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 	}
 	if cfg.DataDir == "" {
 		p.add("data_dir", errors.New("must not be empty"))
+	}
+	if cfg.HTTP.WedgeTimeout <= 0 {
+		p.add("http.wedge_timeout", errors.New("must be positive"))
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		p.add("shutdown_timeout", errors.New("must be positive"))
