@@ -95,6 +95,11 @@ func same(t *testing.T, chain pipeline.Chain, format string, line []byte) (kept 
 			continue
 		}
 		kept++
+		// As the engine does before the outputs; the settled event must read and write
+		// the same.
+		if err := fast[i].Settle(); err != nil {
+			t.Fatal(err)
+		}
 		fb, err := fast[i].AppendJSON(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -112,6 +117,11 @@ func same(t *testing.T, chain pipeline.Chain, format string, line []byte) (kept 
 		}
 		if !reflect.DeepEqual(fm, rm) {
 			t.Fatalf("event %d: fast path wrote\n%.600s\nreference wrote\n%.600s", i, fb, rb)
+		}
+		for k, v := range rm.(map[string]any) {
+			if got := fast[i].Field(k); !reflect.DeepEqual(got, v) {
+				t.Fatalf("event %d: settled Field(%q) = %v, want %v", i, k, got, v)
+			}
 		}
 		if fast[i].Redacted != ref[i].Redacted {
 			t.Fatalf("event %d: fast path redacted %d fields, reference %d", i, fast[i].Redacted, ref[i].Redacted)

@@ -216,6 +216,10 @@ func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
 	kept := batch[:0:0]
 	for _, ev := range batch {
 		if e.cfg.Filters.Keep(ev, e.obs) {
+			// Encoded once here rather than by each output, and held by the outputs as it
+			// will be written. An event that cannot be encoded stays as it is, and the
+			// output that fails to encode it reports that.
+			_ = ev.Settle()
 			kept = append(kept, ev)
 		}
 	}

@@ -85,7 +85,7 @@ func NewRawEvent(raw []byte, src Source) (*Event, error) {
 // the one that counts), or -1.
 func (e *Event) find(key string) int {
 	for i := len(e.top) - 1; i >= 0; i-- {
-		if e.top[i].key == key {
+		if e.keyIs(&e.top[i], key) {
 			if e.top[i].gone {
 				return -1
 			}
@@ -93,6 +93,41 @@ func (e *Event) find(key string) int {
 		}
 	}
 	return -1
+}
+
+// keyIs reports whether t's key is key, without allocating for a key without escapes.
+func (e *Event) keyIs(t *topField, key string) bool {
+	if !t.esc {
+		return string(e.raw[t.ks+1:t.ke-1]) == key
+	}
+	k, err := decodeString(e.raw[t.ks:t.ke])
+	return err == nil && k == key
+}
+
+// keyOf returns t's key.
+func (e *Event) keyOf(t *topField) string {
+	if !t.esc {
+		return string(e.raw[t.ks+1 : t.ke-1])
+	}
+	k, _ := decodeString(e.raw[t.ks:t.ke])
+	return k
+}
+
+// last reports whether member i is the last of its key (a repeated key's earlier copies
+// are not part of the object encoding/json decodes).
+func (e *Event) last(i int) bool {
+	t := &e.top[i]
+	for j := i + 1; j < len(e.top); j++ {
+		u := &e.top[j]
+		if t.esc || u.esc {
+			if e.keyOf(t) == e.keyOf(u) {
+				return false
+			}
+		} else if bytes.Equal(e.raw[t.ks:t.ke], e.raw[u.ks:u.ke]) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookup is Field under e.mu.
@@ -104,7 +139,8 @@ func (e *Event) lookup(key string) (any, bool) {
 	if i < 0 {
 		return nil, false
 	}
-	v := decodeMember(e.top[i].val)
+	t := &e.top[i]
+	v := decodeMember(e.raw[t.vs:t.ve])
 	if e.fields == nil {
 		e.fields = make(map[string]any, 8) // filters read a handful of members
 	}
@@ -158,16 +194,14 @@ func (e *Event) complete() {
 	}
 	for i := range e.top {
 		t := &e.top[i]
-		if t.gone {
+		if t.gone || !e.last(i) {
 			continue
 		}
-		if _, ok := e.fields[t.key]; ok {
+		key := e.keyOf(t)
+		if _, ok := e.fields[key]; ok {
 			continue
 		}
-		if e.find(t.key) != i {
-			continue // an earlier copy of a repeated key
-		}
-		e.fields[t.key] = decodeMember(t.val)
+		e.fields[key] = decodeMember(e.raw[t.vs:t.ve])
 	}
 	e.full = true
 }
@@ -198,7 +232,7 @@ func (e *Event) DeleteField(key string) {
 	_, had := e.fields[key]
 	delete(e.fields, key)
 	for i := range e.top {
-		if e.top[i].key == key && !e.top[i].gone {
+		if !e.top[i].gone && e.keyIs(&e.top[i], key) {
 			e.top[i].gone = true
 			had = true
 		}
@@ -266,44 +300,61 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 	if e.mutated || e.top == nil {
 		return appendEncoded(dst, e.fields)
 	}
-	return e.appendSpliced(dst)
+	return e.appendSpliced(dst, nil)
 }
 
 // appendSpliced writes the members in their original order, each as its original bytes
-// unless it was set, then the members that were added.
-func (e *Event) appendSpliced(dst []byte) ([]byte, error) {
+// unless it was set, then the members that were added. With rec it also records where
+// each member went, as the top of the bytes written (offsets from len(dst) on entry).
+func (e *Event) appendSpliced(dst []byte, rec *[]topField) ([]byte, error) {
+	base := len(dst)
 	dst = append(dst, '{')
 	first := true
-	sep := func() {
+	var err error
+	member := func(key []byte, esc bool, val func() error) error {
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
+		ks := len(dst)
+		dst = append(dst, key...)
+		ke := len(dst)
+		dst = append(dst, ':')
+		vs := len(dst)
+		if err := val(); err != nil {
+			return err
+		}
+		if rec != nil {
+			*rec = append(*rec, topField{ks: uint32(ks - base), ke: uint32(ke - base), vs: uint32(vs - base), ve: uint32(len(dst) - base), esc: esc})
+		}
+		return nil
 	}
-	isSet := func(k string) bool {
+	isSet := func(t *topField) (string, bool) {
 		for _, s := range e.set {
-			if s == k {
-				return true
+			if e.keyIs(t, s) {
+				return s, true
 			}
 		}
-		return false
+		return "", false
 	}
-	var err error
 	for i := range e.top {
 		t := &e.top[i]
-		if t.gone || e.find(t.key) != i {
+		if t.gone || !e.last(i) {
 			continue
 		}
-		sep()
-		dst = append(dst, t.rawKey...)
-		dst = append(dst, ':')
-		if isSet(t.key) {
-			if dst, err = appendEncoded(dst, e.fields[t.key]); err != nil {
-				return dst, err
+		k, set := isSet(t)
+		err = member(e.raw[t.ks:t.ke], t.esc, func() error {
+			if set {
+				var err error
+				dst, err = appendEncoded(dst, e.fields[k])
+				return err
 			}
-			continue
+			dst = append(dst, e.raw[t.vs:t.ve]...)
+			return nil
+		})
+		if err != nil {
+			return dst, err
 		}
-		dst = append(dst, t.val...)
 	}
 	for _, k := range e.set {
 		if e.find(k) >= 0 {
@@ -313,16 +364,52 @@ func (e *Event) appendSpliced(dst []byte) ([]byte, error) {
 		if !ok {
 			continue // set, then deleted
 		}
-		sep()
-		if dst, err = appendEncoded(dst, k); err != nil {
+		tok, err := appendEncoded(nil, k)
+		if err != nil {
 			return dst, err
 		}
-		dst = append(dst, ':')
-		if dst, err = appendEncoded(dst, v); err != nil {
+		err = member(tok, bytes.IndexByte(tok, '\\') >= 0, func() error {
+			var err error
+			dst, err = appendEncoded(dst, v)
+			return err
+		})
+		if err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
+}
+
+// Settle makes the event's current content its bytes: a changed event is encoded once
+// (spliced where it can be), and decoded members are let go; members are decoded again
+// if something reads them. The engine settles every event the global filters keep, so
+// the outputs (which may hold events for long, and may be several) share one encoding and
+// hold the event as it will be written (without the bodies a policy removed, say), not as
+// it was read. On an encoding error the event is left as it was.
+func (e *Event) Settle() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case !e.dirty:
+		if e.top != nil {
+			e.fields, e.full = nil, false
+		}
+	case e.mutated || e.top == nil:
+		b, err := appendEncoded(nil, e.fields)
+		if err != nil {
+			return err
+		}
+		// The map stays: it is the content, and there is no top to decode from.
+		e.raw, e.top, e.set, e.dirty, e.mutated = b, nil, nil, false, false
+	default:
+		var top []topField
+		b, err := e.appendSpliced(make([]byte, 0, len(e.raw)), &top)
+		if err != nil {
+			return err
+		}
+		e.raw, e.top, e.set, e.fields, e.full, e.dirty = b, top, nil, nil, false, false
+	}
+	return nil
 }
 
 func appendEncoded(dst []byte, v any) ([]byte, error) {

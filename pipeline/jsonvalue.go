@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -22,12 +23,13 @@ import (
 // the caller hands those to encoding/json, which decides. A line it declines for a syntax
 // error is rejected by encoding/json too, with encoding/json's message.
 
-// topField is one member of an event's top-level object, kept as its bytes until read.
+// topField is one member of an event's top-level object, as offsets into the event's
+// bytes: the key token (quotes included) and the value. Offsets rather than slices or a
+// decoded key keep an event small and free of pointers for the garbage collector.
 type topField struct {
-	key    string
-	rawKey []byte // the key as written, quotes included
-	val    []byte
-	gone   bool // removed by DeleteField
+	ks, ke, vs, ve uint32
+	esc            bool // the key holds escapes, so it must be decoded to be compared
+	gone           bool // removed by DeleteField
 }
 
 // errDecline: the fast path does not vouch for this line (see above).
@@ -49,6 +51,9 @@ func skipSpace(b []byte, i int) int {
 // scanObject validates b as one JSON object (b must be valid UTF-8) and returns its
 // members, or errDecline.
 func scanObject(b []byte) ([]topField, error) {
+	if len(b) > math.MaxUint32 {
+		return nil, errDecline
+	}
 	v := validator{b: b, i: skipSpace(b, 0)}
 	if v.i >= len(b) || b[v.i] != '{' {
 		return nil, errDecline
@@ -73,11 +78,8 @@ func scanObject(b []byte) ([]topField, error) {
 			if !v.value() {
 				return nil, errDecline
 			}
-			key, err := decodeString(b[ks:ke])
-			if err != nil {
-				return nil, errDecline
-			}
-			out = append(out, topField{key: key, rawKey: b[ks:ke:ke], val: b[vs:v.i:v.i]})
+			esc := bytes.IndexByte(b[ks:ke], '\\') >= 0
+			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(v.i), esc: esc})
 			v.i = skipSpace(b, v.i)
 			if v.i >= len(b) {
 				return nil, errDecline

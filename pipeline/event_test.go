@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// TestEventChangesAndSettle: members deleted and set on a lazily decoded event are written
+// as the original members spliced with the changes, read back the same before and after
+// Settle, and a repeated or escaped key behaves as encoding/json decodes it.
+func TestEventChangesAndSettle(t *testing.T) {
+	raw := `{"a":1, "k\u0065y":"v","big":{"x":[1,2,{"y":"z"}]},"a":{"n":2},"level":"RequestResponse","s":"\ud800"}`
+	tests := []struct {
+		name   string
+		change func(*Event)
+		want   string
+	}{
+		{"unchanged", func(*Event) {}, raw},
+		{"delete", func(e *Event) { e.DeleteField("big") }, `{"key":"v","a":{"n":2},"level":"RequestResponse","s":"\ufffd"}`},
+		{"delete repeated", func(e *Event) { e.DeleteField("a") }, `{"key":"v","big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
+		{"set existing", func(e *Event) { e.SetField("level", "Metadata") }, `{"a":{"n":2},"key":"v","big":{"x":[1,2,{"y":"z"}]},"level":"Metadata","s":"\ufffd"}`},
+		{"set escaped key", func(e *Event) { e.SetField("key", []any{"w"}) }, `{"a":{"n":2},"key":["w"],"big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
+		{"set new, delete, set again", func(e *Event) {
+			e.SetField("new", "x\"y")
+			e.DeleteField("new")
+			e.SetField("new2", 3.5)
+			e.DeleteField("level")
+		}, `{"a":{"n":2},"key":"v","big":{"x":[1,2,{"y":"z"}]},"s":"\ufffd","new2":3.5}`},
+		{"mutated", func(e *Event) {
+			e.Field("big").(map[string]any)["x"] = nil // read, then declared changed
+			e.MutableFields()
+		}, `{"a":{"n":2},"key":"v","big":{"x":null},"level":"RequestResponse","s":"\ufffd"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := NewRawEvent([]byte(raw), SourceAudit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Field("a") // decoded before the change, as filters do
+			tc.change(ev)
+			var want map[string]any
+			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+				t.Fatal(err)
+			}
+			check := func(stage string) {
+				b, err := ev.AppendJSON(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got map[string]any
+				if err := json.Unmarshal(b, &got); err != nil {
+					t.Fatalf("%s: wrote invalid JSON %s: %v", stage, b, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: wrote %s, want %s", stage, b, tc.want)
+				}
+				for k, v := range want {
+					if g := ev.Field(k); !reflect.DeepEqual(g, v) {
+						t.Fatalf("%s: Field(%q) = %v, want %v", stage, k, g, v)
+					}
+				}
+				if !reflect.DeepEqual(ev.Fields(), want) {
+					t.Fatalf("%s: Fields() = %v, want %v", stage, ev.Fields(), want)
+				}
+			}
+			check("before Settle")
+			ev2, _ := NewRawEvent([]byte(raw), SourceAudit)
+			ev2.Field("a")
+			tc.change(ev2)
+			ev = ev2
+			if err := ev.Settle(); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Dirty() {
+				t.Fatal("settled event still dirty")
+			}
+			check("after Settle")
+			ev.DeleteField("s") // a per-output filter changing a settled event
+			delete(want, "s")
+			check("changed after Settle")
+		})
+	}
+}
