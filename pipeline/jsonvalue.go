@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -219,6 +220,20 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special8 reports whether any of the eight bytes in x is a quote, a backslash or a
+// control character (the classic SWAR tests for a zero byte and for a byte below n).
+func special8(x uint64) bool {
+	below := (x - ones*0x20) &^ x & highs
+	quote := ((x ^ ones*'"') - ones) &^ (x ^ ones*'"') & highs
+	bslash := ((x ^ ones*'\\') - ones) &^ (x ^ ones*'\\') & highs
+	return below|quote|bslash != 0
+}
+
 func (v *validator) str() bool {
 	b := v.b
 	if v.i >= len(b) || b[v.i] != '"' {
@@ -226,6 +241,11 @@ func (v *validator) str() bool {
 	}
 	i := v.i + 1
 	for {
+		// Eight bytes at a time while none of them ends the run of plain bytes, then
+		// byte by byte to find the one that does.
+		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && plain[b[i]] {
 			i++
 		}
