@@ -159,7 +159,8 @@ func decodeMember(b []byte) any {
 }
 
 // Field returns a top-level member for reading (nil when absent), decoding only it.
-// Callers must not modify it: use MutableFields, SetField or DeleteField for that.
+// Callers must not modify it unless they then hand it back with SetField (which writes
+// that member anew), or call MutableFields (which re-encodes the whole event).
 func (e *Event) Field(key string) any {
 	e.mu.Lock()
 	v, _ := e.lookup(key)

@@ -256,15 +256,13 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 		}
 	}
 	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContain(markManagedFields) {
-		changed := false
-		change := func() {
-			if !changed {
-				ev.MutableFields()
-				changed = true
-			}
-		}
+		// Only a body that had managedFields is decoded and written anew; the rest of
+		// the event keeps its bytes.
 		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {
-			stripManagedFields(ev.Field(k), change)
+			body := ev.Field(k)
+			if stripManagedFields(body, func() {}) {
+				ev.SetField(k, body)
+			}
 		}
 	}
 	return true, nil
