@@ -54,7 +54,7 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 		index := e.dataStream
 		if index == "" {
 			index = namer.name(t)
-		} else if _, has := ev.Fields()["@timestamp"]; !has {
+		} else if !ev.Has("@timestamp") {
 			// Data streams require @timestamp; audit events carry their own times.
 			doc, err = injectTimestamp(doc, rawTS)
 			if err != nil {

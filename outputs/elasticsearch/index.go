@@ -219,9 +219,9 @@ func validIndexName(s string) error {
 // stageTimestamp, else timestamp (kube-audit-rest), else now. raw is the timestamp as
 // written, for @timestamp.
 func eventTime(ev *pipeline.Event, now time.Time) (t time.Time, raw string) {
-	f := ev.Fields()
+	// Field decodes only the members it is asked for, not the whole event.
 	for _, k := range []string{"requestReceivedTimestamp", "stageTimestamp", "timestamp"} {
-		s, ok := f[k].(string)
+		s, ok := ev.Field(k).(string)
 		if !ok || s == "" {
 			continue
 		}
@@ -243,11 +243,10 @@ func (d docID) String() string { return string(d[:]) }
 // to a hash of its content, which a replay reproduces too. Hashing bounds the length
 // (auditID comes from a client-settable header) and keeps the id free of odd bytes.
 func deriveDocID(ev *pipeline.Event, body []byte) docID {
-	f := ev.Fields()
 	var scratch [256]byte
 	key := scratch[:0]
-	if id, _ := f["auditID"].(string); id != "" {
-		stage, _ := f["stage"].(string)
+	if id, _ := ev.Field("auditID").(string); id != "" {
+		stage, _ := ev.Field("stage").(string)
 		key = append(append(append(key, id...), 0), stage...)
 	} else {
 		key = append(append(key, "content\x00"...), body...)
