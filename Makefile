@@ -31,5 +31,11 @@ demo: build
 	@echo "--- outputs:"
 	@ls -l demo-out/siem.ndjson; find demo-out/archive -type f | head -5
 
+# Throughput: Go benchmarks, then the end-to-end script (~300 MB generated once into
+# bench-out/; prints MB/s, events/s, CPU-s/GB, peak RSS and the ratio to a naive pipeline).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./bench/
+	GO=$(GO) bash bench/run.sh
+
 clean:
 	rm -rf bin demo-out bench-out

@@ -48,7 +48,7 @@ const (
 func NewConfig() *Config {
 	return &Config{
 		Compression:    "gzip",
-		MaxObjectBytes: 64 << 20,
+		MaxObjectBytes: 16 << 20,
 		MaxObjectAge:   5 * time.Minute,
 		PartSize:       8 << 20,
 		UploadTimeout:  10 * time.Minute,
