@@ -2,15 +2,16 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
 
 // TestEventChangesAndSettle: members deleted and set on a lazily decoded event are written
 // as the original members spliced with the changes, read back the same before and after
-// Settle, and a repeated or escaped key behaves as encoding/json decodes it.
+// Settle. (A repeated or escaped key makes the fast path decline: TestRepeatedKeys.)
 func TestEventChangesAndSettle(t *testing.T) {
-	raw := `{"a":1, "k\u0065y":"v","big":{"x":[1,2,{"y":"z"}]},"a":{"n":2},"level":"RequestResponse","s":"\ud800"}`
+	raw := `{"key":"v","big":{"x":[1,2,{"y":"z"}]},"a":{"n":2},"level":"RequestResponse","s":"\ud800"}`
 	tests := []struct {
 		name   string
 		change func(*Event)
@@ -18,9 +19,9 @@ func TestEventChangesAndSettle(t *testing.T) {
 	}{
 		{"unchanged", func(*Event) {}, raw},
 		{"delete", func(e *Event) { e.DeleteField("big") }, `{"key":"v","a":{"n":2},"level":"RequestResponse","s":"\ufffd"}`},
-		{"delete repeated", func(e *Event) { e.DeleteField("a") }, `{"key":"v","big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
+		{"delete another", func(e *Event) { e.DeleteField("a") }, `{"key":"v","big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
 		{"set existing", func(e *Event) { e.SetField("level", "Metadata") }, `{"a":{"n":2},"key":"v","big":{"x":[1,2,{"y":"z"}]},"level":"Metadata","s":"\ufffd"}`},
-		{"set escaped key", func(e *Event) { e.SetField("key", []any{"w"}) }, `{"a":{"n":2},"key":["w"],"big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
+		{"set key", func(e *Event) { e.SetField("key", []any{"w"}) }, `{"a":{"n":2},"key":["w"],"big":{"x":[1,2,{"y":"z"}]},"level":"RequestResponse","s":"\ufffd"}`},
 		{"set new, delete, set again", func(e *Event) {
 			e.SetField("new", "x\"y")
 			e.DeleteField("new")
@@ -101,6 +102,28 @@ func TestSpecial8(t *testing.T) {
 			if got, want := special8(x), !plain[c]; got != want {
 				t.Fatalf("byte %#x at %d: special8 = %v, want %v", c, pos, got, want)
 			}
+		}
+	}
+}
+
+// TestRepeatedKeys: the fast path declines a line in which any object repeats a key (or
+// has an escaped key that might), since writing such a line as its bytes would carry the
+// copies decoding does not show.
+func TestRepeatedKeys(t *testing.T) {
+	for _, raw := range []string{
+		`{"a":1,"a":2}`,
+		`{"a":1,"b":{"c":1,"c":null}}`,
+		`{"a":[{"x":1},{"y":{"z":1,"z":2}}]}`,
+		`{"key":0,"k\u0065y":1}`,
+		`{"a":{"k\u0065y":1}}`,
+	} {
+		if _, err := NewRawEvent([]byte(raw), SourceAudit); !errors.Is(err, ErrRepeatedKey) {
+			t.Errorf("%s: err %v, want ErrRepeatedKey", raw, err)
+		}
+	}
+	for _, raw := range []string{`{"a":{"x":1},"b":{"x":1}}`, `{"a":[{"x":1},{"x":2}]}`, `{"ab":1,"a":2,"b":{"ab":1}}`} {
+		if _, err := NewRawEvent([]byte(raw), SourceAudit); err != nil {
+			t.Errorf("%s: same key in different objects is no repeat: %v", raw, err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -36,6 +37,12 @@ type topField struct {
 // errDecline: the fast path does not vouch for this line (see above).
 var errDecline = errors.New("not a JSON object the fast path decodes")
 
+// ErrRepeatedKey: an object of the line repeats a key (or has a key with escapes, which
+// might spell a repeat). Decoding keeps the last copy, so the line's bytes hold content the
+// decoded event does not show: such an event must never be written as its original bytes,
+// or a filter that redacted what it saw would ship what it could not see.
+var ErrRepeatedKey = errors.New("an object repeats a key")
+
 // fastMaxDepth bounds the nesting the fast path takes (the validator recurses); real audit
 // events nest a few dozen levels at most.
 const fastMaxDepth = 200
@@ -55,7 +62,12 @@ func scanObject(b []byte) ([]topField, error) {
 	if len(b) > math.MaxUint32 {
 		return nil, errDecline
 	}
-	v := validator{b: b, i: skipSpace(b, 0)}
+	buf := keyBufs.Get().(*[]keySpan)
+	v := validator{b: b, i: skipSpace(b, 0), keys: (*buf)[:0]}
+	defer func() {
+		*buf = v.keys[:0]
+		keyBufs.Put(buf)
+	}()
 	if v.i >= len(b) || b[v.i] != '{' {
 		return nil, errDecline
 	}
@@ -77,9 +89,17 @@ func scanObject(b []byte) ([]topField, error) {
 			v.i = skipSpace(b, v.i+1)
 			vs := v.i
 			if !v.value() {
+				if v.repeated {
+					return nil, ErrRepeatedKey
+				}
 				return nil, errDecline
 			}
 			esc := bytes.IndexByte(b[ks:ke], '\\') >= 0
+			for _, t := range out {
+				if esc || t.esc || bytes.Equal(b[t.ks:t.ke], b[ks:ke]) {
+					return nil, ErrRepeatedKey
+				}
+			}
 			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(v.i), esc: esc})
 			v.i = skipSpace(b, v.i)
 			if v.i >= len(b) {
@@ -107,6 +127,34 @@ type validator struct {
 	b     []byte
 	i     int
 	depth int
+	// keys holds the key tokens of the objects being validated, innermost last; an
+	// object checks each key against its own (from the index it started at).
+	keys     []keySpan
+	repeated bool
+}
+
+// keyBufs recycles validators' key buffers: one per line would be garbage on the hot path.
+var keyBufs = sync.Pool{New: func() any { b := make([]keySpan, 0, 64); return &b }}
+
+type keySpan struct{ s, e int }
+
+// newKey records the key token b[s:e] of the object whose keys start at keys[from], and
+// fails on a repeat. A key with escapes fails too: comparing it would need decoding, and
+// audit events have none.
+func (v *validator) newKey(from, s, e int) bool {
+	k := v.b[s:e]
+	if bytes.IndexByte(k, '\\') >= 0 {
+		v.repeated = true
+		return false
+	}
+	for _, o := range v.keys[from:] {
+		if o.e-o.s == e-s && bytes.Equal(v.b[o.s:o.e], k) {
+			v.repeated = true
+			return false
+		}
+	}
+	v.keys = append(v.keys, keySpan{s, e})
+	return true
 }
 
 func (v *validator) value() bool {
@@ -144,14 +192,20 @@ func (v *validator) object() bool {
 		return false
 	}
 	b := v.b
+	from := len(v.keys)
 	v.i = skipSpace(b, v.i+1)
 	if v.i < len(b) && b[v.i] == '}' {
 		v.i++
 		v.depth--
+		v.keys = v.keys[:from]
 		return true
 	}
 	for {
+		ks := v.i
 		if !v.str() {
+			return false
+		}
+		if !v.newKey(from, ks, v.i) {
 			return false
 		}
 		v.i = skipSpace(b, v.i)
@@ -172,6 +226,7 @@ func (v *validator) object() bool {
 		case '}':
 			v.i++
 			v.depth--
+			v.keys = v.keys[:from]
 			return true
 		default:
 			return false

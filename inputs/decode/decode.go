@@ -67,7 +67,11 @@ func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	if err := json.Unmarshal(line, &m); err != nil {
 		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
 	}
-	return line, pipeline.NewEvent(line, m, src), nil
+	// The fast path did not vouch for these bytes (a repeated key among them, perhaps),
+	// so the event is written from what was decoded, never as the bytes themselves.
+	ev := pipeline.NewEvent(nil, m, src)
+	ev.InBytes = len(line)
+	return line, ev, nil
 }
 
 // jsonReason keeps the position and kind of a syntax error but not the offending bytes.
@@ -137,7 +141,11 @@ func eventList(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
 		if k, ok := obj["kind"]; ok && k != "Event" {
 			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotEvent)
 		}
-		out = append(out, pipeline.NewEvent([]byte(list.Items[i]), obj, pipeline.SourceAudit))
+		ev, err := pipeline.NewRawEvent(list.Items[i], pipeline.SourceAudit)
+		if err != nil {
+			ev = pipeline.NewEvent(nil, obj, pipeline.SourceAudit) // see parse
+		}
+		out = append(out, ev)
 	}
 	share := len(raw) / max(len(out), 1)
 	for _, ev := range out {
