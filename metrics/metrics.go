@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,103 +14,85 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// family is one labelled counter. Its per-label series are resolved once and cached:
+// filters report drops and redactions per event, so the hot path must not build label
+// strings or hash label values every time.
+type family struct {
+	kind string // its key in summaries, e.g. "dropped"
+	vec  *prometheus.CounterVec
+	mu   sync.RWMutex
+	by   map[string]*series
+}
+
+type series struct {
+	c prometheus.Counter
+	n atomic.Int64
+}
+
+func (f *family) add(label string, n int64) {
+	f.mu.RLock()
+	s := f.by[label]
+	f.mu.RUnlock()
+	if s == nil {
+		f.mu.Lock()
+		if s = f.by[label]; s == nil {
+			s = &series{c: f.vec.WithLabelValues(label)}
+			f.by[label] = s
+		}
+		f.mu.Unlock()
+	}
+	s.c.Add(float64(n))
+	s.n.Add(n)
+}
+
 // Metrics holds every auditship_* series.
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	eventsRead     *prometheus.CounterVec
-	bytesRead      *prometheus.CounterVec
-	eventsInvalid  *prometheus.CounterVec
-	eventsLost     *prometheus.CounterVec
-	bytesLost      *prometheus.CounterVec
-	linesSkipped   *prometheus.CounterVec
-	checkpointLag  *prometheus.GaugeVec
-	eventsDropped  *prometheus.CounterVec
-	fieldsRedacted *prometheus.CounterVec
-	filterErrors   *prometheus.CounterVec
-	eventsShipped  *prometheus.CounterVec
-	bytesShipped   *prometheus.CounterVec
-	outputErrors   *prometheus.CounterVec
-	outputRetries  *prometheus.CounterVec
-	deadLettered   *prometheus.CounterVec
-	batchSeconds   *prometheus.HistogramVec
+	families []*family
 
-	// Totals for summaries, without going through the registry.
-	totals   sync.Map // name -> *atomic.Int64
-	lag      sync.Map // input -> *atomic.Int64
-	progress atomic.Int64
+	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped *family
+	eventsDropped, fieldsRedacted, filterErrors                               *family
+	eventsShipped, bytesShipped, outputErrors, outputRetries, deadLettered    *family
+
+	checkpointLag *prometheus.GaugeVec
+	batchSeconds  *prometheus.HistogramVec
+	lag           sync.Map // input -> *atomic.Int64
 }
 
 // New registers every series (and the Go runtime and process collectors) on a new registry.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	counter := func(name, help, label string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "auditship_" + name, Help: help}, []string{label})
-		reg.MustRegister(c)
-		return c
-	}
 	m := &Metrics{Registry: reg}
-	m.eventsRead = counter("events_read_total", "Events decoded from input files.", "input")
-	m.bytesRead = counter("bytes_read_total", "Bytes read from input files.", "input")
-	m.eventsInvalid = counter("events_invalid_total", "Lines that were not valid audit events (skipped, never shipped).", "input")
-	m.eventsLost = counter("events_lost_total", "Events (lines) rotated or deleted away before they were read.", "input")
-	m.bytesLost = counter("bytes_lost_total", "Bytes rotated or deleted away before they were read.", "input")
-	m.linesSkipped = counter("lines_skipped_total", "Lines longer than max_line_bytes, skipped whole.", "input")
+	counter := func(kind, name, help, label string) *family {
+		vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "auditship_" + name, Help: help}, []string{label})
+		reg.MustRegister(vec)
+		f := &family{kind: kind, vec: vec, by: map[string]*series{}}
+		m.families = append(m.families, f)
+		return f
+	}
+	m.eventsRead = counter("events_read", "events_read_total", "Events decoded from input files.", "input")
+	m.bytesRead = counter("bytes_read", "bytes_read_total", "Bytes read from input files.", "input")
+	m.eventsInvalid = counter("events_invalid", "events_invalid_total", "Lines that were not valid audit events (skipped, never shipped).", "input")
+	m.eventsLost = counter("events_lost", "events_lost_total", "Events (lines) rotated or deleted away before they were read.", "input")
+	m.bytesLost = counter("bytes_lost", "bytes_lost_total", "Bytes rotated or deleted away before they were read.", "input")
+	m.linesSkipped = counter("lines_skipped", "lines_skipped_total", "Lines longer than max_line_bytes, skipped whole.", "input")
+	m.eventsDropped = counter("dropped", "events_dropped_total", "Events dropped by a filter.", "filter")
+	m.fieldsRedacted = counter("redacted", "fields_redacted_total", "Fields removed, masked or hashed by a filter.", "filter")
+	m.filterErrors = counter("filter_errors", "filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
+	m.eventsShipped = counter("shipped", "events_shipped_total", "Events delivered by an output.", "output")
+	m.bytesShipped = counter("bytes_shipped", "bytes_shipped_total", "Input bytes of the events delivered by an output.", "output")
+	m.outputErrors = counter("output_errors", "output_errors_total", "Failed output writes.", "output")
+	m.outputRetries = counter("retries", "output_retries_total", "Retried output writes.", "output")
+	m.deadLettered = counter("dead_lettered", "dead_letter_events_total", "Events an output rejected for good and wrote to its dead-letter file.", "output")
 	m.checkpointLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_checkpoint_lag_bytes", Help: "Bytes in input files not yet acknowledged by every output."}, []string{"input"})
-	reg.MustRegister(m.checkpointLag)
-	m.eventsDropped = counter("events_dropped_total", "Events dropped by a filter.", "filter")
-	m.fieldsRedacted = counter("fields_redacted_total", "Fields removed, masked or hashed by a filter.", "filter")
-	m.filterErrors = counter("filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
-	m.eventsShipped = counter("events_shipped_total", "Events delivered by an output.", "output")
-	m.bytesShipped = counter("bytes_shipped_total", "Input bytes of the events delivered by an output.", "output")
-	m.outputErrors = counter("output_errors_total", "Failed output writes.", "output")
-	m.outputRetries = counter("output_retries_total", "Retried output writes.", "output")
-	m.deadLettered = counter("dead_letter_events_total", "Events an output rejected for good and wrote to its dead-letter file.", "output")
 	m.batchSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "auditship_batch_seconds", Help: "Time of one output write.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 	}, []string{"output"})
-	reg.MustRegister(m.batchSeconds)
+	reg.MustRegister(m.checkpointLag, m.batchSeconds)
 	return m
-}
-
-func (m *Metrics) add(key string, n int64) {
-	v, ok := m.totals.Load(key)
-	if !ok {
-		v, _ = m.totals.LoadOrStore(key, new(atomic.Int64))
-	}
-	v.(*atomic.Int64).Add(n)
-}
-
-// Total returns a summary total, keyed "series/label" (e.g. "events_read/apiserver").
-func (m *Metrics) Total(key string) int64 {
-	if v, ok := m.totals.Load(key); ok {
-		return v.(*atomic.Int64).Load()
-	}
-	return 0
-}
-
-// Totals returns every summary total whose key starts with prefix, sorted by key.
-func (m *Metrics) Totals(prefix string) []KV {
-	var out []KV
-	m.totals.Range(func(k, v any) bool {
-		if s := k.(string); len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-			out = append(out, KV{Key: s[len(prefix):], Value: v.(*atomic.Int64).Load()})
-		}
-		return true
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-// Sum adds every total whose key starts with prefix.
-func (m *Metrics) Sum(prefix string) int64 {
-	var s int64
-	for _, kv := range m.Totals(prefix) {
-		s += kv.Value
-	}
-	return s
 }
 
 // KV is one summary total.
@@ -118,31 +101,61 @@ type KV struct {
 	Value int64
 }
 
-// Progress is a counter of acknowledged work, for the wedge check.
-func (m *Metrics) Progress() int64 { return m.progress.Load() }
+// Total returns a summary total, keyed "kind/label" (e.g. "events_read/apiserver").
+func (m *Metrics) Total(key string) int64 {
+	kind, label, _ := strings.Cut(key, "/")
+	for _, f := range m.families {
+		if f.kind == kind {
+			f.mu.RLock()
+			defer f.mu.RUnlock()
+			if s := f.by[label]; s != nil {
+				return s.n.Load()
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// Totals returns the totals of one kind, given as "kind/", by label in order.
+func (m *Metrics) Totals(prefix string) []KV {
+	kind := strings.TrimSuffix(prefix, "/")
+	var out []KV
+	for _, f := range m.families {
+		if f.kind != kind {
+			continue
+		}
+		f.mu.RLock()
+		for label, s := range f.by {
+			out = append(out, KV{Key: label, Value: s.n.Load()})
+		}
+		f.mu.RUnlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Sum adds the totals of one kind, given as "kind/".
+func (m *Metrics) Sum(prefix string) int64 {
+	var s int64
+	for _, kv := range m.Totals(prefix) {
+		s += kv.Value
+	}
+	return s
+}
 
 // Input side (config.Metrics).
 
-func (m *Metrics) InputEventsRead(in string, n int) {
-	m.eventsRead.WithLabelValues(in).Add(float64(n))
-	m.add("events_read/"+in, int64(n))
+func (m *Metrics) InputEventsRead(in string, n int)    { m.eventsRead.add(in, int64(n)) }
+func (m *Metrics) InputBytesRead(in string, n int)     { m.bytesRead.add(in, int64(n)) }
+func (m *Metrics) InputEventsInvalid(in string, n int) { m.eventsInvalid.add(in, int64(n)) }
+func (m *Metrics) InputEventsLost(in string, n int)    { m.eventsLost.add(in, int64(n)) }
+func (m *Metrics) InputBytesLost(in string, n int64)   { m.bytesLost.add(in, n) }
+func (m *Metrics) InputLinesSkipped(in string, n int)  { m.linesSkipped.add(in, int64(n)) }
+func (m *Metrics) OutputDeadLettered(out string, n int) {
+	m.deadLettered.add(out, int64(n))
 }
-func (m *Metrics) InputBytesRead(in string, n int) {
-	m.bytesRead.WithLabelValues(in).Add(float64(n))
-	m.add("bytes_read/"+in, int64(n))
-}
-func (m *Metrics) InputEventsInvalid(in string, n int) {
-	m.eventsInvalid.WithLabelValues(in).Add(float64(n))
-	m.add("events_invalid/"+in, int64(n))
-}
-func (m *Metrics) InputEventsLost(in string, n int) {
-	m.eventsLost.WithLabelValues(in).Add(float64(n))
-	m.add("events_lost/"+in, int64(n))
-}
-func (m *Metrics) InputBytesLost(in string, n int64) {
-	m.bytesLost.WithLabelValues(in).Add(float64(n))
-	m.add("bytes_lost/"+in, n)
-}
+
 func (m *Metrics) InputCheckpointLag(in string, b int64) {
 	m.checkpointLag.WithLabelValues(in).Set(float64(b))
 	v, ok := m.lag.Load(in)
@@ -162,43 +175,17 @@ func (m *Metrics) Lag() int64 {
 	})
 	return s
 }
-func (m *Metrics) InputLinesSkipped(in string, n int) {
-	m.linesSkipped.WithLabelValues(in).Add(float64(n))
-	m.add("lines_skipped/"+in, int64(n))
-}
-func (m *Metrics) OutputDeadLettered(out string, n int) {
-	m.deadLettered.WithLabelValues(out).Add(float64(n))
-	m.add("dead_lettered/"+out, int64(n))
-}
 
 // Engine side (pipeline.Observer).
 
-func (m *Metrics) FilterDropped(f string) {
-	m.eventsDropped.WithLabelValues(f).Inc()
-	m.add("dropped/"+f, 1)
-}
-func (m *Metrics) FilterRedacted(f string, n int) {
-	m.fieldsRedacted.WithLabelValues(f).Add(float64(n))
-	m.add("redacted/"+f, int64(n))
-}
-func (m *Metrics) FilterFailed(f string, _ error) {
-	m.filterErrors.WithLabelValues(f).Inc()
-	m.add("filter_errors/"+f, 1)
-}
+func (m *Metrics) FilterDropped(f string)         { m.eventsDropped.add(f, 1) }
+func (m *Metrics) FilterRedacted(f string, n int) { m.fieldsRedacted.add(f, int64(n)) }
+func (m *Metrics) FilterFailed(f string, _ error) { m.filterErrors.add(f, 1) }
+func (m *Metrics) OutputError(out string)         { m.outputErrors.add(out, 1) }
+func (m *Metrics) OutputRetry(out string)         { m.outputRetries.add(out, 1) }
 func (m *Metrics) OutputShipped(out string, events, bytes int) {
-	m.eventsShipped.WithLabelValues(out).Add(float64(events))
-	m.bytesShipped.WithLabelValues(out).Add(float64(bytes))
-	m.add("shipped/"+out, int64(events))
-	m.add("bytes_shipped/"+out, int64(bytes))
-	m.progress.Add(1)
-}
-func (m *Metrics) OutputError(out string) {
-	m.outputErrors.WithLabelValues(out).Inc()
-	m.add("output_errors/"+out, 1)
-}
-func (m *Metrics) OutputRetry(out string) {
-	m.outputRetries.WithLabelValues(out).Inc()
-	m.add("retries/"+out, 1)
+	m.eventsShipped.add(out, int64(events))
+	m.bytesShipped.add(out, int64(bytes))
 }
 func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())
