@@ -101,6 +101,20 @@ func buildFilters(cfg *config.Config, f config.Factories, set config.Settings) (
 	return global, perOutput, nil
 }
 
+// checkConfig loads path and builds its filters, compiling every expression and loading
+// every policy: all that `validate` promises, shared by validate, test and reload.
+func checkConfig(path string, f config.Factories, m *metrics.Metrics) (*config.Config, pipeline.Chain, map[string]pipeline.Chain, error) {
+	cfg, err := loadConfig(path, f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	global, perOutput, err := buildFilters(cfg, f, baseSettings(cfg, hclog.NewNullLogger(), m, true))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, global, perOutput, nil
+}
+
 // pipelineParts are the created components of a config.
 type pipelineParts struct {
 	inputs  []pipeline.InputSpec

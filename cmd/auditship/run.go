@@ -171,11 +171,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 // tryReload returns the new config, or nil (logged) when it is invalid: the running
 // pipeline then keeps going on the old one.
 func tryReload(path string, f config.Factories, log hclog.Logger) *config.Config {
-	cfg, err := config.Load(path, f)
-	if err == nil {
-		set := baseSettings(cfg, hclog.NewNullLogger(), metrics.New(), false)
-		_, _, err = buildFilters(cfg, f, set)
-	}
+	cfg, _, _, err := checkConfig(path, f, metrics.New())
 	if err != nil {
 		log.Error("new configuration is invalid; keeping the running one", "error", err)
 		return nil

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/inputs/decode"
@@ -30,14 +29,8 @@ func newTestCmd() *cobra.Command {
 		Short: "Run the config's filters over sample lines; survivors to stdout, a summary to stderr",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := factories()
-			cfg, err := loadConfig(path, f)
-			if err != nil {
-				return err
-			}
 			m := metrics.New()
-			set := baseSettings(cfg, hclog.NewNullLogger(), m, true)
-			chain, perOutput, err := buildFilters(cfg, f, set)
+			_, chain, perOutput, err := checkConfig(path, factories(), m)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/metrics"
@@ -16,13 +15,8 @@ func newValidateCmd() *cobra.Command {
 		Short: "Check a config: exit 0 when valid, else one line per problem and exit 2",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := factories()
-			cfg, err := loadConfig(path, f)
+			cfg, _, _, err := checkConfig(path, factories(), metrics.New())
 			if err != nil {
-				return err
-			}
-			set := baseSettings(cfg, hclog.NewNullLogger(), metrics.New(), false)
-			if _, _, err := buildFilters(cfg, f, set); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d inputs, %d filters, %d outputs)\n", path, len(cfg.Inputs), len(cfg.Filters), len(cfg.Outputs))
