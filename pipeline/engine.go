@@ -174,13 +174,11 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A batch read before shutdown is still delivered (within the drain timeout, which
+		// cancels drainCtx), so a restart or reload neither loses nor repeats it: nacking
+		// it here could repeat it in an output that already had its share.
 		for r := range queue {
-			if ctx.Err() != nil {
-				// Shutting down: leave the batch unacknowledged so it is read again next time.
-				r.ack(ctx.Err())
-				continue
-			}
-			e.dispatch(ctx, r.batch, r.ack)
+			e.dispatch(drainCtx, r.batch, r.ack)
 		}
 	}()
 	defer func() {
@@ -195,14 +193,10 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 			}
 			return fmt.Errorf("input %s: %w", in.Name, err)
 		}
-		if ctx.Err() != nil {
-			ack(ctx.Err())
-			return nil
-		}
 		select {
 		case queue <- read{batch, ack}:
-		case <-ctx.Done():
-			ack(ctx.Err())
+		case <-drainCtx.Done():
+			ack(drainCtx.Err())
 			return nil
 		}
 	}
