@@ -141,6 +141,11 @@ func (e *Event) lookup(key string) (any, bool) {
 	}
 	t := &e.top[i]
 	v := decodeMember(e.raw[t.vs:t.ve])
+	if c := e.raw[t.vs]; c != '{' && c != '[' {
+		// A scalar is decoded again if read again: cheaper than a map to cache it in,
+		// and nobody can change it in place.
+		return v, true
+	}
 	if e.fields == nil {
 		e.fields = make(map[string]any, 8) // filters read a handful of members
 	}
@@ -173,6 +178,120 @@ func (e *Event) Lookup(key string) (any, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.lookup(key)
+}
+
+// Path returns the value at path: the top-level member path[0], then member path[1] of
+// that object, and so on. Only the value at the end is decoded (nothing is cached), so a
+// filter that reads user.username does not pay for user.groups and user.extra. ok is false
+// when a step is missing or is not an object.
+func (e *Event) Path(path ...string) (any, bool) {
+	if len(path) == 0 {
+		return nil, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(path) == 1 {
+		return e.lookup(path[0])
+	}
+	if v, ok := e.fields[path[0]]; ok || e.full {
+		// Decoded (or set) already: the map is the content.
+		if !ok {
+			return nil, false
+		}
+		return Walk(v, path[1:])
+	}
+	i := e.find(path[0])
+	if i < 0 {
+		return nil, false
+	}
+	t := &e.top[i]
+	b := e.raw[t.vs:t.ve]
+	for _, k := range path[1:] {
+		var ok bool
+		if b, ok = memberValue(b, k); !ok {
+			return nil, false
+		}
+	}
+	return decodeMember(b), true
+}
+
+// Walk returns the value at path in v, a value as encoding/json decodes one: member
+// path[0] of v, then member path[1] of that, and so on. ok is false when a step is
+// missing or is not an object. It is Event.Path over a decoded event.
+func Walk(v any, path []string) (any, bool) {
+	for _, k := range path {
+		m, isObj := v.(map[string]any)
+		if !isObj {
+			return nil, false
+		}
+		var ok bool
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Kind is the JSON type of a value.
+type Kind uint8
+
+// The kinds of Event.Kind; KindAbsent is a member the event does not have.
+const (
+	KindAbsent Kind = iota
+	KindNull
+	KindBool
+	KindNumber
+	KindString
+	KindArray
+	KindObject
+)
+
+// Kind returns the JSON type of the top-level member key without decoding it.
+func (e *Event) Kind(key string) Kind {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.fields[key]; ok || e.full {
+		if !ok {
+			return KindAbsent
+		}
+		return KindOf(v)
+	}
+	i := e.find(key)
+	if i < 0 {
+		return KindAbsent
+	}
+	switch e.raw[e.top[i].vs] {
+	case 'n':
+		return KindNull
+	case 't', 'f':
+		return KindBool
+	case '"':
+		return KindString
+	case '[':
+		return KindArray
+	case '{':
+		return KindObject
+	default:
+		return KindNumber
+	}
+}
+
+// KindOf returns the JSON type of v, a value as encoding/json decodes one.
+func KindOf(v any) Kind {
+	switch v.(type) {
+	case nil:
+		return KindNull
+	case bool:
+		return KindBool
+	case string:
+		return KindString
+	case []any:
+		return KindArray
+	case map[string]any:
+		return KindObject
+	default:
+		return KindNumber
+	}
 }
 
 // Has reports whether the event has the top-level member key, without decoding it.

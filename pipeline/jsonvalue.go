@@ -399,6 +399,95 @@ func skipString(b []byte, i int) (int, error) {
 	}
 }
 
+// memberValue returns the bytes of member key of b, a valid JSON value (validated, or
+// written by encoding/json), when b is an object that has it. A repeated key's last copy
+// is the one encoding/json decodes, so that is the one returned.
+func memberValue(b []byte, key string) ([]byte, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	var found []byte
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		ke, err := skipString(b, i)
+		if err != nil {
+			return nil, false
+		}
+		tok := b[i:ke]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		vs := skipSpace(b, i+1)
+		ve := skipValue(b, vs)
+		if ve <= vs {
+			return nil, false
+		}
+		if keyEquals(tok, key) {
+			found = b[vs:ve]
+		}
+		i = skipSpace(b, ve)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return found, found != nil
+}
+
+// keyEquals reports whether the string token tok (quotes included) spells key.
+func keyEquals(tok []byte, key string) bool {
+	inner := tok[1 : len(tok)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == key
+	}
+	k, err := decodeString(tok)
+	return err == nil && k == key
+}
+
+// skipValue returns the index just past the valid JSON value starting at b[i], or i when
+// there is none.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		end, err := skipString(b, i)
+		if err != nil {
+			return i
+		}
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return i
+				}
+				j = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return i
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isSpace(b[j]) {
+			j++
+		}
+		return j
+	}
+}
+
 // decodeString unquotes a valid JSON string token as encoding/json does: a \u escape of
 // half a surrogate pair that is not followed by the other half becomes U+FFFD. (Escapes
 // are common: kube-apiserver writes & in request URIs as \u0026.)

@@ -4,17 +4,20 @@
 // annotations["authorization.k8s.io/decision"], responseStatus.code, ...). Audit events
 // leave out whatever does not apply to them (no objectRef on /healthz, no responseStatus
 // on RequestReceived), so every field access is nil-safe: a missing field is nil, and so is
-// anything read through it, instead of an evaluation error that would drop the event.
+// anything read through it, instead of an evaluation error that would drop the event. A
+// member of something that is not an object (verb.foo) is nil as well.
 package condition
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/auditship/auditship/pipeline"
@@ -24,11 +27,24 @@ import (
 type Condition struct {
 	src  string
 	prog *vm.Program
-	// names are the top-level fields the expression can read; nil when it can read any
-	// ($env). Evaluating over an event decodes only these.
-	names []string
+	// refs are what the expression reads: top-level fields and member paths through them
+	// (user.username, annotations["..."]); nil when it can read anything ($env).
+	// Evaluating over an event decodes only these.
+	refs []ref
 	// envs recycles the small maps EvalEvent evaluates over (one per event otherwise).
 	envs sync.Pool
+}
+
+// ref is one value the program reads from its environment: name is the identifier the
+// program uses, path where the value is in the event. A member chain with constant keys
+// rooted at an event field (user.username) is compiled into one identifier with a path,
+// so the event decodes that string alone rather than the whole user object into a map.
+type ref struct {
+	name string
+	path []string
+	// present: the program only compares the field with nil (objectRef == nil), so it
+	// gets true for a field that is there and not null, without decoding it.
+	present bool
 }
 
 // Compile parses and type-checks src once, at load time. The error names the problem
@@ -37,9 +53,14 @@ func Compile(src string) (*Condition, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("expression is empty")
 	}
+	paths := &memberPaths{paths: map[string][]string{}, present: map[string]string{}}
+	if tree, err := parser.Parse(src); err == nil {
+		paths.locals = localNames(tree.Node)
+	}
 	prog, err := expr.Compile(src,
 		expr.AllowUndefinedVariables(),
 		expr.AsBool(),
+		expr.Patch(paths),
 		expr.Patch(nilSafeMembers{}),
 	)
 	if err != nil {
@@ -48,7 +69,108 @@ func Compile(src string) (*Condition, error) {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return nil, fmt.Errorf("compile %q: %s", src, msg)
 	}
-	return &Condition{src: src, prog: prog, names: topNames(prog.Node())}, nil
+	c := &Condition{src: src, prog: prog}
+	names := topNames(prog.Node())
+	if names == nil && len(paths.paths) > 0 {
+		// $env reads the environment as a whole, so the paths cannot be given as
+		// identifiers of their own: compile again without them.
+		if c.prog, err = expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(), expr.Patch(nilSafeMembers{})); err != nil {
+			return nil, fmt.Errorf("compile %q: %w", src, err)
+		}
+		return c, nil
+	}
+	for _, n := range names {
+		r := ref{name: n, path: paths.paths[n]}
+		if f, ok := paths.present[n]; ok {
+			r.path, r.present = []string{f}, true
+		} else if r.path == nil {
+			r.path = []string{n}
+		}
+		c.refs = append(c.refs, r)
+	}
+	if c.refs == nil && names != nil {
+		c.refs = []ref{} // reads nothing (a constant): still not the whole event
+	}
+	return c, nil
+}
+
+// localNames lists the names `let` binds: a member of one of those is not an event path.
+func localNames(node ast.Node) map[string]bool {
+	v := &lets{names: map[string]bool{}}
+	ast.Walk(&node, v)
+	return v.names
+}
+
+type lets struct{ names map[string]bool }
+
+func (v *lets) Visit(node *ast.Node) {
+	if d, ok := (*node).(*ast.VariableDeclaratorNode); ok {
+		v.names[d.Name] = true
+	}
+}
+
+// memberPaths replaces each member chain with constant keys that starts at an event field
+// (objectRef.resource, annotations["a/b"], user?.username) by one identifier, and records
+// the path it stands for. ast.Walk visits children first, so a.b becomes one identifier
+// before a.b.c is seen, which then becomes one too.
+//
+// It also gives a field only compared with nil (objectRef == nil) an identifier of its
+// own, which stands for whether the field is there: a health check's objectRef == nil
+// then costs no decoding of objectRef.
+type memberPaths struct {
+	locals map[string]bool
+	// paths maps each identifier made for a member chain to its path.
+	paths map[string][]string
+	// present maps each identifier made for a nil comparison to its field.
+	present map[string]string
+}
+
+// pathMark starts the identifiers memberPaths makes: no expression can spell it.
+const pathMark = "\x00"
+
+func (v *memberPaths) Visit(node *ast.Node) {
+	if b, ok := (*node).(*ast.BinaryNode); ok && (b.Operator == "==" || b.Operator == "!=") {
+		v.nilComparison(&b.Left, b.Right)
+		v.nilComparison(&b.Right, b.Left)
+		return
+	}
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok || m.Method {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || !v.field(id.Value) {
+		return
+	}
+	key, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return
+	}
+	path := v.paths[id.Value]
+	if path == nil {
+		path = []string{id.Value}
+	}
+	path = append(path[:len(path):len(path)], key.Value)
+	name := pathMark + strconv.Quote(strings.Join(path, pathMark))
+	v.paths[name] = path
+	ast.Patch(node, &ast.IdentifierNode{Value: name})
+}
+
+// field reports whether the identifier name reads an event field (or a member path).
+func (v *memberPaths) field(name string) bool {
+	return !strings.HasPrefix(name, "$") && !v.locals[name]
+}
+
+// nilComparison replaces *side by a presence identifier when it is an event field and
+// other is nil.
+func (v *memberPaths) nilComparison(side *ast.Node, other ast.Node) {
+	id, ok := (*side).(*ast.IdentifierNode)
+	if _, isNil := other.(*ast.NilNode); !ok || !isNil || !v.field(id.Value) || strings.HasPrefix(id.Value, pathMark) {
+		return
+	}
+	name := pathMark + "present" + pathMark + id.Value
+	v.present[name] = id.Value
+	ast.Patch(side, &ast.IdentifierNode{Value: name})
 }
 
 // topNames lists the identifiers of node: the event fields an expression reads are
@@ -59,6 +181,9 @@ func topNames(node ast.Node) []string {
 	ast.Walk(&node, v)
 	if v.all {
 		return nil
+	}
+	if v.names == nil {
+		return []string{}
 	}
 	return v.names
 }
@@ -87,7 +212,50 @@ func (c *Condition) String() string { return c.src }
 // Eval runs the expression over fields, the event's decoded JSON (numbers are float64, so
 // `responseStatus.code == 403` compares numerically). It never modifies fields.
 func (c *Condition) Eval(fields map[string]any) (bool, error) {
-	out, err := expr.Run(c.prog, fields)
+	if c.refs == nil {
+		return c.run(fields)
+	}
+	return c.evalRefs(func(r *ref) (any, bool) {
+		v, ok := pipeline.Walk(fields, r.path)
+		if r.present {
+			return true, ok && v != nil
+		}
+		return v, ok
+	})
+}
+
+// EvalEvent is Eval over ev, decoding only the values the expression reads.
+func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
+	if c.refs == nil {
+		return c.run(ev.Fields())
+	}
+	return c.evalRefs(func(r *ref) (any, bool) {
+		if r.present {
+			k := ev.Kind(r.path[0])
+			return true, k != pipeline.KindAbsent && k != pipeline.KindNull
+		}
+		return ev.Path(r.path...)
+	})
+}
+
+func (c *Condition) evalRefs(get func(r *ref) (any, bool)) (bool, error) {
+	env, _ := c.envs.Get().(map[string]any)
+	if env == nil {
+		env = make(map[string]any, len(c.refs))
+	}
+	for i := range c.refs {
+		if v, ok := get(&c.refs[i]); ok {
+			env[c.refs[i].name] = v
+		}
+	}
+	match, err := c.run(env)
+	clear(env) // the pooled map must not keep the event alive
+	c.envs.Put(env)
+	return match, err
+}
+
+func (c *Condition) run(env map[string]any) (bool, error) {
+	out, err := expr.Run(c.prog, env)
 	if err != nil {
 		// The message carries no event content, only the expression and the operation.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
@@ -98,26 +266,6 @@ func (c *Condition) Eval(fields map[string]any) (bool, error) {
 		return false, fmt.Errorf("evaluate %q: result is %T, not bool", c.src, out)
 	}
 	return b, nil
-}
-
-// EvalEvent is Eval over ev, decoding only the top-level fields the expression names.
-func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
-	if c.names == nil {
-		return c.Eval(ev.Fields())
-	}
-	env, _ := c.envs.Get().(map[string]any)
-	if env == nil {
-		env = make(map[string]any, len(c.names))
-	}
-	for _, k := range c.names {
-		if v, ok := ev.Lookup(k); ok {
-			env[k] = v
-		}
-	}
-	match, err := c.Eval(env)
-	clear(env) // the pooled map must not keep the event alive
-	c.envs.Put(env)
-	return match, err
 }
 
 // nilSafeMembers turns every `a.b` and `a["b"]` into `a?.b` / `a?.["b"]`, so a path

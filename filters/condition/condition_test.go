@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/expr-lang/expr"
+
 	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -49,6 +51,12 @@ func TestEval(t *testing.T) {
 		{`requestURI matches "^/(healthz|livez|readyz)"`, healthz, true},
 		{`objectRef == nil`, healthz, true},
 		{`a.b.c.d == nil`, healthz, true},
+		// A member of something that is not an object is nil too (expr itself would fail
+		// the evaluation, and a drop filter would then keep the event as an error).
+		{`verb.foo == nil`, healthz, true},
+		{`objectRef == nil && nil != verb`, `{"objectRef":null,"verb":"get"}`, true},
+		{`objectRef != nil`, `{"objectRef":{}}`, true},
+		{`user.username.x == nil && user.username != nil`, healthz, true},
 		{`impersonatedUser.username == "bob"`, sample, false},
 	}
 	for _, tt := range tests {
@@ -63,6 +71,13 @@ func TestEval(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			ev, err := pipeline.NewRawEvent([]byte(tt.event), pipeline.SourceAudit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := c.EvalEvent(ev); err != nil || got != tt.want {
+				t.Fatalf("EvalEvent = %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}
@@ -128,12 +143,26 @@ func TestEvalEventAgrees(t *testing.T) {
 		`$env["verb"] == "get"`,
 		`requestObject.kind == "Secret" || len(requestObject?.metadata?.managedFields ?? []) > 2`,
 		`missing == nil`,
+		`true`,
+		`nil != responseObject && requestObject == nil || objectRef != nil && verb == "watch"`,
+		`user["username"] startsWith "system:" || user.extra["x"][0] == "y" || "system:masters" in user.groups`,
+		`let user = {"username": "x"}; user.username == "x" && objectRef?.resource != nil`,
+		`objectRef == nil || objectRef.resource == "pods" && objectRef.namespace == "kube-system"`,
+		`requestObject.metadata.name startsWith "a" || responseObject?.metadata?.labels?.app == "web"`,
+		`responseStatus.code >= 400`,
+		`all(user.groups, # startsWith "system:") && len(user.groups) > 1`,
 	}
 	g := gen.New(3)
 	for _, src := range exprs {
 		c, err := Compile(src)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
+		}
+		// ref is the expression as written, over the whole decoded event: what the
+		// member paths compiled into identifiers must agree with.
+		ref, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(), expr.Patch(nilSafeMembers{}))
+		if err != nil {
+			t.Fatal(err)
 		}
 		matched := 0
 		for i := 0; i < 400; i++ {
@@ -143,6 +172,10 @@ func TestEvalEventAgrees(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, werr := c.Eval(m)
+			out, rerr := expr.Run(ref, m)
+			if (rerr == nil) != (werr == nil) || rerr == nil && out != want {
+				t.Fatalf("%s on event %d: Eval = %v, %v; as written = %v, %v", src, i, want, werr, out, rerr)
+			}
 			ev, err := pipeline.NewRawEvent(line, pipeline.SourceAudit)
 			if err != nil {
 				t.Fatal(err)

@@ -132,16 +132,42 @@ func (r *rule) matchesResource(a *Attributes) bool {
 // (never impersonatedUser, as kube-apiserver evaluates the policy before impersonation
 // takes effect in the audit record's user), the verb, and objectRef or requestURI.
 func attributesOf(f map[string]any, a *Attributes) {
-	attributesFrom(func(k string) any { return f[k] }, a)
+	attributesFrom(mapReader(f), a)
 }
 
-// attributesFrom is attributesOf over a field getter: an event's Field decodes only the
-// members read, never the bodies.
-func attributesFrom(f func(string) any, a *Attributes) {
+// reader is what attributesFrom reads an event through: a *pipeline.Event, whose Path
+// decodes only the strings read (not the user's groups and extra, not the bodies), or a
+// decoded map.
+type reader interface {
+	Path(path ...string) (any, bool)
+	Kind(key string) pipeline.Kind
+}
+
+type mapReader map[string]any
+
+func (m mapReader) Path(path ...string) (any, bool) {
+	return pipeline.Walk(map[string]any(m), path)
+}
+
+func (m mapReader) Kind(key string) pipeline.Kind {
+	v, ok := m[key]
+	if !ok {
+		return pipeline.KindAbsent
+	}
+	return pipeline.KindOf(v)
+}
+
+func str(r reader, path ...string) string {
+	v, _ := r.Path(path...)
+	s, _ := v.(string)
+	return s
+}
+
+func attributesFrom(r reader, a *Attributes) {
 	*a = Attributes{Groups: a.Groups[:0]}
-	if u, ok := f("user").(map[string]any); ok {
-		a.User, _ = u["username"].(string)
-		if gs, ok := u["groups"].([]any); ok {
+	a.User = str(r, "user", "username")
+	if gs, ok := r.Path("user", "groups"); ok {
+		if gs, ok := gs.([]any); ok {
 			for _, g := range gs {
 				if s, ok := g.(string); ok {
 					a.Groups = append(a.Groups, s)
@@ -149,16 +175,16 @@ func attributesFrom(f func(string) any, a *Attributes) {
 			}
 		}
 	}
-	a.Verb, _ = f("verb").(string)
-	if ref, ok := f("objectRef").(map[string]any); ok {
+	a.Verb = str(r, "verb")
+	if r.Kind("objectRef") == pipeline.KindObject {
 		a.ResourceRequest = true
-		a.Namespace, _ = ref["namespace"].(string)
-		a.APIGroup, _ = ref["apiGroup"].(string)
-		a.Resource, _ = ref["resource"].(string)
-		a.Subresource, _ = ref["subresource"].(string)
-		a.Name, _ = ref["name"].(string)
+		a.Namespace = str(r, "objectRef", "namespace")
+		a.APIGroup = str(r, "objectRef", "apiGroup")
+		a.Resource = str(r, "objectRef", "resource")
+		a.Subresource = str(r, "objectRef", "subresource")
+		a.Name = str(r, "objectRef", "name")
 	}
-	uri, _ := f("requestURI").(string)
+	uri := str(r, "requestURI")
 	if i := strings.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
@@ -233,7 +259,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	var a Attributes
 	var groups [8]string
 	a.Groups = groups[:0]
-	attributesFrom(get, &a)
+	attributesFrom(ev, &a)
 	d := f.policy.Evaluate(&a)
 	if d.Level == LevelNone {
 		return false, nil

@@ -1,13 +1,16 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -453,4 +456,47 @@ func TestCorpusEvents(t *testing.T) {
 		t.Fatalf("kept %d of %d corpus events", kept, total)
 	}
 	t.Logf("kept %d of %d corpus events", kept, total)
+}
+
+// TestAttributesFromEvent: the attributes read from an event's bytes (member paths, no
+// maps) are those read from the event decoded whole, for generated and corpus events.
+func TestAttributesFromEvent(t *testing.T) {
+	lines := [][]byte{
+		[]byte(`{"verb":"get","objectRef":null,"user":{"groups":"x"},"requestURI":"/x?y"}`),
+		[]byte(`{"verb":"get","objectRef":{},"user":{"username":7,"groups":["a",1,"b"]}}`),
+	}
+	g := gen.New(11)
+	for i := 0; i < 2000; i++ {
+		lines = append(lines, g.Event(i))
+	}
+	if files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "corpus", "audit-events", "*", "*")); len(files) > 0 {
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, bytes.Split(data, []byte("\n"))...)
+		}
+	}
+	checked := 0
+	for _, line := range lines {
+		var m map[string]any
+		if json.Unmarshal(line, &m) != nil {
+			continue
+		}
+		ev, err := pipeline.NewRawEvent(line, pipeline.SourceAudit)
+		if err != nil {
+			continue // declined lines are decoded whole: nothing to compare
+		}
+		var want, got Attributes
+		attributesOf(m, &want)
+		attributesFrom(ev, &got)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("from the bytes %+v, from the map %+v, for %.300s", got, want, line)
+		}
+		checked++
+	}
+	if checked < 2000 {
+		t.Fatalf("checked %d events", checked)
+	}
 }

@@ -110,7 +110,7 @@ func auditEvents(raw []byte, ev *pipeline.Event) ([]*pipeline.Event, error) {
 	if hasKind && kind != "Event" {
 		return nil, ErrNotEvent
 	}
-	if _, ok := ev.Field("auditID").(string); !ok {
+	if ev.Kind("auditID") != pipeline.KindString {
 		return nil, ErrNotEvent
 	}
 	return []*pipeline.Event{ev}, nil

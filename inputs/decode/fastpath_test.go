@@ -47,6 +47,36 @@ func agree(t *testing.T, line []byte) {
 	if got := ev.Fields(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Fields() = %#v, want %#v", got, want)
 	}
+	// Path reads nested members from the bytes (on a fresh event) and from the decoded
+	// map (on ev), and both must be what encoding/json decoded.
+	_, fresh, err := parse(line, pipeline.SourceAudit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths(want, nil, 4) {
+		v, ok := pipeline.Walk(want, p)
+		for _, e := range []*pipeline.Event{fresh, ev} {
+			got, gotOK := e.Path(p...)
+			if gotOK != ok || !reflect.DeepEqual(got, v) {
+				t.Fatalf("Path(%q) = %#v, %v; want %#v, %v", p, got, gotOK, v, ok)
+			}
+		}
+	}
+}
+
+// paths lists the member paths of m down to depth, each with a sibling that is absent
+// and a step through a non-object.
+func paths(m map[string]any, prefix []string, depth int) [][]string {
+	var out [][]string
+	at := func(k string) []string { return append(append([]string(nil), prefix...), k) }
+	out = append(out, at("\x00absent"))
+	for k, v := range m {
+		out = append(out, at(k), append(at(k), "x"))
+		if sub, ok := v.(map[string]any); ok && depth > 1 {
+			out = append(out, paths(sub, at(k), depth-1)...)
+		}
+	}
+	return out
 }
 
 func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
@@ -66,6 +96,8 @@ func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
 		"{\"a\":\n1\r\n}", `{"a":true,"b":false,"c":null}`,
 		`{"u":"/api?a=1\u0026b=\u003c\u003e","s1":"\ud800\u0041","s2":"\udc00\ud800","s3":"x\ud83d","s4":"\ud83d\ude00\ud83d\ude00"}`,
 		`{"s":"\ud800\ud800\udc00","t":"\uDBFF\uDFFF","k\u00e9":"\u0000\u001f"}`,
+		`{"o":{"a":{"b":[1,{"c":"]}"}],"d":"x\"}"},"e":{},"f" : { "g" : -1.5e2 } },"p":null}`,
+		`{"user":{"username":"u","groups":["a","b"],"extra":{"k":["v"]}},"objectRef":{"resource":"pods"}}`,
 	}
 	for _, l := range lines {
 		agree(t, []byte(l))
