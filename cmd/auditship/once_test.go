@@ -17,16 +17,8 @@ import (
 func TestRunOnceBothSources(t *testing.T) {
 	dir := t.TempDir()
 	const n = 2000
-	write := func(name string, g *gen.Generator) {
-		var b strings.Builder
-		for i := range n {
-			b.Write(g.Event(i))
-			b.WriteByte('\n')
-		}
-		appendTo(t, filepath.Join(dir, name), b.String())
-	}
-	write("audit.log", gen.New(7).WithCanaries(true))
-	write("kar.log", gen.New(8).WithFormat(gen.FormatKubeAuditRest).WithCanaries(true))
+	writeEvents(t, filepath.Join(dir, "audit.log"), gen.New(7).WithCanaries(true), n)
+	writeEvents(t, filepath.Join(dir, "kar.log"), gen.New(8).WithFormat(gen.FormatKubeAuditRest).WithCanaries(true), n)
 
 	cfg := writeConfig(t, dir, `
 data_dir: %DIR%/state
@@ -170,4 +162,50 @@ func TestJSONLogFormat(t *testing.T) {
 	if jsonLines == 0 {
 		t.Fatalf("no JSON log lines:\n%s", stderr)
 	}
+}
+
+// TestRunCPUProfile: --cpuprofile leaves a non-empty profile, readable by its owner only;
+// an unwritable path is a usage error before anything runs.
+func TestRunCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	writeEvents(t, filepath.Join(dir, "audit.log"), gen.New(3), 500)
+	cfg := writeConfig(t, dir, `
+data_dir: %DIR%/state
+http:
+  listen: ""
+inputs:
+  apiserver:
+    type: file
+    paths: ["%DIR%/audit.log"]
+outputs:
+  debug:
+    type: file
+    path: %DIR%/out.ndjson
+`)
+	prof := filepath.Join(dir, "cpu.prof")
+	if code, _, stderr := run(t, "", "run", "-c", cfg, "--once", "--cpuprofile", prof); code != 0 {
+		t.Fatalf("run --once --cpuprofile: exit %d\n%s", code, stderr)
+	}
+	st, err := os.Stat(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() == 0 || st.Mode().Perm() != 0o600 {
+		t.Fatalf("profile: %d bytes, mode %v; want non-empty and 0600", st.Size(), st.Mode().Perm())
+	}
+	code, _, stderr := run(t, "", "run", "-c", cfg, "--once", "--cpuprofile", filepath.Join(dir, "missing", "cpu.prof"))
+	if code != exitUsage || !strings.Contains(stderr, "cpuprofile") {
+		t.Fatalf("unwritable profile: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// writeEvents appends n events of g, one per line, to path.
+func writeEvents(t *testing.T, path string, g *gen.Generator, n int) {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		b.Write(g.Event(i))
+		b.WriteByte('\n')
+	}
+	appendTo(t, path, b.String())
 }
