@@ -1,0 +1,116 @@
+// Package gctune lets the garbage collector use a fixed heap budget while the live heap is
+// small. With the default GOGC=100 the runtime collects every time the heap doubles; the
+// agent's live heap is a few tens of MB while it allocates several bytes per input byte,
+// so it collects hundreds of times a minute and spends a good part of its CPU on that
+// and on handing memory back to the OS in between. A Tuner raises GOGC after each
+// collection so that the next one comes when the heap reaches the budget, and lowers it
+// back to 100 (never below) as the live heap grows towards the budget: memory use is then
+// what GOGC=100 would give, never more.
+package gctune
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+)
+
+// Bounds on the GOGC the tuner sets.
+const (
+	MinPercent = 100 // the runtime's default: the tuner never makes the heap smaller
+	MaxPercent = 1000
+)
+
+// Tuner adjusts GOGC after every garbage collection until stopped.
+type Tuner struct {
+	budget uint64
+	// live reads the live heap (bytes marked by the last collection); setPercent is
+	// debug.SetGCPercent. Both are fields so tests can drive Adjust without the runtime.
+	live       func() uint64
+	setPercent func(int) int
+
+	mu      sync.Mutex
+	stopped bool
+	current int
+	initial int
+}
+
+// New returns a tuner that lets the heap grow to budget bytes between collections.
+func New(budget uint64) *Tuner {
+	return &Tuner{budget: budget, live: liveHeap, setPercent: debug.SetGCPercent, current: -1}
+}
+
+// Start begins tuning: GOGC is set now and after every collection, until Stop.
+func (t *Tuner) Start() {
+	t.mu.Lock()
+	t.initial = t.setPercent(MinPercent)
+	t.current = MinPercent
+	t.adjustLocked()
+	t.mu.Unlock()
+	t.arm()
+}
+
+// Stop ends tuning and restores the GOGC the process had before Start.
+func (t *Tuner) Stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return
+	}
+	t.stopped = true
+	t.setPercent(t.initial)
+}
+
+// arm registers a cleanup on a fresh object nobody references: the runtime runs it after
+// the next collection, which is the moment the live heap is known.
+func (t *Tuner) arm() {
+	s := &sentinel{}
+	runtime.AddCleanup(s, (*Tuner).afterGC, t)
+}
+
+// sentinel holds a pointer so it is never a tiny allocation (tiny objects share a block,
+// and a cleanup on one may wait for its neighbours).
+type sentinel struct{ _ *byte }
+
+func (t *Tuner) afterGC() {
+	t.mu.Lock()
+	stopped := t.stopped
+	if !stopped {
+		t.adjustLocked()
+	}
+	t.mu.Unlock()
+	if !stopped {
+		t.arm()
+	}
+}
+
+// Percent returns the GOGC that puts the next collection at budget for a live heap of
+// live bytes: heap goal = live * (1 + GOGC/100).
+func Percent(live, budget uint64) int {
+	if live == 0 || live*2 >= budget {
+		return MinPercent
+	}
+	p := (budget - live) * 100 / live
+	if p > MaxPercent {
+		return MaxPercent
+	}
+	return max(int(p), MinPercent)
+}
+
+func (t *Tuner) adjustLocked() {
+	p := Percent(t.live(), t.budget)
+	// Setting GOGC takes the heap lock; a change of a few percent is not worth it.
+	if d := p - t.current; d > t.current/10 || -d > t.current/10 {
+		t.setPercent(p)
+		t.current = p
+	}
+}
+
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}

@@ -1,0 +1,100 @@
+package gctune
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const mib = 1 << 20
+
+func TestPercent(t *testing.T) {
+	tests := []struct {
+		name         string
+		live, budget uint64
+		want         int
+	}{
+		{"nothing marked yet", 0, 64 * mib, MinPercent},
+		{"tiny heap is capped", 1 * mib, 64 * mib, MaxPercent},
+		{"small heap grows into the budget", 16 * mib, 64 * mib, 300},
+		{"a quarter", 20 * mib, 100 * mib, 400},
+		{"half the budget: the default", 32 * mib, 64 * mib, MinPercent},
+		{"over the budget: never below the default", 200 * mib, 64 * mib, MinPercent},
+		{"just under half", 31 * mib, 64 * mib, 106},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Percent(tt.live, tt.budget); got != tt.want {
+				t.Fatalf("Percent(%d MiB, %d MiB) = %d, want %d", tt.live/mib, tt.budget/mib, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdjustHysteresis drives the tuner with a scripted live heap: GOGC follows it, small
+// changes are not applied, and Stop restores what the process had.
+func TestAdjustHysteresis(t *testing.T) {
+	var live uint64
+	var sets []int
+	gogc := 77
+	tu := &Tuner{budget: 64 * mib, live: func() uint64 { return live }, current: -1,
+		setPercent: func(p int) int { old := gogc; gogc = p; sets = append(sets, p); return old }}
+	live = 8 * mib
+	tu.mu.Lock()
+	tu.initial, tu.current = tu.setPercent(MinPercent), MinPercent
+	tu.adjustLocked() // 700
+	live = 8*mib + mib/4
+	tu.adjustLocked() // 676: within 10%, not applied
+	live = 16 * mib
+	tu.adjustLocked() // 300
+	live = 40 * mib
+	tu.adjustLocked() // 100
+	tu.mu.Unlock()
+	tu.Stop()
+	tu.Stop()
+	want := []int{100, 700, 300, 100, 77}
+	if len(sets) != len(want) {
+		t.Fatalf("GOGC set to %v, want %v", sets, want)
+	}
+	for i := range want {
+		if sets[i] != want[i] {
+			t.Fatalf("GOGC set to %v, want %v", sets, want)
+		}
+	}
+	if gogc != 77 {
+		t.Fatalf("GOGC after Stop = %d, want 77", gogc)
+	}
+}
+
+// TestTunerFollowsCollections runs the real hook: after collections with a small live
+// heap GOGC is raised, and Stop puts the previous value back.
+func TestTunerFollowsCollections(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	tu := New(256 * mib)
+	var reads atomic.Int32
+	tu.live = func() uint64 { reads.Add(1); return liveHeap() }
+	tu.Start()
+	raised := false
+	for i := 0; i < 100 && !(raised && reads.Load() > 2); i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond) // cleanups run on their own goroutine
+		raised = gcPercent() > MinPercent
+	}
+	tu.Stop()
+	if !raised || reads.Load() <= 2 {
+		t.Fatalf("GOGC %d after %d reads of the live heap (%d MiB, budget 256 MiB)", gcPercent(), reads.Load(), liveHeap()/mib)
+	}
+	if got := gcPercent(); got != 100 {
+		t.Fatalf("GOGC after Stop = %d, want 100", got)
+	}
+}
+
+func gcPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
