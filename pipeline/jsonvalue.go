@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode"
@@ -50,226 +51,287 @@ const fastMaxDepth = 200
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	// Lines seldom hold whitespace between tokens: one compare settles most bytes.
+	for i < len(b) && b[i] <= ' ' && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
-// scanObject validates b as one JSON object (b must be valid UTF-8) and returns its
-// members, or errDecline.
+// scanObject validates b as one JSON object and returns its members, or errDecline (or
+// ErrRepeatedKey). It checks UTF-8 too: bytes from 0x80 on are only valid inside strings,
+// and str checks them there, so a line it accepts is valid UTF-8 as a whole.
 func scanObject(b []byte) ([]topField, error) {
 	if len(b) > math.MaxUint32 {
 		return nil, errDecline
 	}
-	buf := keyBufs.Get().(*[]keySpan)
-	v := validator{b: b, i: skipSpace(b, 0), keys: (*buf)[:0]}
+	v := validators.Get().(*validator)
+	v.b = b
 	defer func() {
-		*buf = v.keys[:0]
-		keyBufs.Put(buf)
+		v.b = nil
+		v.keys = v.keys[:0]
+		validators.Put(v)
 	}()
-	if v.i >= len(b) || b[v.i] != '{' {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return nil, errDecline
 	}
 	out := make([]topField, 0, 24)
-	v.i = skipSpace(b, v.i+1)
-	if v.i < len(b) && b[v.i] == '}' {
-		v.i++
+	anyEsc := false // a key so far has escapes
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
 	} else {
 		for {
-			ks := v.i
-			if !v.str() {
+			ks := i
+			if i >= len(b) || b[i] != '"' {
 				return nil, errDecline
 			}
-			ke := v.i
-			v.i = skipSpace(b, v.i)
-			if v.i >= len(b) || b[v.i] != ':' {
+			ke, esc := str(b, i)
+			if ke < 0 {
 				return nil, errDecline
 			}
-			v.i = skipSpace(b, v.i+1)
-			vs := v.i
-			if !v.value() {
-				if v.repeated {
+			i = skipSpace(b, ke)
+			if i >= len(b) || b[i] != ':' {
+				return nil, errDecline
+			}
+			vs := skipSpace(b, i+1)
+			ve := v.value(vs)
+			if ve < 0 {
+				if ve == failRepeated {
 					return nil, ErrRepeatedKey
 				}
 				return nil, errDecline
 			}
-			esc := bytes.IndexByte(b[ks:ke], '\\') >= 0
-			for _, t := range out {
-				if esc || t.esc || bytes.Equal(b[t.ks:t.ke], b[ks:ke]) {
-					return nil, ErrRepeatedKey
-				}
+			// A top-level key is checked once its value is (only the keys of nested
+			// objects are checked as they come), and a key with escapes is a repeat of
+			// any other key: the order and the rule the fast path has always had.
+			k := newKeyRec(b, ks, ke)
+			if len(out) > 0 && (esc || anyEsc || v.seen(0, k)) {
+				return nil, ErrRepeatedKey
 			}
-			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(v.i), esc: esc})
-			v.i = skipSpace(b, v.i)
-			if v.i >= len(b) {
+			anyEsc = anyEsc || esc
+			v.keys = append(v.keys, k)
+			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(ve), esc: esc})
+			i = skipSpace(b, ve)
+			if i >= len(b) {
 				return nil, errDecline
 			}
-			if b[v.i] == '}' {
-				v.i++
+			if b[i] == '}' {
+				i++
 				break
 			}
-			if b[v.i] != ',' {
+			if b[i] != ',' {
 				return nil, errDecline
 			}
-			v.i = skipSpace(b, v.i+1)
+			i = skipSpace(b, i+1)
 		}
 	}
-	if skipSpace(b, v.i) != len(b) {
+	if skipSpace(b, i) != len(b) {
 		return nil, errDecline
 	}
 	return out, nil
 }
 
-// validator checks the JSON grammar (RFC 8259) from b[i]; each method leaves i just past
-// what it accepted.
+// validator checks the JSON grammar (RFC 8259) of the values of a line's members. It
+// walks nested values with a stack of its own rather than by recursion: the position
+// stays in a register, and there is no call per value.
 type validator struct {
-	b     []byte
-	i     int
-	depth int
-	// keys holds the key tokens of the objects being validated, innermost last; an
-	// object checks each key against its own (from the index it started at).
-	keys     []keySpan
-	repeated bool
+	b []byte
+	// keys holds the keys of the objects being validated, outermost first; an object's
+	// keys start at the index its frame on stack records.
+	keys []keyRec
+	// stack has a frame per open object (keys index << 1) or array (1).
+	stack []uint32
 }
 
-// keyBufs recycles validators' key buffers: one per line would be garbage on the hot path.
-var keyBufs = sync.Pool{New: func() any { b := make([]keySpan, 0, 64); return &b }}
+// validators recycles validators' buffers: new ones per line would be garbage on the hot
+// path.
+var validators = sync.Pool{New: func() any {
+	return &validator{keys: make([]keyRec, 0, 64), stack: make([]uint32, 0, 32)}
+}}
 
-type keySpan struct{ s, e int }
+// keyRec is a key token of an object being validated: its length and its first eight
+// bytes (zero-padded) decide almost every comparison without reading the line again.
+type keyRec struct {
+	w    uint64
+	s, n uint32 // the key without quotes is b[s:s+n]
+}
 
-// newKey records the key token b[s:e] of the object whose keys start at keys[from], and
-// fails on a repeat. A key with escapes fails too: comparing it would need decoding, and
-// audit events have none.
-func (v *validator) newKey(from, s, e int) bool {
-	k := v.b[s:e]
-	if bytes.IndexByte(k, '\\') >= 0 {
-		v.repeated = true
-		return false
+// newKeyRec returns the record of the key token b[ks:ke] (quotes included).
+func newKeyRec(b []byte, ks, ke int) keyRec {
+	s, n := ks+1, ke-ks-2
+	var w uint64
+	switch {
+	case s+8 <= len(b):
+		w = binary.LittleEndian.Uint64(b[s:])
+		if n < 8 {
+			w &= 1<<(8*n) - 1
+		}
+	default: // the last bytes of a short line
+		for k := min(n, 8) - 1; k >= 0; k-- {
+			w = w<<8 | uint64(b[s+k])
+		}
 	}
+	return keyRec{w: w, s: uint32(s), n: uint32(n)}
+}
+
+// seen reports whether k repeats a key among keys[from:].
+func (v *validator) seen(from int, k keyRec) bool {
 	for _, o := range v.keys[from:] {
-		if o.e-o.s == e-s && bytes.Equal(v.b[o.s:o.e], k) {
-			v.repeated = true
-			return false
+		if o.w == k.w && o.n == k.n && (k.n <= 8 || bytes.Equal(v.b[o.s:o.s+o.n], v.b[k.s:k.s+k.n])) {
+			return true
 		}
 	}
-	v.keys = append(v.keys, keySpan{s, e})
-	return true
+	return false
 }
 
-func (v *validator) value() bool {
-	if v.i >= len(v.b) {
-		return false
+// value's results when it fails.
+const (
+	failSyntax   = -1 // or anything else the fast path declines
+	failRepeated = -2 // an object repeats a key, or has a key with escapes
+)
+
+// value validates the value at b[i] and returns the index just past it, or a fail
+// constant.
+func (v *validator) value(i int) int {
+	b := v.b
+	stack := v.stack[:0]
+	var (
+		c       byte
+		end     int
+		esc     bool
+		k       keyRec
+		from    uint32
+		nStack  int
+		failure = failSyntax
+	)
+
+value: // a value starts at b[i]
+	if i >= len(b) {
+		goto fail
 	}
-	switch c := v.b[v.i]; c {
+	switch c = b[i]; c {
 	case '{':
-		return v.object()
+		if len(stack) >= fastMaxDepth {
+			goto fail
+		}
+		stack = append(stack, uint32(len(v.keys))<<1)
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			i++
+			stack = stack[:len(stack)-1]
+			goto next
+		}
+		goto key
 	case '[':
-		return v.array()
+		if len(stack) >= fastMaxDepth {
+			goto fail
+		}
+		stack = append(stack, 1)
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			i++
+			stack = stack[:len(stack)-1]
+			goto next
+		}
+		goto value
 	case '"':
-		return v.str()
+		if i, _ = str(b, i); i < 0 {
+			goto fail
+		}
 	case 't':
-		return v.literal("true")
+		if i+4 > len(b) || string(b[i:i+4]) != "true" {
+			goto fail
+		}
+		i += 4
 	case 'f':
-		return v.literal("false")
+		if i+5 > len(b) || string(b[i:i+5]) != "false" {
+			goto fail
+		}
+		i += 5
 	case 'n':
-		return v.literal("null")
+		if i+4 > len(b) || string(b[i:i+4]) != "null" {
+			goto fail
+		}
+		i += 4
 	default:
-		return v.number()
+		if i = number(b, i); i < 0 {
+			goto fail
+		}
 	}
-}
 
-func (v *validator) literal(lit string) bool {
-	if !bytes.HasPrefix(v.b[v.i:], []byte(lit)) {
-		return false
+next: // a value ended at b[i]: what follows depends on what holds it
+	nStack = len(stack)
+	if nStack == 0 {
+		v.stack = stack
+		return i
 	}
-	v.i += len(lit)
-	return true
-}
+	from = stack[nStack-1]
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		goto fail
+	}
+	switch b[i] {
+	case ',':
+		i = skipSpace(b, i+1)
+		if from&1 != 0 {
+			goto value
+		}
+		goto key
+	case '}':
+		if from&1 != 0 {
+			goto fail
+		}
+		v.keys = v.keys[:from>>1]
+	case ']':
+		if from&1 == 0 {
+			goto fail
+		}
+	default:
+		goto fail
+	}
+	i++
+	stack = stack[:nStack-1]
+	goto next
 
-func (v *validator) object() bool {
-	if v.depth++; v.depth > fastMaxDepth {
-		return false
+key: // a member of the innermost object starts at b[i]
+	if i >= len(b) || b[i] != '"' {
+		goto fail
 	}
-	b := v.b
-	from := len(v.keys)
-	v.i = skipSpace(b, v.i+1)
-	if v.i < len(b) && b[v.i] == '}' {
-		v.i++
-		v.depth--
-		v.keys = v.keys[:from]
-		return true
+	end, esc = str(b, i)
+	if end < 0 {
+		goto fail
 	}
-	for {
-		ks := v.i
-		if !v.str() {
-			return false
-		}
-		if !v.newKey(from, ks, v.i) {
-			return false
-		}
-		v.i = skipSpace(b, v.i)
-		if v.i >= len(b) || b[v.i] != ':' {
-			return false
-		}
-		v.i = skipSpace(b, v.i+1)
-		if !v.value() {
-			return false
-		}
-		v.i = skipSpace(b, v.i)
-		if v.i >= len(b) {
-			return false
-		}
-		switch b[v.i] {
-		case ',':
-			v.i = skipSpace(b, v.i+1)
-		case '}':
-			v.i++
-			v.depth--
-			v.keys = v.keys[:from]
-			return true
-		default:
-			return false
-		}
+	// A key with escapes fails too: comparing it would need decoding, and audit events
+	// have none.
+	if esc {
+		failure = failRepeated
+		goto fail
 	}
-}
+	k = newKeyRec(b, i, end)
+	if v.seen(int(stack[len(stack)-1]>>1), k) {
+		failure = failRepeated
+		goto fail
+	}
+	v.keys = append(v.keys, k)
+	i = skipSpace(b, end)
+	if i >= len(b) || b[i] != ':' {
+		goto fail
+	}
+	i = skipSpace(b, i+1)
+	goto value
 
-func (v *validator) array() bool {
-	if v.depth++; v.depth > fastMaxDepth {
-		return false
-	}
-	b := v.b
-	v.i = skipSpace(b, v.i+1)
-	if v.i < len(b) && b[v.i] == ']' {
-		v.i++
-		v.depth--
-		return true
-	}
-	for {
-		if !v.value() {
-			return false
-		}
-		v.i = skipSpace(b, v.i)
-		if v.i >= len(b) {
-			return false
-		}
-		switch b[v.i] {
-		case ',':
-			v.i = skipSpace(b, v.i+1)
-		case ']':
-			v.i++
-			v.depth--
-			return true
-		default:
-			return false
-		}
-	}
+fail:
+	v.stack = stack[:0]
+	return failure
 }
 
 // plain marks the bytes a string holds as they are: not a quote, a backslash or a
-// control character (which JSON requires escaped).
+// control character (which JSON requires escaped), nor a byte of a multi-byte UTF-8
+// sequence (which must be checked).
 var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
+	for c := 0x20; c < 0x80; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
 	return t
@@ -280,66 +342,80 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special8 reports whether any of the eight bytes in x is a quote, a backslash or a
-// control character (the classic SWAR tests for a zero byte and for a byte below n).
-func special8(x uint64) bool {
-	below := (x - ones*0x20) &^ x & highs
-	quote := ((x ^ ones*'"') - ones) &^ (x ^ ones*'"') & highs
-	bslash := ((x ^ ones*'\\') - ones) &^ (x ^ ones*'\\') & highs
-	return below|quote|bslash != 0
+// specials8 returns the high bits of the bytes of x (little-endian) that are not plain,
+// and of no other byte below the lowest such one: its lowest set bit locates the first.
+// It tests a byte for c-0x20 borrowing (a control character), for c^'"'-1 or c^'\\'-1
+// borrowing (a quote or a backslash), and for its own high bit; a borrow spills into the
+// bytes above only from a byte that is not plain itself.
+func specials8(x uint64) uint64 {
+	return ((x - ones*0x20) | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones) | x) & highs
 }
 
-func (v *validator) str() bool {
-	b := v.b
-	if v.i >= len(b) || b[v.i] != '"' {
-		return false
-	}
-	i := v.i + 1
+// special8 reports whether any of the eight bytes in x is not plain.
+func special8(x uint64) bool { return specials8(x) != 0 }
+
+// str returns the index just past the string token at b[i] (a quote), or -1 when it is
+// not a valid one (in UTF-8), and whether it holds escapes.
+func str(b []byte, i int) (int, bool) {
+	esc := false
+	i++
 	for {
-		// Eight bytes at a time while none of them ends the run of plain bytes, then
-		// byte by byte to find the one that does.
-		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
+		if i+8 <= len(b) {
+			m := specials8(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && plain[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return -1, esc
+			}
 		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case '"':
-			v.i = i + 1
-			return true
-		case '\\':
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, esc
+		case c == '\\':
+			esc = true
 			if i+1 >= len(b) {
-				return false
+				return -1, esc
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) {
-					return false
+					return -1, esc
 				}
 				for _, h := range b[i+2 : i+6] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return false
+						return -1, esc
 					}
 				}
 				i += 6
 			default:
-				return false
+				return -1, esc
 			}
+		case c >= utf8.RuneSelf:
+			// What utf8.Valid accepts: no overlong forms, surrogates, or sequences cut
+			// short; a valid sequence holds no quote, backslash or control character.
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				return -1, esc
+			}
+			i += n
 		default:
-			return false // a control character
+			return -1, esc // a control character
 		}
 	}
 }
 
-func (v *validator) number() bool {
-	b := v.b
-	i := v.i
+// number returns the index just past the number at b[i], or -1 when there is none the
+// fast path decodes exactly.
+func number(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -352,10 +428,10 @@ func (v *validator) number() bool {
 			i++
 		}
 	default:
-		return false
+		return -1
 	}
 	if i-start > 300 {
-		return false // may overflow float64
+		return -1 // may overflow float64
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -364,14 +440,13 @@ func (v *validator) number() bool {
 			i++
 		}
 		if i == fs {
-			return false
+			return -1
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		return false // may overflow float64
+		return -1 // may overflow float64
 	}
-	v.i = i
-	return true
+	return i
 }
 
 // skipString returns the index just past the string starting at b[i] (a quote). Strings
