@@ -133,6 +133,12 @@ func (e *Event) last(i int) bool {
 // lookup is Field under e.mu.
 func (e *Event) lookup(key string) (any, bool) {
 	if v, ok := e.fields[key]; ok || e.full {
+		if r, isRaw := v.(rawJSON); isRaw {
+			// Edited as bytes (EditMember) and now read: from here on the decoded value
+			// is the member's content, encoded when the event is written.
+			v = decodeMember(r)
+			e.fields[key] = v
+		}
 		return v, ok
 	}
 	i := e.find(key)
@@ -198,7 +204,17 @@ func (e *Event) Path(path ...string) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		return Walk(v, path[1:])
+		r, isRaw := v.(rawJSON)
+		if !isRaw {
+			return Walk(v, path[1:])
+		}
+		b := []byte(r)
+		for _, k := range path[1:] {
+			if b, ok = memberValue(b, k); !ok {
+				return nil, false
+			}
+		}
+		return decodeMember(b), true
 	}
 	i := e.find(path[0])
 	if i < 0 {
@@ -254,13 +270,21 @@ func (e *Event) Kind(key string) Kind {
 		if !ok {
 			return KindAbsent
 		}
+		if r, isRaw := v.(rawJSON); isRaw {
+			return kindOfJSON(r[0])
+		}
 		return KindOf(v)
 	}
 	i := e.find(key)
 	if i < 0 {
 		return KindAbsent
 	}
-	switch e.raw[e.top[i].vs] {
+	return kindOfJSON(e.raw[e.top[i].vs])
+}
+
+// kindOfJSON is the kind of the JSON value that starts with c.
+func kindOfJSON(c byte) Kind {
+	switch c {
 	case 'n':
 		return KindNull
 	case 't', 'f':
@@ -323,6 +347,11 @@ func (e *Event) complete() {
 		}
 		e.fields[key] = decodeMember(e.raw[t.vs:t.ve])
 	}
+	for k, v := range e.fields {
+		if r, isRaw := v.(rawJSON); isRaw {
+			e.fields[k] = decodeMember(r)
+		}
+	}
 	e.full = true
 }
 
@@ -368,7 +397,7 @@ func (e *Event) SetField(key string, v any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fields == nil {
-		e.fields = make(map[string]any, len(e.top))
+		e.fields = make(map[string]any, 4) // filters set a member or two (level, a body)
 	}
 	e.fields[key] = v
 	e.dirty = true
@@ -379,6 +408,66 @@ func (e *Event) SetField(key string, v any) {
 	}
 	e.set = append(e.set, key)
 }
+
+// EditMember replaces the value of the top-level member key by what edit makes of its JSON
+// (valid JSON in, valid JSON out: see JSONEditMember), and reports whether edit changed
+// it. The value is handed over as bytes: it is not decoded, and the event is written with
+// the edited bytes spliced among the others'. A value set with SetField is encoded first.
+func (e *Event) EditMember(key string, edit func(val []byte) ([]byte, bool)) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var cur []byte
+	if v, ok := e.fields[key]; ok || e.full {
+		if !ok {
+			return false, nil
+		}
+		if r, isRaw := v.(rawJSON); isRaw {
+			cur = r
+		} else {
+			b, err := appendEncoded(nil, v)
+			if err != nil {
+				return false, err
+			}
+			cur = b
+		}
+	} else {
+		i := e.find(key)
+		if i < 0 {
+			return false, nil
+		}
+		cur = e.raw[e.top[i].vs:e.top[i].ve]
+	}
+	val, changed := edit(cur)
+	if !changed {
+		return false, nil
+	}
+	if len(val) == 0 {
+		return false, fmt.Errorf("edit %s: no value", key)
+	}
+	var nv any = rawJSON(val)
+	if e.full {
+		nv = decodeMember(val) // the map is the content: keep it decoded
+	}
+	if e.fields == nil {
+		e.fields = make(map[string]any, 4)
+	}
+	e.fields[key] = nv
+	e.dirty = true
+	for _, k := range e.set {
+		if k == key {
+			return true, nil
+		}
+	}
+	e.set = append(e.set, key)
+	return true, nil
+}
+
+// rawJSON is a member value set as JSON bytes by EditMember: written as it is, decoded
+// only if something reads it.
+type rawJSON []byte
+
+// MarshalJSON lets encoding/json write a rawJSON inside a map as the JSON it is.
+func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // Dirty reports whether the event must be re-encoded rather than written as read.
 func (e *Event) Dirty() bool { return e.dirty }
@@ -402,8 +491,19 @@ func (e *Event) MayContain(marker []byte) bool {
 		return true
 	}
 	for _, k := range e.set {
-		s, ok := e.fields[k].(string)
-		if !ok || strings.Contains(s, string(marker)) || strings.Contains(k, string(marker)) {
+		if strings.Contains(k, string(marker)) {
+			return true
+		}
+		switch v := e.fields[k].(type) {
+		case string:
+			if strings.Contains(v, string(marker)) {
+				return true
+			}
+		case rawJSON:
+			if bytes.Contains(v, marker) {
+				return true
+			}
+		default:
 			return true
 		}
 	}
@@ -533,6 +633,9 @@ func (e *Event) Settle() error {
 }
 
 func appendEncoded(dst []byte, v any) ([]byte, error) {
+	if r, ok := v.(rawJSON); ok {
+		return append(dst, r...), nil
+	}
 	if s, ok := v.(string); ok && plainASCII(s) {
 		// What filters set is mostly a short word (a level, a placeholder): encoding/json
 		// writes it as is between quotes.

@@ -282,16 +282,27 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 		}
 	}
 	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContain(markManagedFields) {
-		// Only a body that had managedFields is decoded and written anew; the rest of
-		// the event keeps its bytes.
+		// Cut from the bodies' bytes: nothing is decoded, and the rest of each body keeps
+		// its bytes.
 		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {
-			body := ev.Field(k)
-			if stripManagedFields(body, func() {}) {
-				ev.SetField(k, body)
+			if _, err := ev.EditMember(k, stripManagedFieldsJSON); err != nil {
+				return false, err
 			}
 		}
 	}
 	return true, nil
+}
+
+// stripManagedFieldsJSON removes metadata.managedFields from a body's JSON, or from every
+// item of a list, as kube-apiserver does for omitManagedFields.
+func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
+	out, stripped := pipeline.JSONEditMember(body, "metadata", func(md []byte) ([]byte, bool) {
+		return pipeline.JSONDeleteMember(md, "managedFields")
+	})
+	out, inItems := pipeline.JSONEditMember(out, "items", func(items []byte) ([]byte, bool) {
+		return pipeline.JSONEditElements(items, stripManagedFieldsJSON)
+	})
+	return out, stripped || inItems
 }
 
 var markManagedFields = []byte(`"managedFields"`)
@@ -315,31 +326,6 @@ func levelFrom(f func(string) any) (Level, bool) {
 		return LevelRequest, false
 	}
 	return LevelMetadata, false
-}
-
-// stripManagedFields removes metadata.managedFields from an object, or from every item of
-// a list, as kube-apiserver does for omitManagedFields.
-func stripManagedFields(body any, change func()) bool {
-	m, ok := body.(map[string]any)
-	if !ok {
-		return false
-	}
-	stripped := false
-	if md, ok := m["metadata"].(map[string]any); ok {
-		if _, ok := md["managedFields"]; ok {
-			change()
-			delete(md, "managedFields")
-			stripped = true
-		}
-	}
-	if items, ok := m["items"].([]any); ok {
-		for _, it := range items {
-			if stripManagedFields(it, change) {
-				stripped = true
-			}
-		}
-	}
-	return stripped
 }
 
 // NewFactory returns the factory of `type: audit_policy`.

@@ -149,8 +149,8 @@ func (f *Filter) nothingToFind(ev *pipeline.Event) bool {
 	case PresetManagedFields:
 		return !ev.MayContain(markManagedFields) && !ev.MayContain(markEscape)
 	case PresetKubernetesSecrets:
-		if ref, ok := ev.Field("objectRef").(map[string]any); ok {
-			switch ref["resource"] {
+		if res, ok := ev.Path("objectRef", "resource"); ok {
+			switch res {
 			case "secrets", "tokenreviews", "serviceaccounts":
 				return false
 			}
