@@ -53,15 +53,20 @@ var bom = []byte("\xef\xbb\xbf")
 func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	line = bytes.TrimPrefix(line, bom)
 	line = bytes.TrimRight(line, " \t\r")
-	if !utf8.Valid(line) {
-		return nil, nil, ErrInvalidUTF8
-	}
+	// The fast path checks UTF-8 as it validates (a line it accepts is valid UTF-8), so
+	// utf8.Valid runs only on the lines it does not take, before anything else decides.
 	trimmed := bytes.TrimLeft(line, " \t")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
+		if !utf8.Valid(line) {
+			return nil, nil, ErrInvalidUTF8
+		}
 		return nil, nil, ErrNotObject
 	}
 	if ev, err := pipeline.NewRawEvent(line, src); err == nil {
 		return line, ev, nil
+	}
+	if !utf8.Valid(line) {
+		return nil, nil, ErrInvalidUTF8
 	}
 	var m map[string]any
 	if err := json.Unmarshal(line, &m); err != nil {

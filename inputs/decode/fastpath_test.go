@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,5 +162,80 @@ func FuzzFastPath(f *testing.F) {
 			return // rejected before any JSON decoding
 		}
 		agree(t, line)
+	})
+}
+
+// TestParseUTF8: a line that is not valid UTF-8 is ErrInvalidUTF8 wherever the bad bytes
+// are (the fast path checks the bytes in strings; utf8.Valid decides on every line it does
+// not take), whatever else is wrong with it; valid multi-byte text decodes as encoding/json
+// decodes it.
+func TestParseUTF8(t *testing.T) {
+	invalid := []string{
+		"{\"auditID\":\"a\xff\"}",                            // inside a string
+		"{\"auditID\":\"abcdefghijkl\x80mnop\"}",             // a continuation byte alone
+		"{\"k\xffey\":1,\"auditID\":\"a\"}",                  // in a top-level key
+		"{\"o\":{\"k\xe2\x82\":1},\"auditID\":\"a\"}",        // in a nested key, cut short
+		"{\"auditID\":\"a\",\"n\":1\xff}",                    // outside strings
+		"{\"auditID\":\"a\"}\xc3",                            // after the object, cut short
+		"\xa9{\"auditID\":\"a\"}",                            // before it: not an object either
+		"\xff",                                               // nothing else
+		"[\"\xff\"]",                                         // an array
+		"{\"auditID\":\"\xc0\xaf\"}",                         // overlong '/'
+		"{\"auditID\":\"\xe0\x80\xaf\"}",                     // overlong, three bytes
+		"{\"auditID\":\"\xf0\x80\x80\xaf\"}",                 // overlong, four bytes
+		"{\"auditID\":\"\xed\xa0\x80\"}",                     // U+D800, a surrogate
+		"{\"auditID\":\"\xed\xbf\xbf\"}",                     // U+DFFF
+		"{\"auditID\":\"\xf4\x90\x80\x80\"}",                 // above U+10FFFF
+		"{\"auditID\":\"\xe2\x82",                            // cut short at the end of the line
+		"{\"auditID\":\"a\",\"s\":\"\xf0\x9f\x98",            // four bytes cut short at the end
+		"{\"auditID\":\"\xe2\x82\"}",                         // cut short before the quote
+		"{\"auditID\":\"a\",\"x\":1,\"x\":\"\xff\"}",         // with a repeated key
+		"{\"auditID\":\"a\",\"o\":{\"x\":1,\"x\":\"\xff\"}}", // a repeat the fast path sees first
+		"{\"auditID\":\"a\xff\",}",                           // with a syntax error
+		"{\"auditID\":\"a\",\"n\":1e5,\"s\":\"\xff\"}",       // with a number the fast path declines
+		"\xef\xbb\xbf{\"auditID\":\"\xff\"}",                 // after a BOM
+		"{\"auditID\":\"a\"}\xff \t\r",                       // before trailing whitespace
+	}
+	for _, l := range invalid {
+		for _, f := range Formats {
+			d, err := New(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Decode([]byte(l)); !errors.Is(err, ErrInvalidUTF8) {
+				t.Errorf("%s: Decode(%q) error %v, want ErrInvalidUTF8", f, l, err)
+			}
+		}
+	}
+	valid := []string{
+		`{"auditID":"é","k€y":"😀","t":"` + strings.Repeat("日本語", 20) + `"}`,
+		"{\"auditID\":\"\xef\xbf\xbd\xf4\x8f\xbf\xbf\xc2\x80\xdf\xbf\xed\x9f\xbf\xee\x80\x80\"}",
+		`{"auditID":"a","o":{"ключ":"значение","κλειδί":["τιμή",1]}}`,
+		"\xef\xbb\xbf{\"auditID\":\"é\"}",
+	}
+	for _, l := range valid {
+		agree(t, []byte(l))
+		if _, err := pipeline.NewRawEvent([]byte(strings.TrimPrefix(l, "\xef\xbb\xbf")), pipeline.SourceAudit); err != nil {
+			t.Errorf("%q not on the fast path: %v", l, err)
+		}
+	}
+}
+
+// FuzzParseUTF8: for any line, parse says ErrInvalidUTF8 exactly when the line (without a
+// BOM and trailing whitespace) is not valid UTF-8, and agrees with encoding/json otherwise.
+func FuzzParseUTF8(f *testing.F) {
+	f.Add([]byte("{\"a\":\"\xed\xa0\x80\"}"))
+	f.Add([]byte("{\"a\":[1,{\"b\":\"c\xc3\xa9\"}],\"d\xe2\x82\xac\":1e5}"))
+	f.Add([]byte("{\"a\":1,\"a\":\"\xff\"}"))
+	f.Add(gen.New(1).Event(0))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		_, _, err := parse(line, pipeline.SourceAudit)
+		trimmed := bytes.TrimRight(bytes.TrimPrefix(line, bom), " \t\r")
+		if bad := !utf8.Valid(trimmed); bad != errors.Is(err, ErrInvalidUTF8) {
+			t.Fatalf("parse(%q) error %v; invalid UTF-8: %v", line, err, bad)
+		}
+		if utf8.Valid(trimmed) {
+			agree(t, bytes.TrimRight(line, " \t\r"))
+		}
 	})
 }
