@@ -622,15 +622,28 @@ func (e *Event) Settle() error {
 		// The map stays: it is the content, and there is no top to decode from.
 		e.raw, e.top, e.set, e.dirty, e.mutated = b, nil, nil, false, false
 	default:
-		var top []topField
-		b, err := e.appendSpliced(make([]byte, 0, len(e.raw)), &top)
+		top := make([]topField, 0, len(e.top))
+		buf := spliceBufs.Get().(*[]byte)
+		b, err := e.appendSpliced((*buf)[:0], &top)
 		if err != nil {
+			spliceBufs.Put(buf)
 			return err
 		}
-		e.raw, e.top, e.set, e.fields, e.full, e.dirty = b, top, nil, nil, false, false
+		// An exact copy: a changed event is mostly smaller than it was read (bodies
+		// removed), and outputs may hold it for long. make+copy is not zeroed first.
+		raw := make([]byte, len(b))
+		copy(raw, b)
+		if cap(b) <= 1<<20 { // a giant event's buffer is not kept around
+			*buf = b[:0]
+			spliceBufs.Put(buf)
+		}
+		e.raw, e.top, e.set, e.fields, e.full, e.dirty = raw, top, nil, nil, false, false
 	}
 	return nil
 }
+
+// spliceBufs recycles the scratch buffers Settle splices changed events into.
+var spliceBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func appendEncoded(dst []byte, v any) ([]byte, error) {
 	if r, ok := v.(rawJSON); ok {

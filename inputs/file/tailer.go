@@ -710,7 +710,11 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		}
 		// Each event owns its line: outputs may hold kept events for long (the object
 		// store until an object is full), and must pin only those, not their neighbours.
-		lines = append(lines, pendingLine{off: lineOff, line: bytes.Clone(line)})
+		// make+copy compiles to one allocation that is not zeroed first (bytes.Clone
+		// grows a slice, and clears the rounded-up tail of every line).
+		own := make([]byte, len(line))
+		copy(own, line)
+		lines = append(lines, pendingLine{off: lineOff, line: own})
 	}
 	decodeLines(in.dec, lines)
 	for i := range lines {
