@@ -162,6 +162,11 @@ func (e *Event) lookup(key string) (any, bool) {
 // decodeMember decodes a validated value; the input validated it, so failure is not
 // expected, and encoding/json has the last word if it happens.
 func decodeMember(b []byte) any {
+	if n := len(b); n >= 2 && b[0] == '"' && bytes.IndexByte(b[1:n-1], '\\') < 0 {
+		// Most values filters read are plain strings (verb, user.username): the bytes
+		// between the quotes are the string (the input checked they are UTF-8).
+		return string(b[1 : n-1])
+	}
 	v, err := decodeValue(b)
 	if err != nil {
 		_ = json.Unmarshal(b, &v)
