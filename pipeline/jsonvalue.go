@@ -77,7 +77,8 @@ func scanObject(b []byte) ([]topField, error) {
 		return nil, errDecline
 	}
 	out := make([]topField, 0, 24)
-	anyEsc := false // a key so far has escapes
+	anyEsc := false  // a key so far has escapes
+	var bloom uint64 // a bit per hash of the keys so far: most keys need no comparing
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		i++
@@ -107,9 +108,11 @@ func scanObject(b []byte) ([]topField, error) {
 			// objects are checked as they come), and a key with escapes is a repeat of
 			// any other key: the order and the rule the fast path has always had.
 			k := newKeyRec(b, ks, ke)
-			if len(out) > 0 && (esc || anyEsc || v.seen(0, k)) {
+			bit := uint64(1) << ((k.w ^ uint64(k.n)) * 0x9e3779b97f4a7c15 >> 58)
+			if len(out) > 0 && (esc || anyEsc || bloom&bit != 0 && v.seen(0, k)) {
 				return nil, ErrRepeatedKey
 			}
+			bloom |= bit
 			anyEsc = anyEsc || esc
 			v.keys = append(v.keys, k)
 			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(ve), esc: esc})

@@ -86,9 +86,30 @@ var scanCases = []string{
 	"{\"a\":{\"x\":1,\"x\":\"\xff\"}}", "{\"a\":{\"x\":\"\xff\",\"x\":1}}", "{\"x\":1,\"x\":\"\xff\"}",
 }
 
+// manyKeys returns an object of n members, keys k0... (with prefix p), and then the
+// members extra.
+func manyKeys(p string, n int, extra string) string {
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&sb, "%q:%d,", fmt.Sprintf("%sk%d", p, i), i)
+	}
+	sb.WriteString(extra + "}")
+	return sb.String()
+}
+
 // TestScanObjectAgreesWithReference: the validator accepts what the one it replaced
 // accepted after utf8.Valid, with the same members, and fails the same way.
 func TestScanObjectAgreesWithReference(t *testing.T) {
+	for _, c := range []string{
+		// Enough keys that some share a bit of the top level's filter without being
+		// equal, and repeats far from the first copy, short and long.
+		manyKeys("", 100, `"end":1`), manyKeys("", 100, `"k63":1`), manyKeys("", 100, `"k0":1`),
+		manyKeys("long-key-", 100, `"long-key-99":1`), manyKeys("long-key-", 100, `"long-key-100":1`),
+		`{"o":` + manyKeys("", 100, `"k42":1`) + `}`, `{"o":` + manyKeys("", 100, `"x":1`) + `}`,
+	} {
+		sameScan(t, []byte(c))
+	}
 	for _, c := range scanCases {
 		sameScan(t, []byte(c))
 		// Cut short at every byte, each line ends at a different point of the grammar (and
