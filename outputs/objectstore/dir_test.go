@@ -1,7 +1,10 @@
 package objectstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -104,23 +107,53 @@ func TestFileLayoutAndRoundTrip(t *testing.T) {
 }
 
 func TestFileRetryOverwritesInsteadOfDuplicating(t *testing.T) {
-	dir := t.TempDir()
-	out := newFileOutput(t, dir, "gzip")
-	b := syntheticBatch(t, 0, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
-	for range 2 {
-		if err := out.Write(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
+	for _, comp := range []string{"gzip", "zstd", "none"} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			out := newFileOutput(t, dir, comp)
+			b := syntheticBatch(t, 0, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+			// The second write goes through the encoder the first one used.
+			for range 2 {
+				if err := out.Write(context.Background(), b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if files := readTree(t, dir); len(files) != 1 {
+				t.Errorf("two writes of the same batch left %d objects %v, want 1", len(files), files)
+			}
+			other := syntheticBatch(t, 10, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+			if err := out.Write(context.Background(), other); err != nil {
+				t.Fatal(err)
+			}
+			if files := readTree(t, dir); len(files) != 2 {
+				t.Errorf("a different batch with the same first time left %d objects, want 2", len(files))
+			}
+		})
 	}
-	if files := readTree(t, dir); len(files) != 1 {
-		t.Errorf("two writes of the same batch left %d objects %v, want 1", len(files), files)
-	}
-	other := syntheticBatch(t, 10, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
-	if err := out.Write(context.Background(), other); err != nil {
-		t.Fatal(err)
-	}
-	if files := readTree(t, dir); len(files) != 2 {
-		t.Errorf("a different batch with the same first time left %d objects, want 2", len(files))
+}
+
+func TestKeyDigestIsSHA256OfObject(t *testing.T) {
+	digestRE := regexp.MustCompile(`-([0-9a-f]{16})\.ndjson`)
+	for _, comp := range []string{"gzip", "zstd", "none"} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			out := newFileOutput(t, dir, comp)
+			b := syntheticBatch(t, 0, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+			if err := out.Write(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			for key := range readTree(t, dir) {
+				body, err := os.ReadFile(filepath.Join(dir, key))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// So that `sha256sum` of a downloaded object can be checked against its name.
+				sum := sha256.Sum256(body)
+				if m := digestRE.FindStringSubmatch(key); m == nil || m[1] != hex.EncodeToString(sum[:8]) {
+					t.Errorf("key %s: digest is not the start of the object's SHA-256 %x", key, sum[:8])
+				}
+			}
+		})
 	}
 }
 
@@ -151,14 +184,17 @@ type failingStore struct {
 	puts   int
 	failAt int
 	keys   []string
+	bodies [][]byte
 }
 
-func (f *failingStore) put(_ context.Context, key string, _ []byte, _ codec) error {
+func (f *failingStore) put(_ context.Context, key string, body []byte, _ codec) error {
 	f.puts++
 	if f.puts >= f.failAt {
 		return errors.New("store down")
 	}
 	f.keys = append(f.keys, key)
+	// The body is the encoder's buffer, reused once put returns.
+	f.bodies = append(f.bodies, bytes.Clone(body))
 	return nil
 }
 func (f *failingStore) ready(context.Context) error { return nil }
@@ -195,18 +231,34 @@ func TestWritePartialFailureNamesOnlyUnstoredEvents(t *testing.T) {
 }
 
 func TestUnencodableEventIsCountedNotShipped(t *testing.T) {
-	out := newFileOutput(t, t.TempDir(), "none")
-	fs := &failingStore{failAt: 100}
-	out.store = fs
-	m := &countingMetrics{}
-	out.metrics = m
-	bad := pipeline.NewEvent(nil, map[string]any{"requestReceivedTimestamp": "2026-11-20T10:00:00Z", "x": make(chan int)}, pipeline.SourceAudit)
-	good := newEvent(t, syntheticLine(1, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)))
-	if err := out.Write(context.Background(), pipeline.Batch{bad, good}); err != nil {
-		t.Fatalf("Write = %v, want nil (the bad event is dead-lettered)", err)
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	// Built from a map, an event fails before writing anything; read from bytes and then
+	// given a value JSON cannot hold, it fails halfway through, after its first members.
+	fromMap := pipeline.NewEvent(nil, map[string]any{"requestReceivedTimestamp": "2026-11-20T10:00:00Z", "x": make(chan int)}, pipeline.SourceAudit)
+	fromBytes, err := pipeline.NewRawEvent([]byte(syntheticLine(99, at)), pipeline.SourceAudit)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if m.deadLettered != 1 || len(fs.keys) != 1 {
-		t.Errorf("dead-lettered %d, objects %d; want 1 and 1", m.deadLettered, len(fs.keys))
+	fromBytes.SetField("zz", make(chan int))
+	for _, comp := range []string{"gzip", "zstd", "none"} {
+		t.Run(comp, func(t *testing.T) {
+			out := newFileOutput(t, t.TempDir(), comp)
+			fs := &failingStore{failAt: 100}
+			out.store = fs
+			m := &countingMetrics{}
+			out.metrics = m
+			good := syntheticBatch(t, 0, 2, at, time.Second)
+			// Between good events, so what the bad one left half-written must not remain.
+			if err := out.Write(context.Background(), pipeline.Batch{fromMap, good[0], fromBytes, good[1]}); err != nil {
+				t.Fatalf("Write = %v, want nil (the bad events are dead-lettered)", err)
+			}
+			if m.deadLettered != 2 || len(fs.keys) != 1 {
+				t.Fatalf("dead-lettered %d, objects %d; want 2 and 1", m.deadLettered, len(fs.keys))
+			}
+			if got, want := decodeObject(t, fs.keys[0], fs.bodies[0]), batchLines(t, good); !slices.Equal(got, want) {
+				t.Errorf("object holds %q, want exactly the good events %q", got, want)
+			}
+		})
 	}
 }
 

@@ -73,7 +73,7 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 		prefix:  loc.prefix,
 		node:    nodeName(c.NodeName, set.NodeName),
 		codec:   codecs[c.Compression],
-		writers: &writerPool{c: codecs[c.Compression]},
+		writers: newWriterPool(codecs[c.Compression], uploads),
 		now:     time.Now,
 	}
 	if o.log == nil {
@@ -95,6 +95,11 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 	return o, nil
 }
 
+// uploads is how many objects are encoded and uploaded at once: one uploads while the next
+// fills, and a second upload in flight hides a slow round trip without holding many
+// max_object_bytes of events.
+const uploads = 2
+
 // Options makes the engine close an object at max_object_bytes of input or max_object_age.
 func (o *Output) Options() pipeline.OutputOptions {
 	return pipeline.OutputOptions{
@@ -104,9 +109,7 @@ func (o *Output) Options() pipeline.OutputOptions {
 			MaxBytes:      int(o.cfg.MaxObjectBytes),
 			FlushInterval: o.cfg.MaxObjectAge,
 		},
-		// One object uploads while the next fills; a second upload in flight hides a slow
-		// round trip without holding many max_object_bytes buffers.
-		Concurrency:  2,
+		Concurrency:  uploads,
 		RetryInitial: 500 * time.Millisecond,
 		RetryMax:     time.Minute,
 	}
@@ -141,12 +144,20 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 }
 
 func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) error {
-	events := make([]*pipeline.Event, len(g.idx))
-	for j, i := range g.idx {
-		events[j] = b[i]
+	events := []*pipeline.Event(b)
+	if len(g.idx) < len(b) {
+		events = make([]*pipeline.Event, len(g.idx))
+		for j, i := range g.idx {
+			events[j] = b[i]
+		}
 	}
-	obj, err := encodeObject(events, o.writers)
+	enc, err := o.writers.get()
 	if err != nil {
+		return err
+	}
+	obj, err := encodeObject(events, enc)
+	if err != nil {
+		o.writers.put(enc, true)
 		return err
 	}
 	if obj.skipped > 0 {
@@ -154,13 +165,18 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 		o.log.Error("events could not be encoded and were not shipped", "output", o.name, "events", obj.skipped)
 		o.metrics.OutputDeadLettered(o.name, obj.skipped)
 		if obj.skipped == len(events) {
+			o.writers.put(enc, true)
 			return nil
 		}
 	}
 	key := objectKey(o.prefix, o.node, g.first, obj.digest, o.codec.ext)
 	ctx, cancel := context.WithTimeout(ctx, o.cfg.UploadTimeout)
-	defer cancel()
-	if err := o.store.put(ctx, key, obj.body, o.codec); err != nil {
+	err = o.store.put(ctx, key, obj.body, o.codec)
+	cancel()
+	// The body is the encoder's buffer. After a failed upload the HTTP transport may still
+	// be reading it (net/http closes a request body in its own time), so it is not reused.
+	o.writers.put(enc, err == nil)
+	if err != nil {
 		return err
 	}
 	if o.log.IsDebug() {
