@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 )
 
@@ -485,30 +484,69 @@ func (e *Event) Raw() []byte {
 	return e.raw
 }
 
-// MayContain reports whether the event as it is now may contain marker in its JSON. False
-// is certain: the original bytes lack it and no change can have added it (removals
-// cannot; set string values are checked). It lets filters skip searching events that
-// cannot hold what they look for, even after other filters changed them.
+// MayContain reports whether the event as it is now may contain marker within one of its
+// members (a key or a value, not across the punctuation between members). False is
+// certain: the members still there lack it in their original bytes, and no change can
+// have added it (set values are checked). It lets filters skip searching events that
+// cannot hold what they look for, even after other filters changed them; the bodies a
+// policy removed are not searched.
 func (e *Event) MayContain(marker []byte) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.mutated || e.raw == nil || bytes.Contains(e.raw, marker) {
+	if e.mutated || e.raw == nil {
 		return true
 	}
-	for _, k := range e.set {
-		if strings.Contains(k, string(marker)) {
+	if e.top == nil {
+		if bytes.Contains(e.raw, marker) {
 			return true
 		}
-		switch v := e.fields[k].(type) {
-		case string:
-			if strings.Contains(v, string(marker)) {
+	} else {
+		// Runs of members that are still there as read, each searched as one span; a
+		// member that was set is searched in its new value below.
+		asRead := func(i int) bool {
+			if e.top[i].gone {
+				return false
+			}
+			for _, k := range e.set {
+				if e.keyIs(&e.top[i], k) {
+					return false
+				}
+			}
+			return true
+		}
+		for i := 0; i < len(e.top); {
+			if !asRead(i) {
+				i++
+				continue
+			}
+			j := i
+			for j+1 < len(e.top) && asRead(j+1) {
+				j++
+			}
+			if bytes.Contains(e.raw[e.top[i].ks:e.top[j].ve], marker) {
 				return true
 			}
-		case rawJSON:
-			if bytes.Contains(v, marker) {
-				return true
-			}
+			i = j + 1
+		}
+	}
+	// A set member is searched as it will be written: key, colon and value.
+	var m []byte
+	for _, k := range e.set {
+		v, ok := e.fields[k]
+		if !ok {
+			continue // set, then deleted
+		}
+		switch v.(type) {
+		case string, rawJSON:
 		default:
+			return true // a decoded object: not worth encoding to find out
+		}
+		var err error
+		if m, err = appendEncoded(m[:0], k); err != nil {
+			return true
+		}
+		m = append(m, ':')
+		if m, err = appendEncoded(m, v); err != nil || bytes.Contains(m, marker) {
 			return true
 		}
 	}

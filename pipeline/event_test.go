@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -125,5 +126,57 @@ func TestRepeatedKeys(t *testing.T) {
 		if _, err := NewRawEvent([]byte(raw), SourceAudit); err != nil {
 			t.Errorf("%s: same key in different objects is no repeat: %v", raw, err)
 		}
+	}
+}
+
+func TestMayContain(t *testing.T) {
+	const line = `{"kind":"Event","verb":"get","requestObject":{"kind":"Secret","data":{"k":"djE="}},"annotations":{"a/b":"x"}}`
+	tests := []struct {
+		name   string
+		change func(e *Event)
+		marker string
+		want   bool
+	}{
+		{"in a member", nil, `"Secret`, true},
+		{"in a key", nil, `"annotations"`, true},
+		{"absent", nil, `"TokenReview`, false},
+		{"only in a removed body", func(e *Event) { e.DeleteField("requestObject") }, `"Secret`, false},
+		{"in a set string", func(e *Event) { e.SetField("level", "Secretive") }, `Secretive`, true},
+		{"across a set member's key and value", func(e *Event) { e.SetField("verb", "list") }, `"verb":"list"`, true},
+		{"a set member's old value", func(e *Event) { e.SetField("verb", "list") }, `"get"`, false},
+		{"in an edited body", func(e *Event) {
+			if _, err := e.EditMember("annotations", func([]byte) ([]byte, bool) { return []byte(`{"z":"TokenReview"}`), true }); err != nil {
+				t.Fatal(err)
+			}
+		}, `TokenReview`, true},
+		{"edited away", func(e *Event) {
+			if _, err := e.EditMember("requestObject", func(b []byte) ([]byte, bool) { return JSONDeleteMember(b, "kind") }); err != nil {
+				t.Fatal(err)
+			}
+		}, `"Secret`, false},
+		{"changed as a map", func(e *Event) { e.MutableFields() }, `"TokenReview`, true},
+		{"last member kept after a removal", func(e *Event) { e.DeleteField("verb") }, `"a/b"`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := NewRawEvent([]byte(line), SourceAudit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.change != nil {
+				tt.change(e)
+			}
+			if got := e.MayContain([]byte(tt.marker)); got != tt.want {
+				t.Fatalf("MayContain(%s) = %v, want %v", tt.marker, got, tt.want)
+			}
+			// A false must be borne out by what is written.
+			out, err := e.AppendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want && bytes.Contains(out, []byte(tt.marker)) {
+				t.Fatalf("MayContain said no, but %s is written: %s", tt.marker, out)
+			}
+		})
 	}
 }
