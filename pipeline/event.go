@@ -68,10 +68,10 @@ func NewEvent(raw []byte, fields map[string]any, src Source) *Event {
 	return &Event{raw: raw, fields: fields, full: true, dirty: raw == nil, mutated: raw == nil, Source: src, InBytes: len(raw)}
 }
 
-// NewRawEvent returns an event over raw, a JSON object in valid UTF-8 (inputs/decode
-// checks the encoding); its values are decoded when first read. It validates raw in the
-// same pass that locates its members, and returns an error for anything it cannot decode
-// exactly as encoding/json would: the caller then decodes raw with encoding/json.
+// NewRawEvent returns an event over raw, a JSON object; its values are decoded when first
+// read. It validates raw (grammar and UTF-8) in the same pass that locates its members,
+// and returns an error for anything it cannot decode exactly as encoding/json would: the
+// caller then decodes raw with encoding/json.
 func NewRawEvent(raw []byte, src Source) (*Event, error) {
 	top, err := scanObject(raw)
 	if err != nil {
