@@ -252,6 +252,44 @@ func Walk(v any, path []string) (any, bool) {
 	return v, true
 }
 
+// Strings reads several string members of the object at top-level member key in one
+// pass: out[i] is member names[i] when it is a string, else "". It reports whether key
+// is an object. (The policy reads five members of objectRef for every event.)
+func (e *Event) Strings(key string, names []string, out []string) bool {
+	for i := range out {
+		out[i] = ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var b []byte
+	if v, ok := e.fields[key]; ok || e.full {
+		r, isRaw := v.(rawJSON)
+		if !isRaw {
+			m, isObj := v.(map[string]any)
+			for i, n := range names {
+				out[i], _ = m[n].(string)
+			}
+			return isObj
+		}
+		b = r
+	} else {
+		i := e.find(key)
+		if i < 0 {
+			return false
+		}
+		b = e.raw[e.top[i].vs:e.top[i].ve]
+	}
+	return eachMember(b, func(ks, ke, vs, ve int) bool {
+		for i, n := range names {
+			if keyEquals(b[ks:ke], n) {
+				// A repeated key's last copy wins, as when decoding.
+				out[i], _ = decodeMember(b[vs:ve]).(string)
+			}
+		}
+		return true
+	})
+}
+
 // Kind is the JSON type of a value.
 type Kind uint8
 

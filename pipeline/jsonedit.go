@@ -12,32 +12,45 @@ type member struct{ ks, ke, vs, ve int }
 
 // members lists the members of the object b, or ok false when b is not an object.
 func members(b []byte) (ms []member, ok bool) {
+	ok = eachMember(b, func(ks, ke, vs, ve int) bool {
+		ms = append(ms, member{ks: ks, ke: ke, vs: vs, ve: ve})
+		return true
+	})
+	return ms, ok
+}
+
+// eachMember calls fn with the offsets of each member's key token and value in the object
+// b, in order, until fn returns false. It returns false when b is not an object (or stops
+// being one part way: the members before that were seen).
+func eachMember(b []byte, fn func(ks, ke, vs, ve int) bool) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false
+		return false
 	}
 	i = skipSpace(b, i+1)
 	for i < len(b) && b[i] == '"' {
 		ke, err := skipString(b, i)
 		if err != nil {
-			return nil, false
+			return false
 		}
 		c := skipSpace(b, ke)
 		if c >= len(b) || b[c] != ':' {
-			return nil, false
+			return false
 		}
 		vs := skipSpace(b, c+1)
 		ve := skipValue(b, vs)
 		if ve <= vs {
-			return nil, false
+			return false
 		}
-		ms = append(ms, member{ks: i, ke: ke, vs: vs, ve: ve})
+		if !fn(i, ke, vs, ve) {
+			return true
+		}
 		i = skipSpace(b, ve)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return ms, true
+	return true
 }
 
 // JSONEditMember applies edit to the value of member key of the object obj (to every copy

@@ -481,35 +481,13 @@ func skipString(b []byte, i int) (int, error) {
 // written by encoding/json), when b is an object that has it. A repeated key's last copy
 // is the one encoding/json decodes, so that is the one returned.
 func memberValue(b []byte, key string) ([]byte, bool) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil, false
-	}
 	var found []byte
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] == '"' {
-		ke, err := skipString(b, i)
-		if err != nil {
-			return nil, false
-		}
-		tok := b[i:ke]
-		i = skipSpace(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return nil, false
-		}
-		vs := skipSpace(b, i+1)
-		ve := skipValue(b, vs)
-		if ve <= vs {
-			return nil, false
-		}
-		if keyEquals(tok, key) {
+	eachMember(b, func(ks, ke, vs, ve int) bool {
+		if keyEquals(b[ks:ke], key) {
 			found = b[vs:ve]
 		}
-		i = skipSpace(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
+		return true
+	})
 	return found, found != nil
 }
 

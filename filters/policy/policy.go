@@ -140,7 +140,7 @@ func attributesOf(f map[string]any, a *Attributes) {
 // decoded map.
 type reader interface {
 	Path(path ...string) (any, bool)
-	Kind(key string) pipeline.Kind
+	Strings(key string, names []string, out []string) bool
 }
 
 type mapReader map[string]any
@@ -149,12 +149,12 @@ func (m mapReader) Path(path ...string) (any, bool) {
 	return pipeline.Walk(map[string]any(m), path)
 }
 
-func (m mapReader) Kind(key string) pipeline.Kind {
-	v, ok := m[key]
-	if !ok {
-		return pipeline.KindAbsent
+func (m mapReader) Strings(key string, names []string, out []string) bool {
+	obj, isObj := m[key].(map[string]any)
+	for i, n := range names {
+		out[i], _ = obj[n].(string)
 	}
-	return pipeline.KindOf(v)
+	return isObj
 }
 
 func str(r reader, path ...string) string {
@@ -162,6 +162,8 @@ func str(r reader, path ...string) string {
 	s, _ := v.(string)
 	return s
 }
+
+var objectRefNames = [...]string{"namespace", "apiGroup", "resource", "subresource", "name"}
 
 func attributesFrom(r reader, a *Attributes) {
 	*a = Attributes{Groups: a.Groups[:0]}
@@ -176,13 +178,10 @@ func attributesFrom(r reader, a *Attributes) {
 		}
 	}
 	a.Verb = str(r, "verb")
-	if r.Kind("objectRef") == pipeline.KindObject {
+	var ref [5]string
+	if r.Strings("objectRef", objectRefNames[:], ref[:]) {
 		a.ResourceRequest = true
-		a.Namespace = str(r, "objectRef", "namespace")
-		a.APIGroup = str(r, "objectRef", "apiGroup")
-		a.Resource = str(r, "objectRef", "resource")
-		a.Subresource = str(r, "objectRef", "subresource")
-		a.Name = str(r, "objectRef", "name")
+		a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ref[0], ref[1], ref[2], ref[3], ref[4]
 	}
 	uri := str(r, "requestURI")
 	if i := strings.IndexByte(uri, '?'); i >= 0 {

@@ -464,6 +464,8 @@ func TestAttributesFromEvent(t *testing.T) {
 	lines := [][]byte{
 		[]byte(`{"verb":"get","objectRef":null,"user":{"groups":"x"},"requestURI":"/x?y"}`),
 		[]byte(`{"verb":"get","objectRef":{},"user":{"username":7,"groups":["a",1,"b"]}}`),
+		[]byte(`{"verb":"get","objectRef":"pods","user":"alice"}`),
+		[]byte(`{"verb":"get","objectRef":{"resource":"pods","name":null,"namespace":{"x":1},"apiGroup":"a\u0062"}}`),
 	}
 	g := gen.New(11)
 	for i := 0; i < 2000; i++ {
