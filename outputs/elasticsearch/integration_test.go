@@ -430,3 +430,32 @@ func TestNotElasticsearchIsRefused(t *testing.T) {
 		t.Fatalf("want a retryable error, got %v", err)
 	}
 }
+
+// TestBodiesReusedOnlyAfterAnAnswer: a request body (and its gzipped copy) goes back to
+// the free list only when the node answered the request in full. After a dropped
+// connection net/http may still be reading it, so it must not be handed to the next batch.
+func TestBodiesReusedOnlyAfterAnAnswer(t *testing.T) {
+	for _, compression := range []string{"none", "gzip"} {
+		t.Run(compression, func(t *testing.T) {
+			s := startServer(t, estest.Faults{DropRate: 1})
+			out, _, _ := newTestOutput(t, s.URL, func(c *Config) { c.Compression = compression })
+			if err := out.Write(context.Background(), auditEvents(t, 20)); err == nil {
+				t.Fatal("Write succeeded against a node that drops every request")
+			}
+			if len(out.bodies) != 0 || len(out.zbodies) != 0 {
+				t.Fatalf("after a dropped request: %d bodies and %d gzipped bodies kept for reuse", len(out.bodies), len(out.zbodies))
+			}
+			s.SetFaults(estest.Faults{})
+			if err := out.Write(context.Background(), auditEvents(t, 20)); err != nil {
+				t.Fatal(err)
+			}
+			wantZ := 0
+			if compression == "gzip" {
+				wantZ = 1
+			}
+			if len(out.bodies) != 1 || len(out.zbodies) != wantZ {
+				t.Fatalf("after an answered request: %d bodies and %d gzipped bodies kept, want 1 and %d", len(out.bodies), len(out.zbodies), wantZ)
+			}
+		})
+	}
+}

@@ -33,17 +33,22 @@ import (
 
 // Output writes batches to Elasticsearch. Write is safe for concurrent use.
 type Output struct {
-	name     string
-	log      hclog.Logger
-	metrics  config.Metrics
-	client   *elasticsearch.Client
-	enc      *encoder
-	gzip     bool
-	timeout  time.Duration
-	dlq      *deadLetterFile
-	parsers  fastjson.ParserPool
-	bodies   sync.Pool // *[]byte: NDJSON bodies
-	buffers  sync.Pool // *bytes.Buffer: gzipped bodies
+	name    string
+	log     hclog.Logger
+	metrics config.Metrics
+	client  *elasticsearch.Client
+	enc     *encoder
+	gzip    bool
+	timeout time.Duration
+	dlq     *deadLetterFile
+	parsers fastjson.ParserPool
+	// bodies and zbodies keep request bodies (NDJSON, and gzipped) between batches: a
+	// free list of one per concurrent Write, which a collection does not empty as it
+	// would a sync.Pool. A body goes back only after a request that was answered in
+	// full: after a failed one, net/http may still be reading it.
+	bodies   chan *[]byte
+	zbodies  chan *bytes.Buffer
+	buffers  sync.Pool // *bytes.Buffer: responses, read before bulk returns
 	template *templateSetup
 }
 
@@ -98,6 +103,8 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 		gzip:    cfg.Compression == "gzip",
 		timeout: cfg.RequestTimeout,
 		dlq:     &deadLetterFile{path: config.ResolvePath(dlqPath)},
+		bodies:  make(chan *[]byte, cfg.Concurrency),
+		zbodies: make(chan *bytes.Buffer, cfg.Concurrency),
 	}
 	if cfg.SetupTemplate {
 		body, err := indexTemplate(pattern.wildcard(), cfg.DataStream != "", cfg.TemplateBodies)
@@ -202,9 +209,14 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	}
 
 	bp := o.getBody()
-	defer o.bodies.Put(bp)
 	body, items, bad := o.enc.encode((*bp)[:0], b)
 	*bp = body
+	sent := false
+	defer func() {
+		if sent {
+			putFree(o.bodies, bp, cap(*bp))
+		}
+	}()
 
 	var dead []deadLetter
 	for _, x := range bad {
@@ -214,6 +226,7 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	failed := map[int]error{}
 	if len(items) > 0 {
 		results, err := o.bulk(ctx, body)
+		sent = err == nil
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
 			return o.split(ctx, b, err)
@@ -329,10 +342,26 @@ func (o *Output) split(ctx context.Context, b pipeline.Batch, cause error) error
 }
 
 func (o *Output) getBody() *[]byte {
-	if b, ok := o.bodies.Get().(*[]byte); ok {
+	select {
+	case b := <-o.bodies:
 		return b
+	default:
+		return new([]byte)
 	}
-	return new([]byte)
+}
+
+// maxKeptBody bounds the bodies kept for reuse: one giant batch does not pin its memory.
+const maxKeptBody = 16 << 20
+
+// putFree returns b to the free list unless it is full or b is too large to keep.
+func putFree[T any](free chan T, b T, size int) {
+	if size > maxKeptBody {
+		return
+	}
+	select {
+	case free <- b:
+	default:
+	}
 }
 
 func (o *Output) getBuffer() *bytes.Buffer {
@@ -343,16 +372,25 @@ func (o *Output) getBuffer() *bytes.Buffer {
 }
 
 // bulk sends one bulk body and returns the per-item results in request order.
-func (o *Output) bulk(ctx context.Context, body []byte) ([]itemResult, error) {
+func (o *Output) bulk(ctx context.Context, body []byte) (_ []itemResult, err error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
 	header := http.Header{"Content-Type": {"application/x-ndjson"}}
 	var reader io.Reader = bytes.NewReader(body)
 	if o.gzip {
-		zbuf := o.getBuffer()
-		defer o.buffers.Put(zbuf)
-		zbuf.Reset()
+		var zbuf *bytes.Buffer
+		select {
+		case zbuf = <-o.zbodies:
+			zbuf.Reset()
+		default:
+			zbuf = new(bytes.Buffer)
+		}
+		defer func() {
+			if err == nil { // answered in full: net/http is done with it
+				putFree(o.zbodies, zbuf, zbuf.Cap())
+			}
+		}()
 		if err := o.enc.gzipBody(zbuf, body); err != nil {
 			return nil, err
 		}
