@@ -6,12 +6,14 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/auditship/auditship/filters/drop"
 	"github.com/auditship/auditship/filters/policy"
 	"github.com/auditship/auditship/filters/redact"
 	"github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/gctune"
 	fileout "github.com/auditship/auditship/outputs/file"
 	"github.com/auditship/auditship/outputs/objectstore"
 	"github.com/auditship/auditship/pipeline"
@@ -84,5 +86,6 @@ func RunOnce(ctx context.Context, path string) error {
 		}
 		ecfg.Inputs = append(ecfg.Inputs, pipeline.InputSpec{Name: in.Name, Input: input})
 	}
+	defer gctune.Auto(os.Getenv)() // as `auditship run` does
 	return pipeline.New(ecfg).Run(ctx, true)
 }

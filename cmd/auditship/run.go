@@ -117,11 +117,6 @@ func (a *agent) readyz(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// gcHeapBudget is the heap the garbage collector may grow to between collections while the
-// live heap is small. 48 MiB gave nearly all of the CPU that 64 MiB did (4.9 against 5.0
-// CPU-s/GB on bench/bench.yaml, 6.0 at GOGC=100) at 74 MB peak RSS rather than 89 MB.
-const gcHeapBudget = 48 << 20
-
 func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Signal, stderr io.Writer) error {
 	f := factories()
 	cfg, err := loadConfig(path, f)
@@ -129,13 +124,9 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	if os.Getenv("GOGC") == "" {
-		// The operator's GOGC wins; without one, collect at the heap budget rather than
-		// at every doubling of a small heap (see internal/gctune).
-		t := gctune.New(gcHeapBudget)
-		t.Start()
-		defer t.Stop()
-	}
+	// Without GOGC set, collect at a heap budget rather than at every doubling of a small
+	// heap (see internal/gctune).
+	defer gctune.Auto(os.Getenv)()
 	m := metrics.New()
 	if err := os.MkdirAll(config.ResolvePath(cfg.DataDir), 0o700); err != nil {
 		return fmt.Errorf("create data_dir: %w", err)

@@ -21,6 +21,22 @@ const (
 	MaxPercent = 1000
 )
 
+// DefaultBudget is the heap the agent lets the collector grow to. 48 MiB gave nearly all of
+// the CPU that 64 MiB did (4.9 against 5.0 CPU-s/GB on bench/bench.yaml, 6.0 at GOGC=100)
+// at 74 MB peak RSS rather than 89 MB.
+const DefaultBudget = 48 << 20
+
+// Auto starts a tuner with DefaultBudget unless the GOGC environment variable is set (the
+// operator's choice wins), and returns what stops it.
+func Auto(getenv func(string) string) (stop func()) {
+	if getenv("GOGC") != "" {
+		return func() {}
+	}
+	t := New(DefaultBudget)
+	t.Start()
+	return t.Stop
+}
+
 // Tuner adjusts GOGC after every garbage collection until stopped.
 type Tuner struct {
 	budget uint64

@@ -98,3 +98,31 @@ func gcPercent() int {
 	metrics.Read(s)
 	return int(s[0].Value.Uint64())
 }
+
+// TestAutoHonoursGOGC: with GOGC set nothing is tuned; without it GOGC is raised for a
+// small heap and restored by stop.
+func TestAutoHonoursGOGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	stop := Auto(func(string) string { return "100" })
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond)
+	if got := gcPercent(); got != 100 {
+		t.Fatalf("GOGC set: tuned to %d", got)
+	}
+	stop()
+	stop = Auto(func(string) string { return "" })
+	raised := false
+	for i := 0; i < 100 && !raised; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+		raised = gcPercent() > MinPercent
+	}
+	stop()
+	if !raised {
+		t.Fatalf("GOGC unset: stayed at %d", gcPercent())
+	}
+	if got := gcPercent(); got != 100 {
+		t.Fatalf("GOGC after stop = %d, want 100", got)
+	}
+}
