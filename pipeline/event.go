@@ -448,6 +448,7 @@ func (e *Event) SetField(key string, v any) {
 			return
 		}
 	}
+	e.markSet(key)
 	e.set = append(e.set, key)
 }
 
@@ -500,8 +501,19 @@ func (e *Event) EditMember(key string, edit func(val []byte) ([]byte, bool)) (bo
 			return true, nil
 		}
 	}
+	e.markSet(key)
 	e.set = append(e.set, key)
 	return true, nil
+}
+
+// markSet flags the members key names as set, so that MayContain skips their old bytes
+// without comparing keys.
+func (e *Event) markSet(key string) {
+	for i := range e.top {
+		if e.keyIs(&e.top[i], key) {
+			e.top[i].set = true
+		}
+	}
 }
 
 // rawJSON is a member value set as JSON bytes by EditMember: written as it is, decoded
@@ -541,17 +553,7 @@ func (e *Event) MayContain(marker []byte) bool {
 	} else {
 		// Runs of members that are still there as read, each searched as one span; a
 		// member that was set is searched in its new value below.
-		asRead := func(i int) bool {
-			if e.top[i].gone {
-				return false
-			}
-			for _, k := range e.set {
-				if e.keyIs(&e.top[i], k) {
-					return false
-				}
-			}
-			return true
-		}
+		asRead := func(i int) bool { return !e.top[i].gone && !e.top[i].set }
 		for i := 0; i < len(e.top); {
 			if !asRead(i) {
 				i++

@@ -33,6 +33,7 @@ type topField struct {
 	ks, ke, vs, ve uint32
 	esc            bool // the key holds escapes, so it must be decoded to be compared
 	gone           bool // removed by DeleteField
+	set            bool // given a new value by SetField or EditMember (in Event.set)
 }
 
 // errDecline: the fast path does not vouch for this line (see above).
