@@ -71,9 +71,9 @@ func Compile(src string) (*Condition, error) {
 	}
 	c := &Condition{src: src, prog: prog}
 	names := topNames(prog.Node())
-	if names == nil && len(paths.paths) > 0 {
-		// $env reads the environment as a whole, so the paths cannot be given as
-		// identifiers of their own: compile again without them.
+	if names == nil && (len(paths.paths) > 0 || len(paths.present) > 0) {
+		// $env reads the environment as a whole, so paths and presence checks cannot be
+		// given as identifiers of their own: compile again without them.
 		if c.prog, err = expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(), expr.Patch(nilSafeMembers{})); err != nil {
 			return nil, fmt.Errorf("compile %q: %w", src, err)
 		}
@@ -151,9 +151,14 @@ func (v *memberPaths) Visit(node *ast.Node) {
 		path = []string{id.Value}
 	}
 	path = append(path[:len(path):len(path)], key.Value)
-	name := pathMark + strconv.Quote(strings.Join(path, pathMark))
-	v.paths[name] = path
-	ast.Patch(node, &ast.IdentifierNode{Value: name})
+	// Each step quoted on its own: keys may hold any character, pathMark included.
+	var name strings.Builder
+	name.WriteString(pathMark)
+	for _, k := range path {
+		name.WriteString(strconv.Quote(k))
+	}
+	v.paths[name.String()] = path
+	ast.Patch(node, &ast.IdentifierNode{Value: name.String()})
 }
 
 // field reports whether the identifier name reads an event field (or a member path).
@@ -168,7 +173,7 @@ func (v *memberPaths) nilComparison(side *ast.Node, other ast.Node) {
 	if _, isNil := other.(*ast.NilNode); !ok || !isNil || !v.field(id.Value) || strings.HasPrefix(id.Value, pathMark) {
 		return
 	}
-	name := pathMark + "present" + pathMark + id.Value
+	name := pathMark + "present" + strconv.Quote(id.Value)
 	v.present[name] = id.Value
 	ast.Patch(side, &ast.IdentifierNode{Value: name})
 }
