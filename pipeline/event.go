@@ -43,6 +43,8 @@ type Event struct {
 	mu  sync.Mutex // guards lazy decoding: outputs may read one event concurrently
 	raw []byte
 	// top is the top-level members of raw, in order; nil for an event built from a map.
+	// No key appears twice: scanObject declines lines that repeat one, and Settle
+	// records top from such members (so nothing here is quadratic in the members).
 	top []topField
 	// fields holds decoded (and set) members; it is every member once full.
 	fields map[string]any
@@ -110,23 +112,6 @@ func (e *Event) keyOf(t *topField) string {
 	}
 	k, _ := decodeString(e.raw[t.ks:t.ke])
 	return k
-}
-
-// last reports whether member i is the last of its key (a repeated key's earlier copies
-// are not part of the object encoding/json decodes).
-func (e *Event) last(i int) bool {
-	t := &e.top[i]
-	for j := i + 1; j < len(e.top); j++ {
-		u := &e.top[j]
-		if t.esc || u.esc {
-			if e.keyOf(t) == e.keyOf(u) {
-				return false
-			}
-		} else if bytes.Equal(e.raw[t.ks:t.ke], e.raw[u.ks:u.ke]) {
-			return false
-		}
-	}
-	return true
 }
 
 // lookup is Field under e.mu.
@@ -380,7 +365,7 @@ func (e *Event) complete() {
 	}
 	for i := range e.top {
 		t := &e.top[i]
-		if t.gone || !e.last(i) {
+		if t.gone {
 			continue
 		}
 		key := e.keyOf(t)
@@ -642,7 +627,7 @@ func (e *Event) appendSpliced(dst []byte, rec *[]topField) ([]byte, error) {
 	}
 	for i := range e.top {
 		t := &e.top[i]
-		if t.gone || !e.last(i) {
+		if t.gone {
 			continue
 		}
 		k, set := isSet(t)

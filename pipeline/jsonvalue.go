@@ -71,6 +71,7 @@ func scanObject(b []byte) ([]topField, error) {
 	defer func() {
 		v.b = nil
 		v.keys = v.keys[:0]
+		v.big = nil
 		validators.Put(v)
 	}()
 	i := skipSpace(b, 0)
@@ -110,7 +111,8 @@ func scanObject(b []byte) ([]topField, error) {
 			// any other key: the order and the rule the fast path has always had.
 			k := newKeyRec(b, ks, ke)
 			bit := uint64(1) << ((k.w ^ uint64(k.n)) * 0x9e3779b97f4a7c15 >> 58)
-			if len(out) > 0 && (esc || anyEsc || bloom&bit != 0 && v.seen(0, k)) {
+			// (Past bigObject keys every key goes through seen, which keeps them in a map.)
+			if len(out) > 0 && (esc || anyEsc || (bloom&bit != 0 || len(out) >= bigObject) && v.seen(0, k)) {
 				return nil, ErrRepeatedKey
 			}
 			bloom |= bit
@@ -147,7 +149,15 @@ type validator struct {
 	keys []keyRec
 	// stack has a frame per open object (keys index << 1) or array (1).
 	stack []uint32
+	// big holds the keys of objects with more than bigObject keys, by the index their
+	// keys start at.
+	big map[int]map[string]struct{}
 }
+
+// bigObject is the number of keys past which an object's keys are looked up in a map
+// rather than compared one by one: a line with one object of 100,000 keys (a request
+// body anyone who can write to the API server can send) must not take quadratic time.
+const bigObject = 32
 
 // validators recycles validators' buffers: new ones per line would be garbage on the hot
 // path.
@@ -180,13 +190,34 @@ func newKeyRec(b []byte, ks, ke int) keyRec {
 	return keyRec{w: w, s: uint32(s), n: uint32(n)}
 }
 
-// seen reports whether k repeats a key among keys[from:].
+// seen reports whether k repeats a key among keys[from:]. Once the object is big, it
+// also records k: every key of a big object must then come through here.
 func (v *validator) seen(from int, k keyRec) bool {
-	for _, o := range v.keys[from:] {
-		if o.w == k.w && o.n == k.n && (k.n <= 8 || bytes.Equal(v.b[o.s:o.s+o.n], v.b[k.s:k.s+k.n])) {
-			return true
+	keys := v.keys[from:]
+	if len(keys) < bigObject {
+		for _, o := range keys {
+			if o.w == k.w && o.n == k.n && (k.n <= 8 || bytes.Equal(v.b[o.s:o.s+o.n], v.b[k.s:k.s+k.n])) {
+				return true
+			}
 		}
+		return false
 	}
+	set := v.big[from]
+	if set == nil {
+		if v.big == nil {
+			v.big = map[int]map[string]struct{}{}
+		}
+		set = make(map[string]struct{}, 2*len(keys))
+		for _, o := range keys {
+			set[string(v.b[o.s:o.s+o.n])] = struct{}{}
+		}
+		v.big[from] = set
+	}
+	key := string(v.b[k.s : k.s+k.n])
+	if _, dup := set[key]; dup {
+		return true
+	}
+	set[key] = struct{}{}
 	return false
 }
 
@@ -288,6 +319,9 @@ next: // a value ended at b[i]: what follows depends on what holds it
 			goto fail
 		}
 		v.keys = v.keys[:from>>1]
+		if v.big != nil {
+			delete(v.big, int(from>>1)) // a later object may start its keys here
+		}
 	case ']':
 		if from&1 == 0 {
 			goto fail

@@ -497,3 +497,64 @@ func (v *refValidator) number() bool {
 	v.i = i
 	return true
 }
+
+// TestBigObjects: objects with many keys (past bigObject, where keys go into a map) are
+// accepted when their keys are distinct and declined with ErrRepeatedKey when one
+// repeats, nested or at the top, wherever the repeat falls; siblings reuse the slots of
+// the keys of objects that closed before them.
+func TestBigObjects(t *testing.T) {
+	obj := func(n int, dup int) string {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"key-%d":%d`, i, i)
+		}
+		if dup >= 0 {
+			fmt.Fprintf(&b, `,"key-%d":0`, dup)
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		line string
+		want error
+	}{
+		{"big nested", `{"a":` + obj(100000, -1) + `}`, nil},
+		{"big nested, repeat of the first", `{"a":` + obj(100000, 0) + `}`, ErrRepeatedKey},
+		{"big nested, repeat of the last", `{"a":` + obj(100000, 99999) + `}`, ErrRepeatedKey},
+		{"just big, repeat", `{"a":` + obj(bigObject, bigObject-1) + `}`, ErrRepeatedKey},
+		{"big top level", obj(100000, -1), nil},
+		{"big top level, repeat", obj(100000, 4242), ErrRepeatedKey},
+		{"big siblings", `{"a":[` + obj(100, -1) + `,` + obj(100, -1) + `,` + obj(40, -1) + `]}`, nil},
+		{"big siblings, repeat in the last", `{"a":[` + obj(100, -1) + `,` + obj(100, 7) + `]}`, ErrRepeatedKey},
+		{"big inside big", `{"a":{"x":` + obj(50, -1) + `,` + obj(60, -1)[1:] + `}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := scanObject([]byte(tt.line))
+			if !errors.Is(err, tt.want) && !(err == nil && tt.want == nil) {
+				t.Fatalf("scanObject = %v, want %v", err, tt.want)
+			}
+			if err != nil {
+				return
+			}
+			// Decoding and splicing such an event are linear too.
+			ev, err := NewRawEvent([]byte(tt.line), SourceAudit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := len(ev.Fields())
+			ev.SetField("added", "x")
+			if err := ev.Settle(); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(ev.Fields()); got != n+1 {
+				t.Fatalf("%d members after adding one to %d", got, n)
+			}
+		})
+	}
+}
