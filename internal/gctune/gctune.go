@@ -48,6 +48,15 @@ type Tuner struct {
 	mu      sync.Mutex
 	stopped bool
 	current int
+}
+
+// running counts the tuners started and not stopped, and keeps the GOGC the process had
+// before the first: GOGC is one setting for the whole process, so when tuners overlap
+// (reloads, tests running agents side by side) only the last to stop may restore it,
+// and it must restore what was there before any of them.
+var running struct {
+	sync.Mutex
+	n       int
 	initial int
 }
 
@@ -58,12 +67,22 @@ func New(budget uint64) *Tuner {
 
 // Start begins tuning: GOGC is set now and after every collection, until Stop.
 func (t *Tuner) Start() {
+	t.begin()
+	t.arm()
+}
+
+// begin counts t in running and sets GOGC for the live heap now.
+func (t *Tuner) begin() {
+	running.Lock()
+	if prev := t.setPercent(MinPercent); running.n == 0 {
+		running.initial = prev
+	}
+	running.n++
+	running.Unlock()
 	t.mu.Lock()
-	t.initial = t.setPercent(MinPercent)
 	t.current = MinPercent
 	t.adjustLocked()
 	t.mu.Unlock()
-	t.arm()
 }
 
 // Stop ends tuning and restores the GOGC the process had before Start.
@@ -74,7 +93,11 @@ func (t *Tuner) Stop() {
 		return
 	}
 	t.stopped = true
-	t.setPercent(t.initial)
+	running.Lock()
+	if running.n--; running.n == 0 {
+		t.setPercent(running.initial)
+	}
+	running.Unlock()
 }
 
 // arm registers a cleanup on a fresh object nobody references: the runtime runs it after

@@ -43,9 +43,8 @@ func TestAdjustHysteresis(t *testing.T) {
 	tu := &Tuner{budget: 64 * mib, live: func() uint64 { return live }, current: -1,
 		setPercent: func(p int) int { old := gogc; gogc = p; sets = append(sets, p); return old }}
 	live = 8 * mib
+	tu.begin() // 100, then 700 for 8 MiB live
 	tu.mu.Lock()
-	tu.initial, tu.current = tu.setPercent(MinPercent), MinPercent
-	tu.adjustLocked() // 700
 	live = 8*mib + mib/4
 	tu.adjustLocked() // 676: within 10%, not applied
 	live = 16 * mib
@@ -97,6 +96,27 @@ func gcPercent() int {
 	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
 	metrics.Read(s)
 	return int(s[0].Value.Uint64())
+}
+
+// TestOverlappingTuners: GOGC goes back to what the process had only when the last of
+// several overlapping tuners stops, whatever the order.
+func TestOverlappingTuners(t *testing.T) {
+	gogc := 77
+	set := func(p int) int { old := gogc; gogc = p; return old }
+	mk := func() *Tuner {
+		return &Tuner{budget: 64 * mib, live: func() uint64 { return 8 * mib }, setPercent: set, current: -1}
+	}
+	a, b := mk(), mk()
+	a.begin()
+	b.begin()
+	a.Stop()
+	if gogc == 77 {
+		t.Fatal("GOGC restored while a tuner still runs")
+	}
+	b.Stop()
+	if gogc != 77 {
+		t.Fatalf("GOGC = %d after both stopped, want 77", gogc)
+	}
 }
 
 // TestAutoHonoursGOGC: with GOGC set nothing is tuned; without it GOGC is raised for a
