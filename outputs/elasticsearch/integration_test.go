@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -457,5 +458,26 @@ func TestBodiesReusedOnlyAfterAnAnswer(t *testing.T) {
 				t.Fatalf("after an answered request: %d bodies and %d gzipped bodies kept, want 1 and %d", len(out.bodies), len(out.zbodies), wantZ)
 			}
 		})
+	}
+}
+
+// TestBodyNotReusedAfterAShortAnswer: an answer without a result for every item may come
+// before the node read the whole body (a proxy answering early, say), so the body is not
+// reused after it.
+func TestBodyNotReusedAfterAShortAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		_, _ = io.WriteString(w, `{"errors":false,"items":[{"create":{"status":201}}]}`)
+	}))
+	defer srv.Close()
+	out, _, _ := newTestOutput(t, srv.URL, nil)
+	err := out.Write(context.Background(), auditEvents(t, 5))
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 4 {
+		t.Fatalf("Write = %v, want the 4 unanswered events to retry", err)
+	}
+	if len(out.bodies) != 0 {
+		t.Fatalf("body kept for reuse after an answer for 1 of 5 items")
 	}
 }

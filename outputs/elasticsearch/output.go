@@ -44,8 +44,9 @@ type Output struct {
 	parsers fastjson.ParserPool
 	// bodies and zbodies keep request bodies (NDJSON, and gzipped) between batches: a
 	// free list of one per concurrent Write, which a collection does not empty as it
-	// would a sync.Pool. A body goes back only after a request that was answered in
-	// full: after a failed one, net/http may still be reading it.
+	// would a sync.Pool. A body goes back only after an answer with a result for every
+	// item (the node read all of it): after a failed request, or an answer that came
+	// before the body was all sent, net/http may still be reading it.
 	bodies   chan *[]byte
 	zbodies  chan *bytes.Buffer
 	buffers  sync.Pool // *bytes.Buffer: responses, read before bulk returns
@@ -225,8 +226,10 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 
 	failed := map[int]error{}
 	if len(items) > 0 {
-		results, err := o.bulk(ctx, body)
-		sent = err == nil
+		results, err := o.bulk(ctx, body, len(items))
+		// A result for every item means the node read the whole body, so net/http has
+		// written all of it: only then may the next batch overwrite it.
+		sent = err == nil && len(results) == len(items)
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
 			return o.split(ctx, b, err)
@@ -371,8 +374,9 @@ func (o *Output) getBuffer() *bytes.Buffer {
 	return new(bytes.Buffer)
 }
 
-// bulk sends one bulk body and returns the per-item results in request order.
-func (o *Output) bulk(ctx context.Context, body []byte) (_ []itemResult, err error) {
+// bulk sends one bulk body of items actions and returns the per-item results in request
+// order.
+func (o *Output) bulk(ctx context.Context, body []byte, items int) (results []itemResult, err error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
@@ -387,7 +391,7 @@ func (o *Output) bulk(ctx context.Context, body []byte) (_ []itemResult, err err
 			zbuf = new(bytes.Buffer)
 		}
 		defer func() {
-			if err == nil { // answered in full: net/http is done with it
+			if err == nil && len(results) == items { // all read: net/http is done with it
 				putFree(o.zbodies, zbuf, zbuf.Cap())
 			}
 		}()
