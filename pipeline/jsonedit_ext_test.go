@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
@@ -40,4 +41,28 @@ func TestJSONDeleteMemberAgrees(t *testing.T) {
 	if checked < 1000 {
 		t.Fatalf("checked %d deletions", checked)
 	}
+}
+
+// FuzzJSONDeleteMember: for any JSON object in valid UTF-8 (what the functions are given:
+// validated lines, or encoding/json's output), deleting a member from the bytes gives
+// valid JSON that decodes to the object without that key.
+func FuzzJSONDeleteMember(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":{"c":[1,"}"]},"a":2}`), "a")
+	f.Add([]byte(` { "k\u0065y" : "v" , "x" : null } `), "key")
+	f.Fuzz(func(t *testing.T, b []byte, key string) {
+		var want map[string]any
+		if !utf8.Valid(b) || json.Unmarshal(b, &want) != nil || want == nil {
+			return
+		}
+		_, had := want[key]
+		delete(want, key)
+		got, changed := pipeline.JSONDeleteMember(b, key)
+		var have map[string]any
+		if err := json.Unmarshal(got, &have); err != nil {
+			t.Fatalf("delete %q from %q: invalid JSON %q: %v", key, b, got, err)
+		}
+		if changed != had || !reflect.DeepEqual(have, want) {
+			t.Fatalf("delete %q from %q: got %q (changed %v)", key, b, got, changed)
+		}
+	})
 }
