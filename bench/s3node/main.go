@@ -23,18 +23,13 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
 
@@ -47,14 +42,7 @@ const (
 	AccessKey = "auditship-bench"
 	SecretKey = "auditship-bench-secret"
 	bucket    = "audit"
-	region    = "us-east-1"
 )
-
-type minio struct {
-	bin, addr, data, logPath string
-	cmd                      *exec.Cmd
-	exited                   chan struct{}
-}
 
 func main() {
 	outage := flag.Duration("outage", 0, "kill MinIO when the first object is stored and keep it down this long (0: no outage)")
@@ -75,16 +63,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("data directory: %v", err)
 	}
-	m := &minio{bin: bin, data: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "minio.log")}
-	code := run(m, *outage)
-	m.kill()
+	code := run(bin, dir, *outage)
 	if err := os.RemoveAll(dir); err != nil {
 		log.Printf("remove %s: %v", dir, err)
 	}
 	os.Exit(code)
 }
 
-func run(m *minio, outage time.Duration) int {
+func run(bin, dir string, outage time.Duration) int {
 	// SIGINT/SIGTERM (run.sh interrupted) and the end of stdin both stop MinIO, which must
 	// not outlive the bench.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -104,30 +90,20 @@ func run(m *minio, outage time.Duration) int {
 		}
 	}()
 
-	var err error
-	for range 3 { // a port found free can be taken before MinIO binds it
-		if m.addr, err = freeAddr(); err == nil {
-			if err = m.start(); err == nil {
-				break
-			}
-			m.kill()
-		}
+	m, err := miniotest.Launch(bin, dir, AccessKey, SecretKey)
+	if m != nil {
+		defer m.Kill()
 	}
 	if err != nil {
 		log.Printf("start MinIO: %v", err)
 		return 1
 	}
-	client := s3.New(s3.Options{
-		Region:       region,
-		BaseEndpoint: aws.String("http://" + m.addr),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
-	})
+	client := m.Client()
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		log.Printf("create bucket: %v", err)
 		return 1
 	}
-	fmt.Println("http://" + m.addr)
+	fmt.Println(m.Endpoint)
 
 	if outage > 0 {
 		if err := runOutage(done, m, client, outage); err != nil {
@@ -151,7 +127,7 @@ func run(m *minio, outage time.Duration) int {
 // runOutage polls the bucket until the first object is stored, kills MinIO, waits d and
 // starts it again. Polling lets the first uploads through (one or two land before the
 // kill); what matters for memory is that the agent then retries for d.
-func runOutage(ctx context.Context, m *minio, client *s3.Client, d time.Duration) error {
+func runOutage(ctx context.Context, m *miniotest.Server, client *s3.Client, d time.Duration) error {
 	for {
 		out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)})
 		if ctx.Err() != nil {
@@ -169,7 +145,7 @@ func runOutage(ctx context.Context, m *minio, client *s3.Client, d time.Duration
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	m.kill()
+	m.Kill()
 	began := time.Now()
 	log.Printf("outage: MinIO killed after the first object, down for %s", d)
 	select {
@@ -178,75 +154,11 @@ func runOutage(ctx context.Context, m *minio, client *s3.Client, d time.Duration
 		log.Printf("stopped during the outage")
 		return nil
 	}
-	var err error
-	for range 5 { // the port was ours a moment ago; retry briefly should another take it
-		if err = m.start(); err == nil {
-			log.Printf("back after %s", time.Since(began).Round(time.Millisecond))
-			return nil
-		}
-		m.kill()
-		time.Sleep(200 * time.Millisecond)
+	if err := m.Relaunch(); err != nil {
+		return fmt.Errorf("restart MinIO: %w", err)
 	}
-	return fmt.Errorf("restart MinIO: %w", err)
-}
-
-func (m *minio) start() error {
-	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("open MinIO log: %w", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(m.bin, "server", "--quiet", "--address", m.addr,
-		"--certs-dir", filepath.Join(filepath.Dir(m.data), "certs"), m.data)
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+AccessKey,
-		"MINIO_ROOT_PASSWORD="+SecretKey,
-		"MINIO_BROWSER=off",
-		"MINIO_UPDATE=off",
-		"MINIO_REGION="+region,
-	)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	setParentDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run %s: %w", m.bin, err)
-	}
-	m.cmd, m.exited = cmd, make(chan struct{})
-	go func(exited chan struct{}) {
-		_ = cmd.Wait()
-		close(exited)
-	}(m.exited)
-	return m.waitReady()
-}
-
-func (m *minio) waitReady() error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		select {
-		case <-m.exited:
-			return fmt.Errorf("MinIO exited during startup (see %s)", m.logPath)
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := client.Get("http://" + m.addr + "/minio/health/ready")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return nil
-		}
-	}
-	return fmt.Errorf("MinIO at %s not ready after a minute", m.addr)
-}
-
-// kill stops MinIO with SIGKILL, as a crash would, and waits for it; the data stays.
-func (m *minio) kill() {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	<-m.exited
-	m.cmd = nil
+	log.Printf("back after %s", time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // count reads every object back and counts its lines (events).
@@ -306,13 +218,4 @@ func countObject(ctx context.Context, client *s3.Client, key string) (int, error
 			return 0, fmt.Errorf("read %s: %w", key, err)
 		}
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -60,18 +60,39 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Skipf("MinIO test server unavailable (go install %s@%s failed): %v", Module, Version, err)
 	}
-	dir := t.TempDir()
+	s, err := Launch(bin, t.TempDir(), "auditship-test", "auditship-test-secret")
+	if s != nil {
+		s.t = t
+		t.Cleanup(func() {
+			s.Kill()
+			if t.Failed() {
+				if b, err := os.ReadFile(s.logPath); err == nil {
+					t.Logf("minio log:\n%s", tail(b, 4000))
+				}
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("start minio: %v", err)
+	}
+	return s
+}
+
+// Launch starts MinIO from bin, with its data directory and log under dir and the given
+// root credentials, on a free port of 127.0.0.1. It serves until Kill; Start is Launch
+// for a test, and bench/s3node uses it outside one. On an error the returned server (if
+// any) names the log.
+func Launch(bin, dir, accessKey, secretKey string) (*Server, error) {
 	s := &Server{
-		t:         t,
 		bin:       bin,
 		dataDir:   filepath.Join(dir, "data"),
 		logPath:   filepath.Join(dir, "minio.log"),
-		AccessKey: "auditship-test",
-		SecretKey: "auditship-test-secret",
+		AccessKey: accessKey,
+		SecretKey: secretKey,
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		t.Fatalf("kms key: %v", err)
+		return nil, fmt.Errorf("kms key: %w", err)
 	}
 	s.env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
@@ -81,14 +102,6 @@ func Start(t testing.TB) *Server {
 		"MINIO_UPDATE=off",
 		"MINIO_REGION="+Region,
 	)
-	t.Cleanup(func() {
-		s.Kill()
-		if t.Failed() {
-			if b, err := os.ReadFile(s.logPath); err == nil {
-				t.Logf("minio log:\n%s", tail(b, 4000))
-			}
-		}
-	})
 	// A port found free can be taken before MinIO binds it: try a few.
 	var lastErr error
 	for range 3 {
@@ -98,12 +111,11 @@ func Start(t testing.TB) *Server {
 		}
 		s.Endpoint = "http://" + s.addr
 		if lastErr = s.start(); lastErr == nil {
-			return s
+			return s, nil
 		}
 		s.Kill()
 	}
-	t.Fatalf("start minio: %v", lastErr)
-	return nil
+	return s, lastErr
 }
 
 // Kill stops the server with SIGKILL (as a crash would) and waits for it to exit. The
@@ -120,21 +132,29 @@ func (s *Server) Kill() {
 	<-exited
 }
 
-// Restart starts the server again on the same address and data directory.
+// Restart starts the server again on the same address and data directory, failing the
+// test if it cannot.
 func (s *Server) Restart() {
 	s.t.Helper()
+	if err := s.Relaunch(); err != nil {
+		s.t.Errorf("restart minio: %v", err)
+	}
+}
+
+// Relaunch is Restart outside a test.
+func (s *Server) Relaunch() error {
 	s.Kill()
 	// The port was ours a moment ago; another process grabbing it in between is unlikely
 	// but possible, so retry briefly.
 	var err error
 	for range 5 {
 		if err = s.start(); err == nil {
-			return
+			return nil
 		}
 		s.Kill()
 		time.Sleep(200 * time.Millisecond)
 	}
-	s.t.Errorf("restart minio: %v", err)
+	return err
 }
 
 func (s *Server) start() error {
@@ -150,6 +170,7 @@ func (s *Server) start() error {
 	cmd.Env = s.env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
+	setParentDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run %s: %w", s.bin, err)
 	}
