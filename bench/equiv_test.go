@@ -1,17 +1,15 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/auditship/auditship/inputs/decode"
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -150,32 +148,14 @@ func TestFastPathMatchesReference(t *testing.T) {
 	if kept == 0 {
 		t.Fatal("the chain kept no generated event")
 	}
-	root := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("corpus not present:", err)
-	}
 	lines := 0
-	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || strings.HasSuffix(path, ".md") || strings.Contains(path, "policies") {
-			return err
+	corpustest.Lines(t, func(path string, line []byte) {
+		if strings.HasSuffix(path, ".md") || strings.Contains(path, "policies") || len(bytes.TrimSpace(line)) == 0 {
+			return
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 1<<24)
-		for sc.Scan() {
-			if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-				same(t, chain, "auto", sc.Bytes())
-				lines++
-			}
-		}
-		return nil
+		same(t, chain, "auto", line)
+		lines++
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if lines == 0 {
 		t.Fatal("no corpus lines")
 	}

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/auditship/auditship/internal/corpustest"
 )
 
 // refScan is what the decoder ran on a line before the validator checked UTF-8 itself:
@@ -140,34 +140,15 @@ func TestScanObjectUTF8(t *testing.T) {
 // TestScanObjectCorpus: every line of the shared corpus, and each cut short and with a
 // byte of it flipped to non-ASCII, is scanned as the reference scans it.
 func TestScanObjectCorpus(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("corpus not present:", err)
-	}
-	n := 0
-	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || info.Size() > 64<<20 {
-			return err
+	n := corpustest.Lines(t, func(_ string, l []byte) {
+		sameScan(t, l)
+		for k := 0; k < len(l); k += 1 + len(l)/16 {
+			sameScan(t, l[:k])
+			m := bytes.Clone(l)
+			m[k] |= 0x80
+			sameScan(t, m)
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("corpus: %w", err)
-		}
-		for _, l := range bytes.Split(data, []byte("\n")) {
-			sameScan(t, l)
-			for k := 0; k < len(l); k += 1 + len(l)/16 {
-				sameScan(t, l[:k])
-				m := bytes.Clone(l)
-				m[k] |= 0x80
-				sameScan(t, m)
-			}
-			n++
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n == 0 {
 		t.Fatal("no corpus lines checked")
 	}

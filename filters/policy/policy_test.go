@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -345,17 +345,8 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func corpusDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("corpus not present:", dir)
-	}
-	return dir
-}
-
 func TestCorpusPolicies(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "policies", "*.yaml"))
 	files = append(files, filepath.Join(dir, "audit-events", "audit2rbac", "demo-policy.yaml"))
 	if len(files) < 4 {
@@ -383,7 +374,7 @@ func TestCorpusPolicies(t *testing.T) {
 // TestCorpusWebsitePolicy runs the kubernetes.io example policy over its own documented
 // intent.
 func TestCorpusWebsitePolicy(t *testing.T) {
-	p, err := LoadFile(filepath.Join(corpusDir(t), "policies", "k8s-website-audit-policy.yaml"))
+	p, err := LoadFile(filepath.Join(corpustest.Dir(t), "policies", "k8s-website-audit-policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +403,7 @@ func TestCorpusWebsitePolicy(t *testing.T) {
 // TestCorpusEvents applies the falco policy to every real audit event in the corpus: no
 // error, no level rises, and each level's bodies are gone.
 func TestCorpusEvents(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	p, err := LoadFile(filepath.Join(dir, "policies", "falco-plugins-k8saudit-audit-policy.yaml"))
 	if err != nil {
 		t.Fatal(err)

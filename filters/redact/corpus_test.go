@@ -5,21 +5,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/corpustest"
 )
-
-func corpusDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("corpus not present:", dir)
-	}
-	return dir
-}
 
 // secretValues collects every data/stringData value of every Secret under v.
 func secretValues(v any, out *[]string) {
@@ -50,7 +41,7 @@ func secretValues(v any, out *[]string) {
 // nothing fails, the real Secret values (falco's RequestResponse captures) are gone, and
 // events without secrets stay byte-identical.
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	f := mustFilter(t, &Config{Preset: PresetKubernetesSecrets})
 	var files []string
 	for _, sub := range []string{"audit-events", "admissionreview"} {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/auditship/auditship/internal/corpustest"
 )
 
 func TestDecodeLines(t *testing.T) {
@@ -141,10 +143,7 @@ func TestKubeAuditRestMapping(t *testing.T) {
 // TestCorpus decodes the public samples: every line of the event logs is an event, the
 // kube-audit-rest logs map to events, and the known-bad fixtures are rejected.
 func TestCorpus(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "corpus")
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("corpus not present:", err)
-	}
+	root := corpustest.Dir(t)
 	cases := []struct {
 		glob    string
 		format  string

@@ -3,10 +3,11 @@ package file
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/auditship/auditship/internal/corpustest"
 )
 
 func TestHostileInputIsCountedAndSkipped(t *testing.T) {
@@ -59,10 +60,7 @@ func TestHostileInputIsCountedAndSkipped(t *testing.T) {
 }
 
 func TestCorpusFilesShipWhole(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "corpus")
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("corpus not present")
-	}
+	root := corpustest.Dir(t)
 	tests := []struct {
 		glob, format string
 	}{

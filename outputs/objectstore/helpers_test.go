@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -47,10 +48,7 @@ func syntheticBatch(t testing.TB, from, n int, start time.Time, step time.Durati
 // skipping the test when the corpus is not checked out beside the repo.
 func corpusLines(t testing.TB) []string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus", "audit-events"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := corpustest.Dir(t, "audit-events")
 	files := []string{
 		filepath.Join(root, "audit2rbac", "demo.v1.log"),
 		filepath.Join(root, "elastic-integrations", "test-audit.log"),
