@@ -300,7 +300,7 @@ func (e *Event) Kind(key string) Kind {
 		if r, isRaw := v.(rawJSON); isRaw {
 			return kindOfJSON(r[0])
 		}
-		return KindOf(v)
+		return kindOf(v)
 	}
 	i := e.find(key)
 	if i < 0 {
@@ -327,8 +327,8 @@ func kindOfJSON(c byte) Kind {
 	}
 }
 
-// KindOf returns the JSON type of v, a value as encoding/json decodes one.
-func KindOf(v any) Kind {
+// kindOf returns the JSON type of v, a value as encoding/json decodes one.
+func kindOf(v any) Kind {
 	switch v.(type) {
 	case nil:
 		return KindNull

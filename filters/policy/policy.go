@@ -128,33 +128,12 @@ func (r *rule) matchesResource(a *Attributes) bool {
 	return false
 }
 
-// attributesOf reads the request's attributes from an audit event: the authenticated user
-// (never impersonatedUser, as kube-apiserver evaluates the policy before impersonation
-// takes effect in the audit record's user), the verb, and objectRef or requestURI.
-func attributesOf(f map[string]any, a *Attributes) {
-	attributesFrom(mapReader(f), a)
-}
-
 // reader is what attributesFrom reads an event through: a *pipeline.Event, whose Path
-// decodes only the strings read (not the user's groups and extra, not the bodies), or a
-// decoded map.
+// decodes only the strings read (not the user's groups and extra, not the bodies). (The
+// tests read decoded maps through it too.)
 type reader interface {
 	Path(path ...string) (any, bool)
 	Strings(key string, names []string, out []string) bool
-}
-
-type mapReader map[string]any
-
-func (m mapReader) Path(path ...string) (any, bool) {
-	return pipeline.Walk(map[string]any(m), path)
-}
-
-func (m mapReader) Strings(key string, names []string, out []string) bool {
-	obj, isObj := m[key].(map[string]any)
-	for i, n := range names {
-		out[i], _ = obj[n].(string)
-	}
-	return isObj
 }
 
 func str(r reader, path ...string) string {
@@ -165,6 +144,10 @@ func str(r reader, path ...string) string {
 
 var objectRefNames = [...]string{"namespace", "apiGroup", "resource", "subresource", "name"}
 
+// attributesFrom reads the request's attributes from an audit event: the authenticated
+// user (never impersonatedUser, as kube-apiserver evaluates the policy before
+// impersonation takes effect in the audit record's user), the verb, and objectRef or
+// requestURI.
 func attributesFrom(r reader, a *Attributes) {
 	*a = Attributes{Groups: a.Groups[:0]}
 	a.User = str(r, "user", "username")
@@ -305,12 +288,6 @@ func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
 }
 
 var markManagedFields = []byte(`"managedFields"`)
-
-// eventLevel is the level the event was written at. An event without a known level is
-// judged by the bodies it carries.
-func eventLevel(f map[string]any) (Level, bool) {
-	return levelFrom(func(k string) any { return f[k] })
-}
 
 func levelFrom(f func(string) any) (Level, bool) {
 	if s, ok := f("level").(string); ok {
