@@ -259,9 +259,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 		ev.SetField("level", eff.String())
 	}
 	for _, k := range bodiesAbove[eff] {
-		if ev.Has(k) {
-			ev.DeleteField(k)
-		}
+		ev.DeleteField(k) // a body the event lacks leaves it as it was
 	}
 	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContain(markManagedFields) {
 		// Cut from the bodies' bytes: nothing is decoded, and the rest of each body keeps
