@@ -193,25 +193,21 @@ func (e *Event) Path(path ...string) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		r, isRaw := v.(rawJSON)
-		if !isRaw {
-			return Walk(v, path[1:])
+		if r, isRaw := v.(rawJSON); isRaw {
+			return valueAt(r, path[1:])
 		}
-		b := []byte(r)
-		for _, k := range path[1:] {
-			if b, ok = memberValue(b, k); !ok {
-				return nil, false
-			}
-		}
-		return decodeMember(b), true
+		return Walk(v, path[1:])
 	}
 	i := e.find(path[0])
 	if i < 0 {
 		return nil, false
 	}
-	t := &e.top[i]
-	b := e.raw[t.vs:t.ve]
-	for _, k := range path[1:] {
+	return valueAt(e.raw[e.top[i].vs:e.top[i].ve], path[1:])
+}
+
+// valueAt decodes the value at path inside the JSON value b: Walk over bytes.
+func valueAt(b []byte, path []string) (any, bool) {
+	for _, k := range path {
 		var ok bool
 		if b, ok = memberValue(b, k); !ok {
 			return nil, false
