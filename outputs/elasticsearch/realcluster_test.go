@@ -23,7 +23,7 @@ import (
 )
 
 // The tests in this file run against a real cluster, and only when
-// AUDITSHIP_TEST_ELASTICSEARCH_URL is set (see README.md, "Elasticsearch output"). Optional:
+// AUDITSHIP_TEST_ELASTICSEARCH_URL is set (see docs/elasticsearch.md). Optional:
 // AUDITSHIP_TEST_ELASTICSEARCH_USERNAME/_PASSWORD or _API_KEY, and
 // AUDITSHIP_TEST_ELASTICSEARCH_INSECURE=true for a self-signed certificate. Every test
 // writes to indices named auditship-test-<random>-* and deletes them afterwards.
