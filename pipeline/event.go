@@ -205,6 +205,51 @@ func (e *Event) Path(path ...string) (any, bool) {
 	return valueAt(e.raw[e.top[i].vs:e.top[i].ve], path[1:])
 }
 
+// PathSize returns the size in bytes of the JSON value at path (as Path finds it), as it
+// would be written: the raw bytes of an unchanged member, or the encoding of a decoded one.
+// It is 0 when the value is absent. Cost accounting (auditship analyze) uses it to price
+// bodies and managedFields without decoding them.
+func (e *Event) PathSize(path ...string) int {
+	if len(path) == 0 {
+		return 0
+	}
+	e.mu.Lock()
+	if v, ok := e.fields[path[0]]; ok || e.full {
+		e.mu.Unlock()
+		if !ok {
+			return 0
+		}
+		if r, isRaw := v.(rawJSON); isRaw {
+			return rawSizeAt(r, path[1:])
+		}
+		w, ok := Walk(v, path[1:])
+		if !ok {
+			return 0
+		}
+		b, err := appendEncoded(nil, w)
+		if err != nil {
+			return 0
+		}
+		return len(b)
+	}
+	defer e.mu.Unlock()
+	i := e.find(path[0])
+	if i < 0 {
+		return 0
+	}
+	return rawSizeAt(e.raw[e.top[i].vs:e.top[i].ve], path[1:])
+}
+
+func rawSizeAt(b []byte, path []string) int {
+	for _, k := range path {
+		var ok bool
+		if b, ok = memberValue(b, k); !ok {
+			return 0
+		}
+	}
+	return len(b)
+}
+
 // valueAt decodes the value at path inside the JSON value b: Walk over bytes.
 func valueAt(b []byte, path []string) (any, bool) {
 	for _, k := range path {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/auditship/auditship/internal/analyze"
+)
+
+func newAnalyzeCmd() *cobra.Command {
+	var (
+		format, inputFormat, emit, dataDir, outPath string
+		top                                         int
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze [--format table|json|html] [--top N] [--emit-config FILE] [--input-format F] FILE...",
+		Short: "Show where the bytes of audit logs go and which filters cut them without losing a security signal",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(errors.New("analyze needs at least one FILE (or - for stdin)"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if format != "table" && format != "json" && format != "html" {
+				return usageErr(fmt.Errorf("--format %q: want table, json or html", format))
+			}
+			a, err := analyze.New(inputFormat)
+			if err != nil {
+				return usageErr(fmt.Errorf("--input-format: %w", err))
+			}
+			for _, f := range files {
+				if err := analyzeFile(a, f, cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			r := a.Report()
+			r.Files = files
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			switch format {
+			case "json":
+				err = analyze.WriteJSON(w, r, top)
+			case "html":
+				err = analyze.WriteHTML(w, r, top)
+			default:
+				err = analyze.WriteTable(w, r, top)
+			}
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if emit == "" {
+				return nil
+			}
+			var paths []string
+			for _, f := range files {
+				if f == "-" {
+					return usageErr(errors.New("--emit-config needs files: a config cannot read stdin"))
+				}
+				paths = append(paths, f)
+			}
+			cfg := analyze.EmitConfig(r, analyze.EmitOptions{Files: paths, Format: inputFormat, DataDir: dataDir, Output: outPath})
+			if err := writeNewFile(emit, []byte(cfg)); err != nil {
+				return fmt.Errorf("--emit-config: %w", err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "auditship: wrote %s; check it with: auditship test -c %s --input FILE > /dev/null\n", emit, emit)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table | json | html")
+	cmd.Flags().IntVar(&top, "top", 25, "groups to list (0: all)")
+	cmd.Flags().StringVar(&emit, "emit-config", "", "write a config that keeps every security signal and cuts the rest to FILE (0600)")
+	cmd.Flags().StringVar(&inputFormat, "input-format", "auto", "audit | kube-audit-rest | auto")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "auditship-state", "data_dir of the emitted config")
+	cmd.Flags().StringVar(&outPath, "output", "auditship-out.ndjson", "file output path of the emitted config")
+	return cmd
+}
+
+// analyzeFile streams one file (or stdin for "-"); gzip is detected by content.
+func analyzeFile(a *analyze.Analyzer, path string, stdin io.Reader) error {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	if err := a.Run(r); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeNewFile writes data to path with mode 0600, refusing to follow a symlink there.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,160 @@
+package analyze
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Suggestion is one filter that would cut bytes, priced on the analysed input.
+// BytesSaved is what the input would have lost (an estimate for level changes: the bodies
+// and managedFields the lower level would not have written); SignalsLost counts the events
+// with a security signal it would drop (0 for every suggestion this package makes: noise
+// groups hold none, and level changes keep every event).
+type Suggestion struct {
+	Kind        string `json:"kind"` // "drop", "keep-signals" or "level"
+	Title       string `json:"title"`
+	Filter      string `json:"filter"` // YAML of the filter (list item)
+	BytesSaved  int64  `json:"bytes_saved"`
+	SignalsLost int64  `json:"signals_lost"`
+	Events      int64  `json:"events"`
+}
+
+// maxDropSuggestions is how many noise groups get a drop suggestion of their own.
+const maxDropSuggestions = 10
+
+func suggest(r *Report) []Suggestion {
+	var out []Suggestion
+	// The noisiest groups without a signal, one drop each.
+	var noise, noiseEvents int64
+	for _, g := range r.Groups {
+		if g.Signal || strings.HasPrefix(g.UserClass, "(") {
+			continue
+		}
+		noise += g.Bytes
+		noiseEvents += g.Events
+		if len(out) < maxDropSuggestions && g.User != "(other)" {
+			out = append(out, Suggestion{
+				Kind:       "drop",
+				Title:      fmt.Sprintf("drop %s %s %s by %s (%s)", g.Verb, g.Resource, g.NamespaceClass, g.User, g.Level),
+				Filter:     "- type: drop\n  when: " + strconv.Quote(GroupExpr(g.Key)),
+				BytesSaved: g.Bytes, Events: g.Events,
+			})
+		}
+	}
+	if noise > 0 {
+		out = append(out, Suggestion{
+			Kind:       "keep-signals",
+			Title:      "keep only events with a security signal (every group above and the rest of the noise)",
+			Filter:     "- type: keep\n  name: security-signals\n  when: |-\n" + indent(SignalExpr, "    "),
+			BytesSaved: noise, Events: noiseEvents,
+		})
+	}
+	// The groups with signals, at the cheapest level that keeps them.
+	var readSaved, autoSaved, personSaved, readEv, autoEv, personEv int64
+	for _, g := range r.Groups {
+		if !g.Signal || g.Level == "Metadata" || g.Level == "None" {
+			continue
+		}
+		switch {
+		case !g.Write || secretBearing(g.Resource):
+			readSaved += g.BodyBytes
+			readEv += g.Events
+		case g.UserClass != ClassPerson:
+			autoSaved += g.BodyBytes
+			autoEv += g.Events
+		default:
+			personSaved += g.ResponseBytes + (g.ManagedFieldsBytes - min64(g.ManagedFieldsBytes, g.ResponseBytes))
+			personEv += g.Events
+		}
+	}
+	if readSaved > 0 {
+		out = append(out, Suggestion{Kind: "level", Title: "reads with signals, and any access to secrets and tokens: Metadata (who touched what, never the content)",
+			Filter:     "audit_policy rule: {level: Metadata, verbs: [get, list, watch]} and {level: Metadata, resources: secrets, serviceaccounts/token, tokenreviews}",
+			BytesSaved: readSaved, Events: readEv})
+	}
+	if autoSaved > 0 {
+		out = append(out, Suggestion{Kind: "level", Title: "writes by service accounts: Metadata (which controller changed what)",
+			Filter:     "audit_policy rule: {level: Metadata, userGroups: [system:serviceaccounts, system:nodes]}",
+			BytesSaved: autoSaved, Events: autoEv})
+	}
+	if personSaved > 0 {
+		out = append(out, Suggestion{Kind: "level", Title: "writes by people: Request with managedFields omitted (the change itself, not the server's echo)",
+			Filter:     "audit_policy: omitManagedFields: true, rule {level: Request, verbs: [create, update, patch, delete, deletecollection]}",
+			BytesSaved: personSaved, Events: personEv})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].BytesSaved > out[j].BytesSaved })
+	return out
+}
+
+func min64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// secretBearing reports whether a group's resource holds credentials (kept at Metadata).
+func secretBearing(res string) bool {
+	return res == "secrets" || strings.HasPrefix(res, "secrets/") || res == "serviceaccounts/token" ||
+		res == "tokenreviews.authentication.k8s.io"
+}
+
+func indent(s, pre string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = pre + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// GroupExpr is a filter expression that matches the events of group k (user class and
+// user, verb, resource, namespace class, level and stage).
+func GroupExpr(k Key) string {
+	q := strconv.Quote
+	var c []string
+	u := `(user?.username ?? "")`
+	switch k.UserClass {
+	case ClassAnonymous:
+		c = append(c, `(`+u+` in ["", "system:anonymous"] || "system:unauthenticated" in (user?.groups ?? []))`)
+	case ClassServiceAccount:
+		c = append(c, u+" startsWith "+q(strings.TrimSuffix(k.User, "*")))
+	case ClassNode:
+		c = append(c, u+` startsWith "system:node:"`)
+	default:
+		c = append(c, u+" == "+q(k.User))
+	}
+	if k.Verb != "" {
+		c = append(c, "verb == "+q(k.Verb))
+	}
+	if path, ok := strings.CutPrefix(k.Resource, "nonresource:"); ok {
+		if p, wild := strings.CutSuffix(path, "/*"); wild {
+			c = append(c, `objectRef == nil && (requestURI ?? "") startsWith `+q(p+"/"))
+		} else {
+			c = append(c, `objectRef == nil && ((requestURI ?? "") == `+q(path)+` || (requestURI ?? "") startsWith `+q(path+"?")+`)`)
+		}
+	} else if k.Resource != "" {
+		res, group, _ := strings.Cut(k.Resource, ".")
+		res, sub, _ := strings.Cut(res, "/")
+		c = append(c, `objectRef?.resource == `+q(res),
+			`(objectRef?.subresource ?? "") == `+q(sub),
+			`(objectRef?.apiGroup ?? "") == `+q(group))
+	}
+	ns := `(objectRef?.namespace ?? "")`
+	switch k.NamespaceClass {
+	case "cluster":
+		c = append(c, ns+` == ""`)
+	case "system":
+		c = append(c, ns+` startsWith "kube-"`)
+	case "workload":
+		c = append(c, ns+` != ""`, `!(`+ns+` startsWith "kube-")`)
+	}
+	if k.Level != "" {
+		c = append(c, "level == "+q(k.Level))
+	}
+	if k.Stage != "" {
+		c = append(c, "stage == "+q(k.Stage))
+	}
+	return strings.Join(c, " && ")
+}
