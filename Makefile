@@ -36,7 +36,7 @@ demo: build
 # Throughput: Go benchmarks, then the end-to-end script (~300 MB generated once into
 # bench-out/; prints MB/s, events/s, CPU-s/GB, peak RSS and the ratio to a naive pipeline).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./bench/ ./internal/analyze/
 	GO=$(GO) bash bench/run.sh
 
 clean:
