@@ -11,12 +11,14 @@ package condition
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
@@ -31,6 +33,9 @@ type Condition struct {
 	// (user.username, annotations["..."]); nil when it can read anything ($env).
 	// Evaluating over an event decodes only these.
 	refs []ref
+	// budgeted: the program charges a budget (see MaxCost), which each evaluation then
+	// adds to its environment.
+	budgeted bool
 	// envs recycles the small maps EvalEvent evaluates over (one per event otherwise).
 	envs sync.Pool
 }
@@ -55,26 +60,38 @@ func Compile(src string) (*Condition, error) {
 	}
 	paths := &memberPaths{paths: map[string][]string{}, present: map[string]string{}}
 	if tree, err := parser.Parse(src); err == nil {
+		if err := unknownNames(src, tree.Node); err != nil {
+			return nil, fmt.Errorf("compile %q: %w", src, err)
+		}
 		paths.locals = localNames(tree.Node)
 	}
-	prog, err := expr.Compile(src,
-		expr.AllowUndefinedVariables(),
-		expr.AsBool(),
-		expr.Patch(paths),
-		expr.Patch(nilSafeMembers{}),
-	)
+	charges := &costs{}
+	prog, err := expr.Compile(src, options(charges, expr.Patch(paths))...)
 	if err != nil {
 		// expr's messages span several lines (the source and a caret); the first line
 		// names the problem and its position, which is what a config error line needs.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return nil, fmt.Errorf("compile %q: %s", src, msg)
 	}
-	c := &Condition{src: src, prog: prog}
+	c, err := newCondition(src, prog, paths, charges.used)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.dryRun(); err != nil {
+		return nil, fmt.Errorf("compile %q: %w", src, err)
+	}
+	return c, nil
+}
+
+// newCondition completes Compile: what the program reads from the event.
+func newCondition(src string, prog *vm.Program, paths *memberPaths, budgeted bool) (*Condition, error) {
+	var err error
+	c := &Condition{src: src, prog: prog, budgeted: budgeted}
 	names := topNames(prog.Node())
 	if names == nil && (len(paths.paths) > 0 || len(paths.present) > 0) {
 		// $env reads the environment as a whole, so paths and presence checks cannot be
 		// given as identifiers of their own: compile again without them.
-		if c.prog, err = expr.Compile(src, expr.AllowUndefinedVariables(), expr.AsBool(), expr.Patch(nilSafeMembers{})); err != nil {
+		if c.prog, err = expr.Compile(src, options(&costs{})...); err != nil {
 			return nil, fmt.Errorf("compile %q: %w", src, err)
 		}
 		return c, nil
@@ -92,6 +109,65 @@ func Compile(src string) (*Condition, error) {
 		c.refs = []ref{} // reads nothing (a constant): still not the whole event
 	}
 	return c, nil
+}
+
+// options are the compile options of every expression: undefined variables are event
+// fields that are absent (nil), the result is a bool, members are nil-safe and
+// evaluation is bounded (see MaxCost). first come before those.
+func options(c *costs, first ...expr.Option) []expr.Option {
+	opts := append(first, expr.AllowUndefinedVariables(), expr.AsBool(), expr.Patch(nilSafeMembers{}))
+	return append(opts, limitOptions(c)...)
+}
+
+// unknownNames rejects what undefined variables would otherwise let through and fail on
+// every event: a call of a function that does not exist (hasprefix for hasPrefix; expr-lang
+// parses builtins on their own, so any other call is unknown), a method call (values
+// from an event have none) and a $-variable other than $env. Event fields stay open:
+// a field no event has is nil, not an error.
+func unknownNames(src string, node ast.Node) error {
+	v := &unknowns{src: file.NewSource(src)}
+	ast.Walk(&node, v)
+	return v.err
+}
+
+type unknowns struct {
+	src file.Source
+	err error
+}
+
+// at is where n is in the source, line:column as expr-lang's own errors give it.
+func (v *unknowns) at(n ast.Node) string {
+	e := (&file.Error{Location: n.Location()}).Bind(v.src)
+	return fmt.Sprintf("(%d:%d)", e.Line, e.Column+1)
+}
+
+func (v *unknowns) Visit(node *ast.Node) {
+	if v.err != nil {
+		return
+	}
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		switch callee := n.Callee.(type) {
+		case *ast.IdentifierNode:
+			v.err = fmt.Errorf("unknown function %s%s %s", callee.Value, suggest(callee.Value), v.at(n))
+		default:
+			v.err = fmt.Errorf("method calls are not supported; call a function such as hasPrefix(s, p) %s", v.at(n))
+		}
+	case *ast.IdentifierNode:
+		if strings.HasPrefix(n.Value, "$") && n.Value != "$env" {
+			v.err = fmt.Errorf("unknown variable %s; the event is $env %s", n.Value, v.at(n))
+		}
+	}
+}
+
+// suggest names the known function name differs from only in case, if any.
+func suggest(name string) string {
+	for known := range knownFunctions() {
+		if strings.EqualFold(known, name) {
+			return fmt.Sprintf(" (did you mean %s?)", known)
+		}
+	}
+	return ""
 }
 
 // localNames lists the names `let` binds: a member of one of those is not an event path.
@@ -201,7 +277,7 @@ type identifiers struct {
 
 func (v *identifiers) Visit(node *ast.Node) {
 	id, ok := (*node).(*ast.IdentifierNode)
-	if !ok || v.seen[id.Value] {
+	if !ok || v.seen[id.Value] || reserved(id.Value) {
 		return
 	}
 	if strings.HasPrefix(id.Value, "$") {
@@ -211,6 +287,16 @@ func (v *identifiers) Visit(node *ast.Node) {
 	v.names = append(v.names, id.Value)
 }
 
+// reserved reports whether name is one the compiled program uses for itself (the budget
+// and the functions that charge it), not an event field.
+func reserved(name string) bool {
+	switch name {
+	case budgetName, costFn, repeatFn, replaceFn:
+		return true
+	}
+	return false
+}
+
 // String returns the source expression.
 func (c *Condition) String() string { return c.src }
 
@@ -218,7 +304,7 @@ func (c *Condition) String() string { return c.src }
 // `responseStatus.code == 403` compares numerically). It never modifies fields.
 func (c *Condition) Eval(fields map[string]any) (bool, error) {
 	if c.refs == nil {
-		return c.run(fields)
+		return c.runAll(fields)
 	}
 	return c.evalRefs(func(r *ref) (any, bool) {
 		v, ok := pipeline.Walk(fields, r.path)
@@ -232,7 +318,7 @@ func (c *Condition) Eval(fields map[string]any) (bool, error) {
 // EvalEvent is Eval over ev, decoding only the values the expression reads.
 func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
 	if c.refs == nil {
-		return c.run(ev.Fields())
+		return c.runAll(ev.Fields())
 	}
 	return c.evalRefs(func(r *ref) (any, bool) {
 		if r.present {
@@ -259,16 +345,34 @@ func (c *Condition) evalRefs(get func(r *ref) (any, bool)) (bool, error) {
 	return match, err
 }
 
+// runAll evaluates over every field ($env): over a copy of fields when a budget is to be
+// added, so that the event is not changed.
+func (c *Condition) runAll(fields map[string]any) (bool, error) {
+	if !c.budgeted {
+		return c.run(fields)
+	}
+	env := make(map[string]any, len(fields)+1)
+	maps.Copy(env, fields)
+	return c.run(env)
+}
+
+// run evaluates over env, adding the evaluation's budget to it if the program charges one.
 func (c *Condition) run(env map[string]any) (bool, error) {
+	if c.budgeted {
+		env[budgetName] = newBudget()
+	}
 	out, err := expr.Run(c.prog, env)
 	if err != nil {
-		// The message carries no event content, only the expression and the operation.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return false, fmt.Errorf("evaluate %q: %s", c.src, msg)
+		if strings.HasPrefix(msg, "memory budget exceeded") {
+			// expr-lang's own budget (ranges, lists): the same kind as MaxCost.
+			err = fmt.Errorf("%w (%s)", ErrBudget, msg)
+		}
+		return false, newEvalError(c.src, msg, err)
 	}
 	b, ok := out.(bool)
 	if !ok {
-		return false, fmt.Errorf("evaluate %q: result is %T, not bool", c.src, out)
+		return false, newEvalError(c.src, fmt.Sprintf("result is %T, not bool", out), nil)
 	}
 	return b, nil
 }
