@@ -63,7 +63,7 @@ func New(cfg Config) *Engine {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 30 * time.Second
 	}
-	return &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, lastAck: time.Now()}
+	return &Engine{cfg: cfg, log: cfg.Logger, obs: newFilterErrorLog(cfg.Observer, cfg.Logger), lastAck: time.Now()}
 }
 
 // LastProgress returns when a batch was last acknowledged (or the engine started).
