@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -618,6 +619,26 @@ func (e *Event) MayContain(marker []byte) bool {
 	}
 	return false
 }
+
+// MayHaveKey reports whether the event as it is now may have a member named key at any
+// depth. False is certain: MayContain says no to the key's token and to every other
+// spelling of it, which needs an escape (\u, or \/ for a slash). A filter that looks for a
+// member by its name (managedFields) must not trust the plain token alone: a line may
+// spell the key with escapes ("m\u0061nagedFields"), and encoding/json decodes that as
+// the same key.
+func (e *Event) MayHaveKey(key string) bool {
+	if !plainASCII(key) {
+		return true
+	}
+	tok := make([]byte, 0, len(key)+2)
+	tok = append(append(append(tok, '"'), key...), '"')
+	return e.MayContain(tok) || e.MayContain(escU) || strings.Contains(key, "/") && e.MayContain(escSlash)
+}
+
+var (
+	escU     = []byte(`\u`)
+	escSlash = []byte(`\/`)
+)
 
 // AppendJSON appends the event's JSON (no trailing newline) to dst.
 func (e *Event) AppendJSON(dst []byte) ([]byte, error) {

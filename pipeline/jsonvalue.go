@@ -39,10 +39,11 @@ type topField struct {
 // errDecline: the fast path does not vouch for this line (see above).
 var errDecline = errors.New("not a JSON object the fast path decodes")
 
-// ErrRepeatedKey: an object of the line repeats a key (or has a key with escapes, which
-// might spell a repeat). Decoding keeps the last copy, so the line's bytes hold content the
-// decoded event does not show: such an event must never be written as its original bytes,
-// or a filter that redacted what it saw would ship what it could not see.
+// ErrRepeatedKey: an object of the line repeats a key, as encoding/json decodes keys: "a"
+// and "\u0061" are the same key, as are "\u00e9" and "é", and "\ud800" and "\udbff" (both
+// U+FFFD). Decoding keeps the last copy, so the line's bytes hold content the decoded event
+// does not show: such an event must never be written as its original bytes, or a filter
+// that redacted what it saw would ship what it could not see.
 var ErrRepeatedKey = errors.New("an object repeats a key")
 
 // fastMaxDepth bounds the nesting the fast path takes (the validator recurses); real audit
@@ -63,7 +64,7 @@ func skipSpace(b []byte, i int) int {
 // ErrRepeatedKey). It checks UTF-8 too: bytes from 0x80 on are only valid inside strings,
 // and str checks them there, so a line it accepts is valid UTF-8 as a whole.
 func scanObject(b []byte) ([]topField, error) {
-	if len(b) > math.MaxUint32 {
+	if len(b) > math.MaxInt32 { // offsets keep a bit for decKey
 		return nil, errDecline
 	}
 	v := validators.Get().(*validator)
@@ -72,6 +73,10 @@ func scanObject(b []byte) ([]topField, error) {
 		v.b = nil
 		v.keys = v.keys[:0]
 		v.big = nil
+		if cap(v.dec) > 64<<10 {
+			v.dec = nil // a line of many escaped keys: its buffer is not kept around
+		}
+		v.dec = v.dec[:0]
 		validators.Put(v)
 	}()
 	i := skipSpace(b, 0)
@@ -79,7 +84,6 @@ func scanObject(b []byte) ([]topField, error) {
 		return nil, errDecline
 	}
 	out := make([]topField, 0, 24)
-	anyEsc := false  // a key so far has escapes
 	var bloom uint64 // a bit per hash of the keys so far: most keys need no comparing
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -107,16 +111,14 @@ func scanObject(b []byte) ([]topField, error) {
 				return nil, errDecline
 			}
 			// A top-level key is checked once its value is (only the keys of nested
-			// objects are checked as they come), and a key with escapes is a repeat of
-			// any other key: the order and the rule the fast path has always had.
-			k := newKeyRec(b, ks, ke)
+			// objects are checked as they come): the order the fast path has always had.
+			k := v.keyRec(ks, ke, esc)
 			bit := uint64(1) << ((k.w ^ uint64(k.n)) * 0x9e3779b97f4a7c15 >> 58)
 			// (Past bigObject keys every key goes through seen, which keeps them in a map.)
-			if len(out) > 0 && (esc || anyEsc || (bloom&bit != 0 || len(out) >= bigObject) && v.seen(0, k)) {
+			if len(out) > 0 && (bloom&bit != 0 || len(out) >= bigObject) && v.seen(0, k) {
 				return nil, ErrRepeatedKey
 			}
 			bloom |= bit
-			anyEsc = anyEsc || esc
 			v.keys = append(v.keys, k)
 			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(ve), esc: esc})
 			i = skipSpace(b, ve)
@@ -152,6 +154,8 @@ type validator struct {
 	// big holds the keys of objects with more than bigObject keys, by the index their
 	// keys start at.
 	big map[int]map[string]struct{}
+	// dec holds the keys with escapes of the line, decoded (keyRec with decKey).
+	dec []byte
 }
 
 // bigObject is the number of keys past which an object's keys are looked up in a map
@@ -165,14 +169,48 @@ var validators = sync.Pool{New: func() any {
 	return &validator{keys: make([]keyRec, 0, 64), stack: make([]uint32, 0, 32)}
 }}
 
-// keyRec is a key token of an object being validated: its length and its first eight
-// bytes (zero-padded) decide almost every comparison without reading the line again.
+// keyRec is a key of an object being validated, as encoding/json decodes it: its length
+// and its first eight bytes (zero-padded) decide almost every comparison without reading
+// the key again.
 type keyRec struct {
 	w    uint64
-	s, n uint32 // the key without quotes is b[s:s+n]
+	s, n uint32 // the key is b[s:s+n], or dec[s&^decKey:][:n] when s has decKey
 }
 
-// newKeyRec returns the record of the key token b[ks:ke] (quotes included).
+// decKey marks a keyRec of a key with escapes, decoded into validator.dec. (Lines past
+// math.MaxInt32 bytes are declined, so offsets never have this bit.)
+const decKey = 1 << 31
+
+// key returns k's key.
+func (v *validator) key(k keyRec) []byte {
+	if k.s&decKey != 0 {
+		s := k.s &^ decKey
+		return v.dec[s : s+k.n]
+	}
+	return v.b[k.s : k.s+k.n]
+}
+
+// keyRec returns the record of the key token b[ks:ke] (quotes included); esc says it
+// holds escapes. Such a key is decoded (as decodeString does, which is what encoding/json
+// does), so that it is compared as the key it spells: managedFields' k:{\"name\":\"app\"}
+// keys make such keys common in real logs, and a key that spells another with \u escapes
+// must still count as a repeat.
+func (v *validator) keyRec(ks, ke int, esc bool) keyRec {
+	if !esc {
+		return newKeyRec(v.b, ks, ke)
+	}
+	start := len(v.dec)
+	v.dec, _ = appendUnescaped(v.dec, v.b[ks+1:ke-1]) // str checked its escapes
+	d := v.dec[start:]
+	var w uint64
+	for k := min(len(d), 8) - 1; k >= 0; k-- {
+		w = w<<8 | uint64(d[k])
+	}
+	return keyRec{w: w, s: uint32(start) | decKey, n: uint32(len(d))}
+}
+
+// newKeyRec returns the record of the key token b[ks:ke] (quotes included), which holds
+// no escapes.
 func newKeyRec(b []byte, ks, ke int) keyRec {
 	s, n := ks+1, ke-ks-2
 	var w uint64
@@ -196,7 +234,7 @@ func (v *validator) seen(from int, k keyRec) bool {
 	keys := v.keys[from:]
 	if len(keys) < bigObject {
 		for _, o := range keys {
-			if o.w == k.w && o.n == k.n && (k.n <= 8 || bytes.Equal(v.b[o.s:o.s+o.n], v.b[k.s:k.s+k.n])) {
+			if o.w == k.w && o.n == k.n && (k.n <= 8 || bytes.Equal(v.key(o), v.key(k))) {
 				return true
 			}
 		}
@@ -209,11 +247,11 @@ func (v *validator) seen(from int, k keyRec) bool {
 		}
 		set = make(map[string]struct{}, 2*len(keys))
 		for _, o := range keys {
-			set[string(v.b[o.s:o.s+o.n])] = struct{}{}
+			set[string(v.key(o))] = struct{}{}
 		}
 		v.big[from] = set
 	}
-	key := string(v.b[k.s : k.s+k.n])
+	key := string(v.key(k))
 	if _, dup := set[key]; dup {
 		return true
 	}
@@ -224,7 +262,7 @@ func (v *validator) seen(from int, k keyRec) bool {
 // value's results when it fails.
 const (
 	failSyntax   = -1 // or anything else the fast path declines
-	failRepeated = -2 // an object repeats a key, or has a key with escapes
+	failRepeated = -2 // an object repeats a key
 )
 
 // value validates the value at b[i] and returns the index just past it, or a fail
@@ -341,13 +379,7 @@ key: // a member of the innermost object starts at b[i]
 	if end < 0 {
 		goto fail
 	}
-	// A key with escapes fails too: comparing it would need decoding, and audit events
-	// have none.
-	if esc {
-		failure = failRepeated
-		goto fail
-	}
-	k = newKeyRec(b, i, end)
+	k = v.keyRec(i, end, esc)
 	if v.seen(int(stack[len(stack)-1]>>1), k) {
 		failure = failRepeated
 		goto fail
@@ -584,12 +616,21 @@ func skipValue(b []byte, i int) int {
 // are common: kube-apiserver writes & in request URIs as \u0026.)
 func decodeString(tok []byte) (string, error) {
 	inner := tok[1 : len(tok)-1]
-	i := bytes.IndexByte(inner, '\\')
-	if i < 0 {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), nil
 	}
-	out := make([]byte, 0, len(inner))
-	out = append(out, inner[:i]...)
+	out, ok := appendUnescaped(make([]byte, 0, len(inner)), inner)
+	if !ok {
+		return "", errors.New("string: bad escape")
+	}
+	return string(out), nil
+}
+
+// appendUnescaped appends what the inside of a string token (without its quotes) spells
+// to dst, as decodeString decodes it; ok is false when an escape is not valid JSON.
+func appendUnescaped(dst, inner []byte) ([]byte, bool) {
+	out := dst
+	i := 0
 	for i < len(inner) {
 		c := inner[i]
 		if c != '\\' {
@@ -603,7 +644,7 @@ func decodeString(tok []byte) (string, error) {
 			continue
 		}
 		if i+1 >= len(inner) {
-			return "", errors.New("string: truncated escape")
+			return out, false
 		}
 		switch e := inner[i+1]; e {
 		case '"', '\\', '/':
@@ -621,7 +662,7 @@ func decodeString(tok []byte) (string, error) {
 		case 'u':
 			r, ok := hex4(inner[i+2:])
 			if !ok {
-				return "", errors.New("string: bad \\u escape")
+				return out, false
 			}
 			if utf16.IsSurrogate(r) {
 				if i+12 <= len(inner) && inner[i+6] == '\\' && inner[i+7] == 'u' {
@@ -638,11 +679,11 @@ func decodeString(tok []byte) (string, error) {
 			i += 6
 			continue
 		default:
-			return "", errors.New("string: bad escape")
+			return out, false
 		}
 		i += 2
 	}
-	return string(out), nil
+	return out, true
 }
 
 // hex4 reads the four hex digits of a \u escape.

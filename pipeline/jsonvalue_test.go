@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -58,6 +59,12 @@ var scanCases = []string{
 	`{"a":true,"b":false,"c":null}`, `{"a":[true,false,null]}`, `{"a":nul`, `{"a":fals`,
 	`{"a":"x` + "\x01" + `"}`, `{"a":"x` + "\x7f" + `"}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12g4"}`,
 	`{"a":"\uABCD\uabcd\u0000"}`, `{"a":"\"\\\/\b\f\n\r\t"}`, `{"a":"\`, `{"a":"\u00`, `{"a":"abc`,
+	// Keys with escapes, compared as encoding/json decodes them.
+	`{"a":1,"\u0061":2}`, `{"o":{"\u006a":1,"\u006A":2}}`, `{"o":{"\u0061":1,"\u0041":2}}`,
+	`{"o":{"\ud800":1,"\udbff":2}}`, `{"o":{"\ud83d\ude00":1,"😀":2}}`, `{"o":{"\\u0061":1,"a":2}}`,
+	`{"o":{"abcdefghij\u006b":1,"abcdefghijk":2}}`, `{"o":{"\/":1,"/":2}}`, `{"o":{"\n":1,"\u000A":2}}`,
+	`{"f:spec":{"k:{\"name\":\"app\"}":{".":{}},"k:{\"name\":\"web\"}":{}}}`,
+	`{"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}":{},"k:{\u0022containerPort\u0022:8080,\u0022protocol\u0022:\u0022TCP\u0022}":1}`,
 	`{"a" 1}`, `{"a":1}x`, `{"a":1} {}`, `{'a':1}`, `{a:1}`, `{"a":[1,]}`, `{"a":[1 2]}`, `{"a":}`,
 	`{"a":[}`, `{"a":{]}`, `{"a":[1}`, `{"a":{"b":1]}`, `{"a":{"b"}}`, `{"a":{"b":}}`, `{"a":{,}}`,
 	`{"a":[,1]}`, `{,"a":1}`, `{"a":1,,"b":2}`, `[1]`, `"a"`, `{`, `{"`, `{"a"`, `{"a":`, `{"a":1`,
@@ -164,7 +171,18 @@ func FuzzScanObject(f *testing.F) {
 	})
 }
 
-// The validator scanObject replaced, verbatim but for its names (ref...).
+// The validator scanObject replaced, verbatim but for its names (ref...) and for keys with
+// escapes, which it compares as encoding/json decodes them (refKey) where the validator it
+// replaced declined every such key.
+
+// refKey is the key token tok (quotes included) as encoding/json decodes it.
+func refKey(tok []byte) string {
+	var k string
+	if err := json.Unmarshal(tok, &k); err != nil {
+		panic(fmt.Sprintf("key %q: %v", tok, err)) // validated before
+	}
+	return k
+}
 
 // refScanObject validates b as one JSON object (b must be valid UTF-8) and returns its
 // members, or errDecline.
@@ -206,7 +224,7 @@ func refScanObject(b []byte) ([]topField, error) {
 			}
 			esc := bytes.IndexByte(b[ks:ke], '\\') >= 0
 			for _, t := range out {
-				if esc || t.esc || bytes.Equal(b[t.ks:t.ke], b[ks:ke]) {
+				if refKey(b[t.ks:t.ke]) == refKey(b[ks:ke]) {
 					return nil, ErrRepeatedKey
 				}
 			}
@@ -249,16 +267,11 @@ var refKeyBufs = sync.Pool{New: func() any { b := make([]refKeySpan, 0, 64); ret
 type refKeySpan struct{ s, e int }
 
 // newKey records the key token b[s:e] of the object whose keys start at keys[from], and
-// fails on a repeat. A key with escapes fails too: comparing it would need decoding, and
-// audit events have none.
+// fails on a repeat of a key as encoding/json decodes it.
 func (v *refValidator) newKey(from, s, e int) bool {
-	k := v.b[s:e]
-	if bytes.IndexByte(k, '\\') >= 0 {
-		v.repeated = true
-		return false
-	}
+	k := refKey(v.b[s:e])
 	for _, o := range v.keys[from:] {
-		if o.e-o.s == e-s && bytes.Equal(v.b[o.s:o.e], k) {
+		if refKey(v.b[o.s:o.e]) == k {
 			v.repeated = true
 			return false
 		}

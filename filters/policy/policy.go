@@ -261,7 +261,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	for _, k := range bodiesAbove[eff] {
 		ev.DeleteField(k) // a body the event lacks leaves it as it was
 	}
-	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContain(markManagedFields) {
+	if d.OmitManagedFields && eff >= LevelRequest && ev.MayHaveKey("managedFields") {
 		// Cut from the bodies' bytes: nothing is decoded, and the rest of each body keeps
 		// its bytes.
 		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {
@@ -284,8 +284,6 @@ func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
 	})
 	return out, stripped || inItems
 }
-
-var markManagedFields = []byte(`"managedFields"`)
 
 func levelFrom(f func(string) any) (Level, bool) {
 	if s, ok := f("level").(string); ok {

@@ -561,3 +561,39 @@ func TestOmitManagedFieldsAgrees(t *testing.T) {
 		t.Fatalf("only %d events had managedFields to cut", cut)
 	}
 }
+
+// TestOmitManagedFieldsEscapedKeys: a body whose keys spell metadata or managedFields
+// with escapes (encoding/json decodes them as those keys) loses managedFields too, on an
+// event read from bytes.
+func TestOmitManagedFieldsEscapedKeys(t *testing.T) {
+	f := New(mustParse(t, "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitManagedFields: true\nrules:\n- level: RequestResponse\n"))
+	for _, body := range []string{
+		`{"metadata":{"name":"a","m\u0061nagedFields":[{"manager":"x"}]}}`,
+		`{"metad\u0061ta":{"name":"a","managedFields":[{"manager":"x"}]}}`,
+		`{"kind":"PodList","\u0069tems":[{"metadata":{"name":"a","\u006danagedFields":[]}}]}`,
+		`{"metadata":{"name":"a","managedFields":[{"fieldsV1":{"f:spec":{"k:{\"name\":\"app\"}":{}}}}]}}`,
+	} {
+		line := `{"kind":"Event","level":"RequestResponse","auditID":"a","stage":"ResponseComplete","verb":"update","requestObject":` + body + `,"responseObject":` + body + `}`
+		ev, err := pipeline.NewRawEvent([]byte(line), pipeline.SourceAudit)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if keep, err := f.Apply(ev); !keep || err != nil {
+			t.Fatalf("keep %v, err %v", keep, err)
+		}
+		out, err := ev.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"requestObject", "responseObject"} {
+			b, _ := json.Marshal(got[k])
+			if bytes.Contains(b, []byte("managedFields")) || !bytes.Contains(b, []byte(`"name":"a"`)) {
+				t.Errorf("%s: %s written as %s", body, k, b)
+			}
+		}
+	}
+}

@@ -348,7 +348,7 @@ func (p *pass) tokenBody(body any, field string) bool {
 // managedFieldsPreset is `preset: managed-fields`: metadata.managedFields is bookkeeping
 // of which manager set which field, large and of no security value.
 func (p *pass) managedFieldsPreset(f map[string]any) {
-	if !p.ev.MayContain(markManagedFields) {
+	if !p.ev.MayHaveKey("managedFields") { // spelled with escapes too
 		return
 	}
 	for _, k := range bodyKeys {

@@ -209,10 +209,16 @@ func TestManagedFieldsPreset(t *testing.T) {
 		{"list items", `{"verb":"list","responseObject":{"kind":"PodList","items":[{"metadata":{"name":"a","managedFields":[]}},{"metadata":{"name":"b","managedFields":[{}]}}]}}`, 2},
 		{"oldObject", `{"verb":"update","oldObject":{"metadata":{"name":"a","managedFields":[{}]}}}`, 1},
 		{"none", `{"verb":"get","responseObject":{"metadata":{"name":"a"}}}`, 0},
+		// A key spelled with escapes is the key encoding/json decodes.
+		{"escaped key", `{"verb":"update","requestObject":{"metadata":{"name":"a","m\u0061nagedFields":[{}]}}}`, 1},
+		{"escaped keys in fieldsV1", `{"verb":"update","requestObject":{"metadata":{"name":"a","managedFields":[{"fieldsV1":{"k:{\"name\":\"app\"}":{}}}]}}}`, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := auditEvent(t, tt.line)
+			if raw, err := pipeline.NewRawEvent([]byte(tt.line), pipeline.SourceAudit); err == nil {
+				ev = raw // as the decoder reads it
+			}
 			if _, err := f.Apply(ev); err != nil {
 				t.Fatal(err)
 			}

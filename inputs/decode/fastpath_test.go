@@ -38,6 +38,10 @@ func agree(t *testing.T, line []byte) {
 	if err != nil {
 		return
 	}
+	// A line whose objects repeat a key is never written as its bytes.
+	if ev.Raw() != nil && repeatsKey(t, line) {
+		t.Fatalf("line with a repeated key kept as its bytes: %.200q", line)
+	}
 	for k, v := range want {
 		if got := ev.Field(k); !reflect.DeepEqual(got, v) {
 			t.Fatalf("Field(%q) = %#v, want %#v", k, got, v)
@@ -59,6 +63,52 @@ func agree(t *testing.T, line []byte) {
 			if gotOK != ok || !reflect.DeepEqual(got, v) {
 				t.Fatalf("Path(%q) = %#v, %v; want %#v, %v", p, got, gotOK, v, ok)
 			}
+		}
+	}
+}
+
+// repeatsKey reports whether an object of the valid JSON line repeats a key as
+// encoding/json decodes keys: an independent reading with json.Decoder's tokens.
+func repeatsKey(t *testing.T, line []byte) bool {
+	t.Helper()
+	type frame struct {
+		obj, wantKey bool
+		keys         map[string]bool
+	}
+	var stack []*frame
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(line, bom)))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false // the end of the line (it was valid: encoding/json decoded it)
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.wantKey {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return true
+				}
+				top.keys[k] = true
+				top.wantKey = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{obj: true, wantKey: true, keys: map[string]bool{}})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the object that holds it wants a key next.
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			stack[len(stack)-1].wantKey = true
 		}
 	}
 }
@@ -98,6 +148,7 @@ func TestFastPathAgreesWithEncodingJSON(t *testing.T) {
 		`{"o":{"a":{"b":[1,{"c":"]}"}],"d":"x\"}"},"e":{},"f" : { "g" : -1.5e2 } },"p":null}`,
 		`{"user":{"username":"u","groups":["a","b"],"extra":{"k":["v"]}},"objectRef":{"resource":"pods"}}`,
 	}
+	lines = append(lines, escapedKeyLines...)
 	for _, l := range lines {
 		agree(t, []byte(l))
 	}
@@ -130,11 +181,28 @@ func TestFastPathCorpusAndGenerator(t *testing.T) {
 	}
 }
 
+// escapedKeyLines are lines with keys that hold escapes: distinct keys the fast path
+// takes, and keys that spell a repeat only once unescaped, which it must not write as
+// their bytes.
+var escapedKeyLines = []string{
+	`{"auditID":"a","requestObject":{"metadata":{"managedFields":[{"fieldsV1":{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:ports":{"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}":{}}}}}}}]}}}`,
+	`{"auditID":"a","o":{"a":1,"\u0061":2}}`, `{"auditID":"a","\u0061uditID":"b"}`,
+	`{"auditID":"a","o":{"\u006a":1,"\u006A":2}}`, `{"auditID":"a","o":{"\u0061":1,"\u0041":2}}`,
+	`{"auditID":"a","o":{"\ud800":1,"\udfff":2}}`, `{"auditID":"a","o":{"\ud83d\ude00":1,"😀":2}}`,
+	`{"auditID":"a","o":{"k:{\"type\":\"Ready\"}":{},"k:{\u0022type\u0022:\u0022Ready\u0022}":{"x":1}}}`,
+	`{"auditID":"a","requestURI":"/api?a=1\u0026b=2","o":{"v:\"kubernetes\"":{},"\\u0061":1,"a":2}}`,
+}
+
 // FuzzFastPath: for any line, the fast path and encoding/json agree.
 func FuzzFastPath(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"c\u0041"}],"d":1e5}`))
 	f.Add([]byte(`{"s":"\ud800\u0041\ud83d\ude00\u0026\n","t":"\udc00"}`))
 	f.Add(gen.New(1).Event(0))
+	// Keys with escapes: managedFields' k:{...} keys, and keys that spell a repeat only
+	// once unescaped.
+	for _, l := range escapedKeyLines {
+		f.Add([]byte(l))
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		line = bytes.TrimRight(line, " \t\r")
 		if !utf8.Valid(line) {
@@ -207,6 +275,9 @@ func FuzzParseUTF8(f *testing.F) {
 	f.Add([]byte("{\"a\":[1,{\"b\":\"c\xc3\xa9\"}],\"d\xe2\x82\xac\":1e5}"))
 	f.Add([]byte("{\"a\":1,\"a\":\"\xff\"}"))
 	f.Add(gen.New(1).Event(0))
+	for _, l := range escapedKeyLines {
+		f.Add([]byte(l))
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		_, _, err := parse(line, pipeline.SourceAudit)
 		trimmed := bytes.TrimRight(bytes.TrimPrefix(line, bom), " \t\r")
