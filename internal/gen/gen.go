@@ -342,7 +342,10 @@ func build(cat Category, s *src) *call {
 		name := app + "-" + s.hex(10)[:9] + "-" + s.alnum(5)
 		c.verb, c.user, c.agent = "patch", nodeUser(n), kubeletAgent
 		c.ref, c.uri = ref("", "v1", ns, "pods", name, "status"), coreURI(ns, "pods", name, "status")
-		c.req = obj{"metadata": obj{"uid": s.uid()}, "status": podStatus(s, app)}
+		// The kubelet's strategic merge patch: the conditions it changed, in the order it wants.
+		st := podStatus(s, app)
+		st["$setElementOrder/conditions"] = []any{obj{"type": "Initialized"}, obj{"type": "Ready"}, obj{"type": "ContainersReady"}, obj{"type": "PodScheduled"}}
+		c.req = obj{"metadata": obj{"uid": s.uid()}, "status": st}
 		c.resp, c.old = pod(s, name, ns, app, n), pod(s, name, ns, app, n)
 	case CatConfigMap:
 		ns, name := pick(s, namespaces), pick(s, appNames)+"-config"
@@ -523,7 +526,7 @@ func secretWrite(c *call, s *src) {
 func personWrite(c *call, s *src) {
 	ns, app := pick(s, namespaces), pick(s, appNames)
 	c.user, c.agent = pick(s, people), kubectlAgent
-	switch s.intn(4) {
+	switch s.intn(5) {
 	case 0:
 		d := deployment(s, app, ns, 2+s.intn(5))
 		c.verb, c.req, c.resp, c.old = "patch", obj{"metadata": obj{"annotations": obj{"kubectl.kubernetes.io/last-applied-configuration": d["metadata"].(obj)["annotations"].(obj)["kubectl.kubernetes.io/last-applied-configuration"]}}, "spec": obj{"replicas": d["spec"].(obj)["replicas"]}}, d, deployment(s, app, ns, 2)
@@ -536,6 +539,10 @@ func personWrite(c *call, s *src) {
 		cm := configMap(s, app+"-config", ns, true)
 		c.verb, c.req, c.resp, c.old = "update", cm, cm, configMap(s, app+"-config", ns, true)
 		c.ref, c.uri = ref("", "v1", ns, "configmaps", app+"-config", ""), coreURI(ns, "configmaps", app+"-config", "")
+	case 3:
+		svc := service(s, app, ns)
+		c.verb, c.req, c.resp, c.code = "create", svc, svc, 201
+		c.ref, c.uri = ref("", "v1", ns, "services", "", ""), coreURI(ns, "services", "", "")+"?fieldManager=kubectl-client-side-apply&fieldValidation=Strict"
 	default:
 		name := app + "-" + s.hex(9) + "-" + s.alnum(5)
 		c.verb, c.req, c.resp = "delete", obj{"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background"}, status(200, "", "")
@@ -695,4 +702,33 @@ func (g *Generator) Bench(b *testing.B, apply func(*pipeline.Event) (bool, error
 	}
 	b.StopTimer()
 	b.SetBytes(size / batch)
+}
+
+// EscapedKeys returns the number of object keys in the JSON line that hold an escape
+// (managedFields' "k:{\"name\":\"app\"}", say). A string token followed by a colon is
+// a key: in valid JSON no other string is.
+func EscapedKeys(line []byte) int {
+	n := 0
+	for i := 0; i < len(line); i++ {
+		if line[i] != '"' {
+			continue
+		}
+		esc := false
+		j := i + 1
+		for ; j < len(line) && line[j] != '"'; j++ {
+			if line[j] == '\\' {
+				esc = true
+				j++
+			}
+		}
+		k := j + 1
+		for k < len(line) && (line[k] == ' ' || line[k] == '\t' || line[k] == '\n' || line[k] == '\r') {
+			k++
+		}
+		if esc && k < len(line) && line[k] == ':' {
+			n++
+		}
+		i = j
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -112,5 +113,70 @@ func TestWriteBytes(t *testing.T) {
 	var buf2 bytes.Buffer
 	if _, err := New(1).WriteEvents(&buf2, n); err != nil || !bytes.Equal(buf.Bytes(), buf2.Bytes()) {
 		t.Fatalf("WriteEvents(%d) differs from WriteBytes: %v", n, err)
+	}
+}
+
+// TestRealShapes: the stream carries the shapes kube-apiserver writes that a hand-made
+// one lacks: managedFields keys such as k:{"name":"app"} (escaped in the line) in the
+// bodies of Pods, Deployments, Services, Nodes, node Leases and status patches, on at
+// least 30% of the events with a body, and & written \u0026 in request URIs.
+func TestRealShapes(t *testing.T) {
+	g := New(1)
+	const n = 6000
+	withBody, withEsc, ampURIs := 0, 0, 0
+	escBy := map[string]int{}
+	for i := range n {
+		line := g.Event(i)
+		var ev struct {
+			RequestURI     string `json:"requestURI"`
+			ObjectRef      struct{ Resource, Subresource string }
+			RequestObject  json.RawMessage `json:"requestObject"`
+			ResponseObject json.RawMessage `json:"responseObject"`
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ev.RequestURI, "&") {
+			if !bytes.Contains(line, []byte(`\u0026`)) {
+				t.Fatalf("event %d: & in the request URI not written \\u0026", i)
+			}
+			ampURIs++
+		}
+		if ev.RequestObject == nil && ev.ResponseObject == nil {
+			continue
+		}
+		withBody++
+		if EscapedKeys(line) > 0 {
+			withEsc++
+			escBy[ev.ObjectRef.Resource+"/"+ev.ObjectRef.Subresource]++
+		}
+	}
+	if share := float64(withEsc) / float64(withBody); share < 0.30 {
+		t.Errorf("%.0f%% of events with a body have escaped keys, want >= 30%%", share*100)
+	}
+	for _, r := range []string{"pods/", "pods/status", "deployments/", "services/", "nodes/", "nodes/status", "leases/"} {
+		if escBy[r] == 0 {
+			t.Errorf("no %s event with escaped managedFields keys", r)
+		}
+	}
+	if ampURIs == 0 {
+		t.Error("no request URI with &")
+	}
+	t.Logf("%d of %d events with a body have escaped keys: %v", withEsc, withBody, escBy)
+}
+
+func TestEscapedKeys(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want int
+	}{
+		{`{"a":"b"}`, 0},
+		{`{"a\"":"b\"","c":"\u0026"}`, 1},
+		{`{"k:{\"name\":\"app\"}":{".":{}},"x":["\\",{"v:\"a\"" : 1}]}`, 2},
+		{`{"a\\":"b:","c":"\":"}`, 1},
+	} {
+		if got := EscapedKeys([]byte(c.line)); got != c.want {
+			t.Errorf("EscapedKeys(%s) = %d, want %d", c.line, got, c.want)
+		}
 	}
 }

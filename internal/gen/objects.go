@@ -79,11 +79,102 @@ func (s *src) micro(offset time.Duration) string {
 
 type obj = map[string]any
 
-func managedFields(s *src, manager, apiVersion string, fields obj) []any {
-	return []any{obj{
+// managedFields is one entry of metadata.managedFields as kube-apiserver stores it: the
+// fields manager owns, in the FieldsV1 form (see fieldsOf). sub is the subresource the
+// manager wrote through ("status"), or "".
+func managedFields(s *src, manager, apiVersion, sub string, owned obj) obj {
+	e := obj{
 		"manager": manager, "operation": "Update", "apiVersion": apiVersion,
-		"time": s.ts(-time.Duration(s.intn(3600)) * time.Second), "fieldsType": "FieldsV1", "fieldsV1": fields,
-	}}
+		"time": s.ts(-time.Duration(s.intn(3600)) * time.Second), "fieldsType": "FieldsV1", "fieldsV1": fieldsOf(owned, false),
+	}
+	if sub != "" {
+		e["subresource"] = sub
+	}
+	return e
+}
+
+// mergeKeys are the fields that identify an item of a list by the list's name (the
+// patchMergeKey / listMapKeys of the Kubernetes types the generator writes). Lists not
+// named here are atomic: FieldsV1 records the list, not its items.
+var mergeKeys = map[string][]string{
+	"containers": {"name"}, "initContainers": {"name"}, "env": {"name"}, "volumes": {"name"},
+	"volumeMounts": {"mountPath"}, "conditions": {"type"}, "addresses": {"type"},
+	"ownerReferences": {"uid"}, "podIPs": {"ip"},
+	// A container's ports and a Service's: the keys an item has of these.
+	"ports": {"containerPort", "port", "protocol"},
+}
+
+// granular are the map-valued fields whose entries are owned one by one, so that FieldsV1
+// also records the map itself ("."): labels, annotations, resource lists.
+var granular = map[string]bool{"labels": true, "annotations": true, "matchLabels": true, "limits": true,
+	"requests": true, "data": true, "capacity": true, "allocatable": true, "ownerReferences": true}
+
+// fieldsOf returns the FieldsV1 set of the object o, as structured-merge-diff writes it
+// (sigs.k8s.io/structured-merge-diff fieldpath): "f:<name>" per field, "k:<json>" per list
+// item keyed by its merge keys (their JSON, fields sorted: k:{"containerPort":8080,
+// "protocol":"TCP"}), "v:<json>" per item of a set of scalars, and "." for a list item or
+// granular map itself. Keys like k:{...} hold quotes, so a real log writes them escaped
+// ("k:{\"name\":\"app\"}"): the shape the fast path must take.
+func fieldsOf(o obj, item bool) obj {
+	f := obj{}
+	if item {
+		f["."] = obj{}
+	}
+	for k, v := range o {
+		switch v := v.(type) {
+		case obj:
+			sub := fieldsOf(v, granular[k])
+			f["f:"+k] = sub
+		case []any:
+			f["f:"+k] = listFields(k, v)
+		default:
+			f["f:"+k] = obj{}
+		}
+	}
+	return f
+}
+
+func listFields(name string, items []any) obj {
+	keys, keyed := mergeKeys[name]
+	if !keyed {
+		if name == "finalizers" {
+			f := obj{".": obj{}}
+			for _, it := range items {
+				b, _ := json.Marshal(it)
+				f["v:"+string(b)] = obj{}
+			}
+			return f
+		}
+		return obj{} // atomic
+	}
+	f := obj{".": obj{}}
+	for _, it := range items {
+		m, ok := it.(obj)
+		if !ok {
+			continue
+		}
+		k := obj{}
+		for _, n := range keys {
+			if v, ok := m[n]; ok {
+				k[n] = v
+			}
+		}
+		b, _ := json.Marshal(k)
+		f["k:"+string(b)] = fieldsOf(m, true)
+	}
+	return f
+}
+
+// only returns the members names of o (a shallow copy): the part of an object one manager
+// owns.
+func only(o obj, names ...string) obj {
+	out := obj{}
+	for _, n := range names {
+		if v, ok := o[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
 }
 
 func meta(s *src, name, ns string, extra obj) obj {
@@ -101,12 +192,20 @@ func meta(s *src, name, ns string, extra obj) obj {
 }
 
 func lease(s *src, name, ns, holder string) obj {
-	return obj{
-		"kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
-		"metadata": meta(s, name, ns, obj{"managedFields": managedFields(s, "kubelet", "coordination.k8s.io/v1",
-			obj{"f:spec": obj{"f:holderIdentity": obj{}, "f:leaseDurationSeconds": obj{}, "f:renewTime": obj{}}})}),
-		"spec": obj{"holderIdentity": holder, "leaseDurationSeconds": 40, "renewTime": s.micro(0)},
+	spec := obj{"holderIdentity": holder, "leaseDurationSeconds": 40, "renewTime": s.micro(0)}
+	extra := obj{}
+	owned := obj{"spec": spec}
+	manager := name // the leader-election leases: kube-controller-manager, kube-scheduler
+	if ns == "kube-node-lease" {
+		manager = "kubelet"
+		// The kubelet makes its Node the owner of its lease.
+		extra["ownerReferences"] = []any{obj{"apiVersion": "v1", "kind": "Node", "name": name, "uid": s.uid()}}
+		owned["metadata"] = only(extra, "ownerReferences")
+	} else {
+		spec["leaseDurationSeconds"], spec["leaseTransitions"], spec["acquireTime"] = 15, s.intn(20), s.micro(-time.Duration(s.intn(100))*time.Hour)
 	}
+	extra["managedFields"] = []any{managedFields(s, manager, "coordination.k8s.io/v1", "", owned)}
+	return obj{"kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": meta(s, name, ns, extra), "spec": spec}
 }
 
 func conditions(s *src, types []string) []any {
@@ -135,26 +234,33 @@ func images(s *src, n int) []any {
 }
 
 func node(s *src, name string) obj {
+	md := obj{
+		"labels": obj{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+			"node.kubernetes.io/instance-type": "m5.xlarge", "topology.kubernetes.io/zone": "us-east-1" + pick(s, []string{"a", "b", "c"})},
+		"annotations": obj{"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+	}
+	spec := obj{"podCIDR": fmt.Sprintf("10.244.%d.0/24", s.intn(250)), "podCIDRs": []any{}, "providerID": "aws:///us-east-1a/i-0" + s.hex(16)}
+	spec["podCIDRs"] = []any{spec["podCIDR"]}
+	status := nodeStatus(s, name)
+	md["managedFields"] = []any{
+		managedFields(s, "kubelet", "v1", "", obj{"metadata": only(md, "labels", "annotations"), "spec": only(spec, "providerID")}),
+		managedFields(s, "kube-controller-manager", "v1", "", obj{"spec": only(spec, "podCIDR", "podCIDRs")}),
+		managedFields(s, "kubelet", "v1", "status", obj{"status": status}),
+	}
+	return obj{"kind": "Node", "apiVersion": "v1", "metadata": meta(s, name, "", md), "spec": spec, "status": status}
+}
+
+func nodeStatus(s *src, name string) obj {
 	return obj{
-		"kind": "Node", "apiVersion": "v1",
-		"metadata": meta(s, name, "", obj{
-			"labels": obj{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-				"node.kubernetes.io/instance-type": "m5.xlarge", "topology.kubernetes.io/zone": "us-east-1" + pick(s, []string{"a", "b", "c"})},
-			"annotations":   obj{"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
-			"managedFields": managedFields(s, "kubelet", "v1", obj{"f:status": obj{"f:conditions": obj{}, "f:images": obj{}, "f:nodeInfo": obj{}}}),
-		}),
-		"spec": obj{"podCIDR": fmt.Sprintf("10.244.%d.0/24", s.intn(250)), "providerID": "aws:///us-east-1a/i-0" + s.hex(16)},
-		"status": obj{
-			"capacity":        obj{"cpu": "4", "memory": "16079616Ki", "pods": "110", "ephemeral-storage": "104845292Ki"},
-			"allocatable":     obj{"cpu": "3920m", "memory": "15062784Ki", "pods": "110", "ephemeral-storage": "95551679124"},
-			"conditions":      conditions(s, nodeConditions),
-			"addresses":       []any{obj{"type": "InternalIP", "address": fmt.Sprintf("10.0.%d.%d", s.intn(250), s.intn(250))}, obj{"type": "Hostname", "address": name}},
-			"daemonEndpoints": obj{"kubeletEndpoint": obj{"Port": 10250}},
-			"nodeInfo": obj{"machineID": s.hex(32), "systemUUID": s.uid(), "bootID": s.uid(), "kernelVersion": "6.1.109-118.189.amzn2023.x86_64",
-				"osImage": "Amazon Linux 2023", "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": "v1.31.2",
-				"kubeProxyVersion": "v1.31.2", "operatingSystem": "linux", "architecture": "amd64"},
-			"images": images(s, 25+s.intn(20)),
-		},
+		"capacity":        obj{"cpu": "4", "memory": "16079616Ki", "pods": "110", "ephemeral-storage": "104845292Ki"},
+		"allocatable":     obj{"cpu": "3920m", "memory": "15062784Ki", "pods": "110", "ephemeral-storage": "95551679124"},
+		"conditions":      conditions(s, nodeConditions),
+		"addresses":       []any{obj{"type": "InternalIP", "address": fmt.Sprintf("10.0.%d.%d", s.intn(250), s.intn(250))}, obj{"type": "Hostname", "address": name}},
+		"daemonEndpoints": obj{"kubeletEndpoint": obj{"Port": 10250}},
+		"nodeInfo": obj{"machineID": s.hex(32), "systemUUID": s.uid(), "bootID": s.uid(), "kernelVersion": "6.1.109-118.189.amzn2023.x86_64",
+			"osImage": "Amazon Linux 2023", "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": "v1.31.2",
+			"kubeProxyVersion": "v1.31.2", "operatingSystem": "linux", "architecture": "amd64"},
+		"images": images(s, 25+s.intn(20)),
 	}
 }
 
@@ -183,23 +289,30 @@ func container(s *src, app string, withEnv bool) obj {
 }
 
 func pod(s *src, name, ns, app, nodeName string) obj {
-	return obj{
-		"kind": "Pod", "apiVersion": "v1",
-		"metadata": meta(s, name, ns, obj{
-			"labels":          obj{"app": app, "pod-template-hash": s.hex(10)},
-			"ownerReferences": []any{obj{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": app + "-" + s.hex(10), "uid": s.uid(), "controller": true, "blockOwnerDeletion": true}},
-			"managedFields": append(managedFields(s, "kube-controller-manager", "v1", obj{"f:metadata": obj{"f:labels": obj{}}, "f:spec": obj{"f:containers": obj{}}}),
-				managedFields(s, "kubelet", "v1", obj{"f:status": obj{"f:conditions": obj{}, "f:containerStatuses": obj{}, "f:podIP": obj{}}})...),
-		}),
-		"spec": obj{"containers": []any{container(s, app, true)}, "nodeName": nodeName, "serviceAccountName": app,
-			"restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
-			"volumes": []any{obj{"name": "kube-api-access", "projected": obj{"sources": []any{obj{"serviceAccountToken": obj{"expirationSeconds": 3607, "path": "token"}}}}}}},
-		"status": podStatus(s, app),
+	hash := s.hex(10)
+	md := obj{
+		"generateName":    strings.TrimSuffix(name, name[strings.LastIndexByte(name, '-')+1:]),
+		"labels":          obj{"app": app, "pod-template-hash": hash},
+		"ownerReferences": []any{obj{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": app + "-" + hash, "uid": s.uid(), "controller": true, "blockOwnerDeletion": true}},
 	}
+	spec := obj{"containers": []any{container(s, app, true)}, "serviceAccountName": app,
+		"restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler", "enableServiceLinks": true,
+		"terminationGracePeriodSeconds": 30, "securityContext": obj{}}
+	status := podStatus(s, app)
+	md["managedFields"] = []any{
+		managedFields(s, "kube-controller-manager", "v1", "", obj{"metadata": only(md, "generateName", "labels", "ownerReferences"), "spec": spec}),
+		managedFields(s, "kubelet", "v1", "status", obj{"status": status}),
+	}
+	spec["volumes"] = []any{obj{"name": "kube-api-access", "projected": obj{"sources": []any{obj{"serviceAccountToken": obj{"expirationSeconds": 3607, "path": "token"}}}}}}
+	if nodeName != "" {
+		spec["nodeName"] = nodeName
+	}
+	return obj{"kind": "Pod", "apiVersion": "v1", "metadata": meta(s, name, ns, md), "spec": spec, "status": status}
 }
 
 func podStatus(s *src, app string) obj {
-	return obj{"phase": "Running", "podIP": fmt.Sprintf("10.244.%d.%d", s.intn(250), s.intn(250)), "startTime": s.ts(-time.Hour),
+	ip := fmt.Sprintf("10.244.%d.%d", s.intn(250), s.intn(250))
+	return obj{"phase": "Running", "podIP": ip, "podIPs": []any{obj{"ip": ip}}, "hostIP": fmt.Sprintf("10.0.%d.%d", s.intn(4), s.intn(250)), "startTime": s.ts(-time.Hour),
 		"conditions": []any{obj{"type": "Initialized", "status": "True", "lastTransitionTime": s.ts(-time.Hour)},
 			obj{"type": "Ready", "status": "True", "lastTransitionTime": s.ts(0)}, obj{"type": "ContainersReady", "status": "True", "lastTransitionTime": s.ts(0)},
 			obj{"type": "PodScheduled", "status": "True", "lastTransitionTime": s.ts(-time.Hour)}},
@@ -241,21 +354,37 @@ func lastAppliedOf(o obj) string {
 func deployment(s *src, name, ns string, replicas int) obj {
 	spec := obj{"replicas": replicas, "selector": obj{"matchLabels": obj{"app": name}},
 		"template": obj{"metadata": obj{"labels": obj{"app": name}}, "spec": obj{"containers": []any{container(s, name, true)}, "serviceAccountName": name}}}
-	return obj{
-		"kind": "Deployment", "apiVersion": "apps/v1",
-		"metadata": meta(s, name, ns, obj{
-			"labels":        obj{"app": name, "team": pick(s, []string{"payments", "web", "platform"})},
-			"annotations":   obj{"deployment.kubernetes.io/revision": fmt.Sprint(1 + s.intn(40)), "kubectl.kubernetes.io/last-applied-configuration": lastAppliedOf(obj{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": obj{"name": name, "namespace": ns}, "spec": spec}) + "\n"},
-			"managedFields": managedFields(s, "kubectl-client-side-apply", "apps/v1", obj{"f:spec": obj{"f:replicas": obj{}, "f:template": obj{}}}),
-		}),
-		"spec":   spec,
-		"status": obj{"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "observedGeneration": 1 + s.intn(40)},
+	md := obj{
+		"labels":      obj{"app": name, "team": pick(s, []string{"payments", "web", "platform"})},
+		"annotations": obj{"kubectl.kubernetes.io/last-applied-configuration": lastAppliedOf(obj{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": obj{"name": name, "namespace": ns}, "spec": spec}) + "\n"},
 	}
+	status := obj{"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas, "observedGeneration": 1 + s.intn(40),
+		"conditions": []any{
+			obj{"type": "Available", "status": "True", "lastUpdateTime": s.ts(-time.Hour), "lastTransitionTime": s.ts(-time.Hour), "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
+			obj{"type": "Progressing", "status": "True", "lastUpdateTime": s.ts(-time.Hour), "lastTransitionTime": s.ts(-48 * time.Hour), "reason": "NewReplicaSetAvailable", "message": fmt.Sprintf("ReplicaSet \"%s-%s\" has successfully progressed.", name, s.hex(10))},
+		}}
+	md["managedFields"] = []any{
+		managedFields(s, "kubectl-client-side-apply", "apps/v1", "", obj{"metadata": only(md, "labels", "annotations"), "spec": spec}),
+		managedFields(s, "kube-controller-manager", "apps/v1", "status", obj{"status": status}),
+	}
+	md["annotations"].(obj)["deployment.kubernetes.io/revision"] = fmt.Sprint(1 + s.intn(40))
+	return obj{"kind": "Deployment", "apiVersion": "apps/v1", "metadata": meta(s, name, ns, md), "spec": spec, "status": status}
+}
+
+// service is a ClusterIP Service as kubectl apply creates it.
+func service(s *src, name, ns string) obj {
+	spec := obj{"selector": obj{"app": name}, "type": "ClusterIP", "sessionAffinity": "None",
+		"ports": []any{obj{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}, obj{"name": "metrics", "port": 9090, "protocol": "TCP", "targetPort": 9090}}}
+	md := obj{"labels": obj{"app": name}, "annotations": obj{"kubectl.kubernetes.io/last-applied-configuration": lastAppliedOf(obj{"apiVersion": "v1", "kind": "Service", "metadata": obj{"name": name, "namespace": ns}, "spec": spec}) + "\n"}}
+	md["managedFields"] = []any{managedFields(s, "kubectl-client-side-apply", "v1", "", obj{"metadata": only(md, "labels", "annotations"), "spec": spec})}
+	ip := fmt.Sprintf("10.96.%d.%d", s.intn(250), s.intn(250))
+	spec["clusterIP"], spec["clusterIPs"], spec["ipFamilies"], spec["ipFamilyPolicy"], spec["internalTrafficPolicy"] = ip, []any{ip}, []any{"IPv4"}, "SingleStack", "Cluster"
+	return obj{"kind": "Service", "apiVersion": "v1", "metadata": meta(s, name, ns, md), "spec": spec, "status": obj{"loadBalancer": obj{}}}
 }
 
 func configMap(s *src, name, ns string, lastApplied bool) obj {
 	data := obj{"config.yaml": fmt.Sprintf("log_level: info\nlisten: :8080\nupstream: http://%s.%s.svc:8080\nretries: %d\n", pick(s, appNames), ns, s.intn(5))}
-	m := meta(s, name, ns, obj{"managedFields": managedFields(s, "kubectl", "v1", obj{"f:data": obj{"f:config.yaml": obj{}}})})
+	m := meta(s, name, ns, obj{"managedFields": []any{managedFields(s, "kubectl", "v1", "", obj{"data": data})}})
 	if lastApplied {
 		m["annotations"] = obj{"kubectl.kubernetes.io/last-applied-configuration": lastAppliedOf(obj{"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj{"name": name, "namespace": ns}, "data": data}) + "\n"}
 	}
