@@ -758,7 +758,13 @@ func (d *valueDecoder) value() (any, error) {
 		}
 		f, err := strconv.ParseFloat(string(b[d.i:j]), 64)
 		if err != nil {
-			return nil, fmt.Errorf("number: %w", err)
+			// strconv's error quotes the literal whole (a million digits, say): keep
+			// where it is and what is wrong with it.
+			var ne *strconv.NumError
+			if errors.As(err, &ne) {
+				err = ne.Err
+			}
+			return nil, fmt.Errorf("number at byte %d: %w", d.i, err)
 		}
 		d.i = j
 		return f, nil

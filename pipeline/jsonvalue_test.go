@@ -552,3 +552,15 @@ func TestBigObjects(t *testing.T) {
 		})
 	}
 }
+
+// TestNumberErrorQuotesNoDigits: a number out of range is reported by position and kind,
+// not quoted (strconv's error carries the literal whole).
+func TestNumberErrorQuotesNoDigits(t *testing.T) {
+	_, err := decodeValue([]byte(`{"x":1e` + strings.Repeat("7", 10_000) + `}`))
+	if err == nil {
+		t.Fatal("want an error for a number out of range")
+	}
+	if strings.Contains(err.Error(), "777") || len(err.Error()) > 100 {
+		t.Fatalf("error quotes the number: %.200s", err)
+	}
+}

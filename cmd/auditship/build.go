@@ -78,7 +78,7 @@ func buildChain(cfg *config.Config, comps []config.Component, f config.Factories
 
 func problemLines(file, key string, err error) []string {
 	var out []string
-	for _, line := range strings.Split(err.Error(), "\n") {
+	for _, line := range strings.Split(config.RedactURLs(err.Error()), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			out = append(out, fmt.Sprintf("%s: %s: %s", file, key, line))
 		}

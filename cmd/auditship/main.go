@@ -53,10 +53,10 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &probs) {
 		// One problem per line, nothing else: scripts and humans both read it.
 		for _, p := range probs {
-			fmt.Fprintln(stderr, p)
+			fmt.Fprintln(stderr, config.RedactURLs(p))
 		}
 	} else {
-		fmt.Fprintln(stderr, "auditship:", err)
+		fmt.Fprintln(stderr, "auditship:", config.RedactURLs(err.Error()))
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

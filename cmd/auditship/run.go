@@ -204,7 +204,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 func tryReload(path string, f config.Factories, log hclog.Logger) *config.Config {
 	cfg, _, _, err := checkConfig(path, f, metrics.New())
 	if err != nil {
-		log.Error("new configuration is invalid; keeping the running one", "error", err)
+		log.Error("new configuration is invalid; keeping the running one", "error", config.RedactURLs(err.Error()))
 		return nil
 	}
 	return cfg

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/auditship/auditship/pipeline"
@@ -87,13 +88,16 @@ func jsonReason(err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
+		// Value is "number 1234...", the literal whole for a number out of range: keep
+		// only its kind.
+		kind, _, _ := strings.Cut(te.Value, " ")
+		if kind == "number" {
+			return fmt.Sprintf("number out of range at byte %d", te.Offset)
+		}
+		return fmt.Sprintf("unexpected %s at byte %d", kind, te.Offset)
 	}
-	msg := err.Error()
-	if len(msg) > 80 {
-		msg = msg[:80]
-	}
-	return msg
+	// Any other message may quote the line: name the kind of error only.
+	return fmt.Sprintf("cannot decode (%T)", err)
 }
 
 type auditDecoder struct{}

@@ -94,7 +94,7 @@ func Load(path string, f Factories) (*Config, error) {
 	v.SetDefault("reset_corrupt_checkpoints", false)
 	v.SetDefault("shutdown_timeout", "30s")
 	if err := v.ReadInConfig(); err != nil {
-		return nil, Problems{fmt.Sprintf("%s: %v", path, err)}
+		return nil, Problems{RedactURLs(fmt.Sprintf("%s: %v", path, err))}
 	}
 	// Rebuild the tree from every key so that environment overrides are part of it.
 	tree := map[string]any{}
@@ -122,8 +122,9 @@ type problems struct {
 }
 
 func (p *problems) add(key string, err error) {
-	// Joined errors become one line each.
-	for _, line := range strings.Split(err.Error(), "\n") {
+	// Joined errors become one line each. A value quoted by a check that did not redact
+	// it itself (a decode error quoting an AUDITSHIP_* override) keeps no URL userinfo.
+	for _, line := range strings.Split(RedactURLs(err.Error()), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			p.list = append(p.list, fmt.Sprintf("%s: %s: %s", p.file, key, line))
 		}

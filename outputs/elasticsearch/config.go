@@ -104,7 +104,7 @@ func (c *Config) Validate() error {
 	for i, a := range c.Addresses {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add(fmt.Sprintf("addresses[%d]", i), "%q is not an http:// or https:// URL", a)
+			add(fmt.Sprintf("addresses[%d]", i), "%q is not an http:// or https:// URL", config.RedactURL(a))
 			continue
 		}
 		if u.User != nil {

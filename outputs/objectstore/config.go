@@ -86,8 +86,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("endpoint", "%q is not an http(s) URL such as http://127.0.0.1:9000", c.Endpoint)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			add("endpoint", "%q is not an http(s) URL such as http://127.0.0.1:9000", config.RedactURL(c.Endpoint))
+		case u.User != nil:
+			// Credentials in the URL would end up in logs with the endpoint.
+			add("endpoint", "must not carry credentials; use the AWS credential chain (AWS_ACCESS_KEY_ID, a web identity, ...)")
 		}
 	}
 	if _, ok := codecs[c.Compression]; !ok {
@@ -140,24 +144,33 @@ func parseURL(raw string) (location, error) {
 	if raw == "" {
 		return location{}, errors.New("required (s3://BUCKET/PREFIX/ or file:///DIR/)")
 	}
+	quoted := config.RedactURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return location{}, fmt.Errorf("%q does not parse: %w", raw, err)
+		// url.Error quotes the URL whole: keep only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return location{}, fmt.Errorf("%q does not parse: %w", quoted, err)
+	}
+	if u.User != nil {
+		return location{}, fmt.Errorf("%q must not carry credentials; use the AWS credential chain", quoted)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return location{}, fmt.Errorf("%q: query and fragment are not supported", raw)
+		return location{}, fmt.Errorf("%q: query and fragment are not supported", quoted)
 	}
 	switch u.Scheme {
 	case schemeS3:
 		if u.Host == "" {
-			return location{}, fmt.Errorf("%q names no bucket (s3://BUCKET/PREFIX/)", raw)
+			return location{}, fmt.Errorf("%q names no bucket (s3://BUCKET/PREFIX/)", quoted)
 		}
 		prefix := strings.TrimPrefix(u.Path, "/")
 		if prefix != "" && !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
 		}
 		if strings.Contains(prefix, "//") {
-			return location{}, fmt.Errorf("%q: prefix has an empty path segment", raw)
+			return location{}, fmt.Errorf("%q: prefix has an empty path segment", quoted)
 		}
 		return location{scheme: schemeS3, bucket: u.Host, prefix: prefix}, nil
 	case schemeFile:
@@ -168,10 +181,10 @@ func parseURL(raw string) (location, error) {
 			dir = u.Path
 		}
 		if dir == "" {
-			return location{}, fmt.Errorf("%q names no directory (file:///DIR/)", raw)
+			return location{}, fmt.Errorf("%q names no directory (file:///DIR/)", quoted)
 		}
 		return location{scheme: schemeFile, dir: config.ResolvePath(dir)}, nil
 	default:
-		return location{}, fmt.Errorf("%q: unsupported scheme (s3://BUCKET/PREFIX/ or file:///DIR/)", raw)
+		return location{}, fmt.Errorf("%q: unsupported scheme (s3://BUCKET/PREFIX/ or file:///DIR/)", quoted)
 	}
 }
