@@ -34,7 +34,10 @@ demo: build
 	@ls -l demo-out/siem.ndjson; find demo-out/archive -type f | head -5
 
 # Throughput: Go benchmarks, then the end-to-end script (~300 MB generated once into
-# bench-out/; prints MB/s, events/s, CPU-s/GB, peak RSS and the ratio to a naive pipeline).
+# bench-out/, and the recorded kube-apiserver output when testdata/ has it; prints the
+# share of each input the decoder's fast path declines, then MB/s, events/s, CPU-s/GB,
+# peak RSS and the ratios to a naive pipeline and to rsyslog, beside jq, rsyslog and
+# Fluent Bit when they are installed; docs/performance.md).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./bench/ ./internal/analyze/
 	GO=$(GO) bash bench/run.sh

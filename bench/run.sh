@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # bench/run.sh (make bench): end-to-end throughput of `auditship run --once` over a
 # generated audit log with bench/bench.yaml (policy + expression drops + secrets preset,
-# file output), and in the same run the naive encoding/json pipeline (bench/naive), the
-# object-store output (file://, zstd) and, when the node builds, the Elasticsearch output
-# against the in-repo stand-in, with and without an outage. Prints MB/s (MB = 10^6 bytes),
-# events/s, CPU-seconds per GB of input (user+sys), peak RSS and the ratio to the naive
-# pipeline.
+# file output) and with no filters (bench/bench-nofilter.yaml), and in the same run the
+# naive encoding/json pipeline (bench/naive), the peers that are installed (jq with the
+# same drops, rsyslog imfile + mmjsonparse + omfile, Fluent Bit tail + json parser + file
+# output), the object-store output (file://, zstd) and, when the node builds, the
+# Elasticsearch output against the in-repo stand-in, with and without an outage. Prints,
+# per input, the share of lines and bytes the decoder's fast path declines
+# (bench/slowpath), then per row MB/s (MB = 10^6 bytes), events/s, CPU-seconds per GB of
+# input (user+sys), peak RSS and the ratios to the naive pipeline and to rsyslog (wall
+# time and CPU). The rows of a round (naive, the peers, the file, no-filter and
+# object-store runs) run interleaved, BENCH_RUNS rounds, so that the machine's load falls
+# on all of them alike.
+#
+# Inputs: the generator's stream (BENCH_SIZE), and, when testdata/kube-apiserver holds
+# the recorded output of a real kube-apiserver, that output (its gzipped backups, then
+# audit.log) repeated to at least BENCH_REAL_SIZE (100MiB), as bench-out/real.log.
 #
 #   BENCH_SIZE=300MiB   input size (generated once into bench-out/, reused while the size matches)
 #   BENCH_OUTPUTS="file objectstore elasticsearch elasticsearch-outage"   which agent runs
@@ -19,8 +29,11 @@
 #                       from the first bulk request / first stored object
 #   BENCH_OUTAGE_MODE=refuse   the Elasticsearch outage: refuse (node gone: connections
 #                       dropped, then refused) or 429 (every bulk rejected, Retry-After)
-#   BENCH_RUNS=3        runs of the file and object-store (file://) configurations; the
-#                       median (by wall time) is reported, as the machine is shared
+#   BENCH_RUNS=3        rounds of the interleaved rows; the median (by wall time) of each
+#                       row is reported, as the machine is shared
+#   BENCH_PEERS="jq rsyslog fluent-bit"   the peers to run ("" for none), each skipped when
+#                       its command is not installed; `.ci/run` installs none of them
+#   BENCH_REAL_SIZE=100MiB  the real input's size (the recorded corpus repeated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -31,6 +44,9 @@ LARGE=${BENCH_LARGE_SIZE:-1GiB}
 OUTAGE=${BENCH_OUTAGE:-15s}
 OUTAGE_MODE=${BENCH_OUTAGE_MODE:-refuse}
 RUNS=${BENCH_RUNS:-3}
+PEERS=${BENCH_PEERS-jq rsyslog fluent-bit}
+REAL_SIZE=${BENCH_REAL_SIZE:-100MiB}
+REAL_DIR=testdata/kube-apiserver
 OUT=bench-out
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench: $TIME (GNU time) is needed for CPU and peak RSS" >&2; exit 1; }
@@ -38,6 +54,7 @@ TIME=/usr/bin/time
 mkdir -p "$OUT" bin && chmod 700 "$OUT"
 $GO build -o bin/auditship ./cmd/auditship
 $GO build -o bin/auditship-naive ./bench/naive
+$GO build -o bin/auditship-slowpath ./bench/slowpath
 if ! $GO build -o bin/auditship-esnode ./bench/esnode 2>/dev/null; then
 	OUTPUTS=$(echo " $OUTPUTS " | sed 's/ elasticsearch-outage / /; s/ elasticsearch / /')
 fi
@@ -57,48 +74,101 @@ case " $OUTPUTS " in *" file-large "*)
 	;;
 esac
 
-# use_input FILE: the input the next runs read (hard-linked into their directory as
-# audit.log) and report divides by.
+# use_input FILE PREFIX: the input the next runs read (hard-linked into their directory
+# as audit.log) and report divides by; its rows are named PREFIX + row. Prints the input
+# and the share of it the decoder's fast path declines.
 use_input() {
 	INPUT=$1
+	P=$2
 	BYTES=$(stat -c %s "$INPUT")
 	EVENTS=$(wc -l < "$INPUT")
+	echo "input: $INPUT, $BYTES bytes, $EVENTS events; $(nproc) cores; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+	bin/auditship-slowpath "$INPUT" | sed 's/^/    /'
 }
-use_input "$OUT/audit.log"
-echo "input: $OUT/audit.log, $BYTES bytes, $EVENTS events; $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# run NAME CMD...: runs CMD in bench-out/NAME (fresh, holding a hard link to the input)
-# under GNU time, RUNS times (once for naive and the runs against a node), and leaves the
-# median run's "wall user sys maxrss_kb" in bench-out/NAME/time.
-run() {
-	local name=$1 dir=$OUT/$1 n=$RUNS
-	shift
-	# The naive pipeline is slow and steady; a second run against a node would only meet
-	# the documents or objects of the first (and no outage), so these run once.
-	case $name in naive | agent-elasticsearch* | agent-objectstore-s3*) n=1 ;; esac
+# prepare NAME: a fresh bench-out/NAME holding a hard link to the input, no times yet.
+prepare() {
+	local dir=$OUT/$1
 	rm -rf "$dir" && mkdir -p "$dir" && chmod 700 "$dir"
 	ln "$INPUT" "$dir/audit.log"
 	: > "$dir/times"
-	for _ in $(seq "$n"); do
-		rm -rf "$dir/state" "$dir/out.ndjson" "$dir/archive"
-		if ! (cd "$dir" && "$TIME" -f "%e %U %S %M" -o time "$@" > stdout 2> stderr); then
-			echo "bench: $name failed:" >&2
+}
+
+# once NAME CMD...: one run of CMD in bench-out/NAME under GNU time; its "wall user sys
+# maxrss_kb" is appended to bench-out/NAME/times.
+once() {
+	local name=$1 dir=$OUT/$1
+	shift
+	rm -rf "$dir/state" "$dir/out.ndjson" "$dir/archive"
+	if ! (cd "$dir" && "$TIME" -f "%e %U %S %M" -o time "$@" > stdout 2> stderr); then
+		echo "bench: $name failed:" >&2
+		tail -20 "$dir/stderr" >&2
+		exit 1
+	fi
+	cat "$dir/time" >> "$dir/times"
+}
+
+# once_daemon NAME CMD...: once, for a peer that tails its input and never exits (rsyslog,
+# Fluent Bit): it is stopped (SIGTERM to GNU time's child, by its parent's id) when its
+# output out.ndjson has not grown for 3 s, and its wall time is taken up to the output's
+# last write, not to the stop. Its CPU includes those idle seconds, which cost next to
+# nothing.
+once_daemon() {
+	local name=$1 dir=$OUT/$1
+	shift
+	rm -rf "$dir/state" "$dir/out.ndjson" && mkdir -p "$dir/state"
+	local start tpid size=-1 same=0 waited=0 now end
+	start=$(date +%s.%N)
+	(cd "$dir" && exec "$TIME" -f "%e %U %S %M" -o time "$@" > stdout 2> stderr) &
+	tpid=$!
+	while [ "$same" -lt 6 ]; do
+		sleep 0.5
+		waited=$((waited + 1))
+		if ! kill -0 "$tpid" 2> /dev/null || [ "$waited" -gt 2400 ]; then
+			echo "bench: $name exited or wrote nothing in 20 minutes:" >&2
 			tail -20 "$dir/stderr" >&2
 			exit 1
 		fi
-		cat "$dir/time" >> "$dir/times"
+		now=$(stat -c %s "$dir/out.ndjson" 2> /dev/null || echo 0)
+		if [ "$now" -gt 0 ] && [ "$now" = "$size" ]; then same=$((same + 1)); else same=0; fi
+		size=$now
 	done
-	sort -n "$dir/times" | sed -n "$(( (n + 1) / 2 ))p" > "$dir/time"
+	end=$(stat -c %.9Y "$dir/out.ndjson")
+	pkill -TERM -P "$tpid"
+	wait "$tpid" || true
+	# GNU time says first that its command was killed: the figures are the last line.
+	read -r _ user sys rss < <(tail -1 "$dir/time")
+	echo "$(echo "$end - $start" | bc) $user $sys $rss" >> "$dir/times"
 }
 
+# single NAME CMD...: a row that runs once, outside the rounds (the runs against a node:
+# a second one would only meet the documents or objects of the first, and no outage).
+single() {
+	prepare "$1"
+	once "$@"
+	median "$1"
+}
+
+# median NAME: bench-out/NAME/time is the median of its runs by wall time.
+median() {
+	local t=$OUT/$1/times
+	sort -n "$t" | sed -n "$((($(wc -l < "$t") + 1) / 2))p" > "$OUT/$1/time"
+}
+
+# report NAME: one row; the ratios are to NAIVE_WALL/NAIVE_CPU and RSYSLOG_WALL/RSYSLOG_CPU
+# (the median naive and rsyslog runs on the same input, when they ran).
 report() {
 	local name=$1
 	read -r wall user sys rss < "$OUT/$name/time"
-	awk -v n="$name" -v b="$BYTES" -v e="$EVENTS" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v nw="${NAIVE_WALL:-0}" 'BEGIN {
+	awk -v n="$name" -v b="$BYTES" -v e="$EVENTS" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
+		-v nw="${NAIVE_WALL:-0}" -v nc="${NAIVE_CPU:-0}" -v rw="${RSYSLOG_WALL:-0}" -v rc="${RSYSLOG_CPU:-0}" 'BEGIN {
 		if (w <= 0) w = 0.01
-		ratio = (nw > 0) ? sprintf("%.1fx", nw / w) : "-"
-		printf "%-27s %8.1f MB/s %10.0f ev/s %6.2f CPU-s/GB %7.2f us-CPU/ev %6.0f MB RSS %6s vs naive  (%.2fs wall, %.2fs user, %.2fs sys)\n",
-			n, b / 1e6 / w, e / w, (u + s) / (b / 1e9), (u + s) * 1e6 / e, r / 1024, ratio, w, u, s
+		c = u + s
+		if (c <= 0) c = 0.01
+		vn = (nw > 0) ? sprintf("%5.1fx %5.1fx", nw / w, nc / c) : "    -      -"
+		vr = (rw > 0) ? sprintf("%5.1fx %5.1fx", rw / w, rc / c) : "    -      -"
+		printf "%-27s %7.1f MB/s %8.0f ev/s %6.2f CPU-s/GB %6.2f us-CPU/ev %5.0f MB RSS  %s vs naive  %s vs rsyslog  (%.2fs wall, %.2fs user, %.2fs sys)\n",
+			n, b / 1e6 / w, e / w, c / (b / 1e9), c * 1e6 / e, r / 1024, vn, vr, w, u, s
 	}'
 }
 
@@ -157,7 +227,7 @@ elasticsearch() {
 	start_node "$row" bin/auditship-esnode "$@"
 	[ -n "$NODE_URL" ] || { echo "bench: $row: the node did not start: $(cat "$log")" >&2; exit 1; }
 	sed "s|ES_URL|$NODE_URL|" bench/bench-elasticsearch.yaml > "$OUT/bench-elasticsearch.yaml"
-	run "$row" ../../bin/auditship run --once -c ../bench-elasticsearch.yaml
+	single "$row" ../../bin/auditship run --once -c ../bench-elasticsearch.yaml
 	stop_node
 	report "$row"
 	{ grep -h 'outage\|back after' "$log" || true; } | sed 's/^/    /'
@@ -182,7 +252,7 @@ objectstore_s3() {
 		return
 	fi
 	sed "s|S3_ENDPOINT|$NODE_URL|" bench/bench-objectstore-s3.yaml > "$OUT/bench-objectstore-s3.yaml"
-	run "$row" env AWS_ACCESS_KEY_ID=auditship-bench AWS_SECRET_ACCESS_KEY=auditship-bench-secret \
+	single "$row" env AWS_ACCESS_KEY_ID=auditship-bench AWS_SECRET_ACCESS_KEY=auditship-bench-secret \
 		AWS_EC2_METADATA_DISABLED=true ../../bin/auditship run --once -c ../bench-objectstore-s3.yaml
 	stop_node
 	report "$row"
@@ -190,31 +260,128 @@ objectstore_s3() {
 	check_count "$row" "events in the bucket" "$(sed -n 's/^s3node: [0-9]* objects, \([0-9]*\) events$/\1/p' "$log")"
 }
 
-run naive ../../bin/auditship-naive -in audit.log -out out.ndjson
-read -r NAIVE_WALL _ < "$OUT/naive/time"
-report naive
+# The rows of a round, in the order they run: the naive pipeline, the installed peers,
+# the agent without filters and with the bench chain (file and object-store outputs).
+ROWS="naive"
+for p in $PEERS; do
+	cmd=$p
+	[ "$p" = rsyslog ] && cmd=rsyslogd
+	if command -v "$cmd" > /dev/null; then
+		ROWS="$ROWS $p"
+	else
+		echo "$p: skipped: $cmd is not installed"
+	fi
+done
+ROWS="$ROWS agent-nofilter"
+case " $OUTPUTS " in *" file "*) ROWS="$ROWS agent-file" ;; esac
+case " $OUTPUTS " in *" objectstore "*) ROWS="$ROWS agent-objectstore" ;; esac
+
+# row NAME: one run of row NAME (PREFIX + a row of ROWS) on the current input.
+row() {
+	local name=$1 dir=$OUT/$1
+	case ${name#"$P"} in
+	naive) once "$name" ../../bin/auditship-naive -in audit.log -out out.ndjson ;;
+	# The bench chain's three drops; jq writes what it keeps to stdout.
+	jq) once "$name" jq -c -f ../jq-drops.jq audit.log ;;
+	# imfile + mmjsonparse + omfile: each line parsed into a JSON tree and written from it.
+	rsyslog) once_daemon "$name" rsyslogd -n -f rsyslog.conf -i "$PWD/$dir/rsyslog.pid" ;;
+	# tail + the json parser + the file output: each line parsed and written from the record.
+	fluent-bit) once_daemon "$name" fluent-bit -q -c fluent-bit.conf ;;
+	agent-nofilter) once "$name" ../../bin/auditship run --once -c ../bench-nofilter.yaml ;;
+	agent-file) once "$name" ../../bin/auditship run --once -c ../bench.yaml ;;
+	agent-objectstore) once "$name" ../../bin/auditship run --once -c ../bench-objectstore.yaml ;;
+	esac
+}
+
+# peer_config NAME: the configuration files rsyslog and Fluent Bit read (absolute paths
+# into bench-out/NAME).
+peer_config() {
+	local dir=$PWD/$OUT/$1
+	case ${1#"$P"} in
+	rsyslog)
+		cat > "$dir/rsyslog.conf" <<-CONF
+			global(workDirectory="$dir/state" maxMessageSize="64m")
+			module(load="imfile" mode="inotify")
+			module(load="mmjsonparse")
+			template(name="alljson" type="list") { property(name="\$!all-json") constant(value="\n") }
+			ruleset(name="audit") {
+			  action(type="mmjsonparse" cookie="")
+			  if \$parsesuccess == "OK" then { action(type="omfile" file="$dir/out.ndjson" template="alljson") }
+			}
+			input(type="imfile" file="$dir/audit.log" tag="audit" ruleset="audit" freshStartTail="off" addMetadata="off")
+		CONF
+		;;
+	fluent-bit)
+		printf '[PARSER]\n    Name   json\n    Format json\n' > "$dir/parsers.conf"
+		cat > "$dir/fluent-bit.conf" <<-CONF
+			[SERVICE]
+			    Flush        1
+			    Log_Level    warn
+			    Parsers_File $dir/parsers.conf
+			[INPUT]
+			    Name              tail
+			    Path              $dir/audit.log
+			    Read_from_Head    On
+			    Buffer_Chunk_Size 1M
+			    Buffer_Max_Size   64M
+			    Parser            json
+			[OUTPUT]
+			    Name   file
+			    Match  *
+			    Path   $dir
+			    File   out.ndjson
+			    Format plain
+		CONF
+		;;
+	esac
+}
+
+# rounds: BENCH_RUNS rounds of every row of ROWS on the current input, interleaved, then
+# the median of each row, reported with its ratios to naive and rsyslog.
+rounds() {
+	local r n
+	cp bench/bench.yaml bench/bench-nofilter.yaml bench/bench-objectstore.yaml bench/jq-drops.jq "$OUT/"
+	for r in $ROWS; do
+		prepare "$P$r"
+		peer_config "$P$r"
+	done
+	for n in $(seq "$RUNS"); do
+		for r in $ROWS; do
+			row "$P$r"
+		done
+	done
+	NAIVE_WALL= NAIVE_CPU= RSYSLOG_WALL= RSYSLOG_CPU=
+	for r in $ROWS; do
+		median "$P$r"
+	done
+	read -r NAIVE_WALL u s _ < "$OUT/${P}naive/time"
+	NAIVE_CPU=$(echo "$u + $s" | bc)
+	if [ -f "$OUT/${P}rsyslog/time" ]; then
+		read -r RSYSLOG_WALL u s _ < "$OUT/${P}rsyslog/time"
+		RSYSLOG_CPU=$(echo "$u + $s" | bc)
+	fi
+	for r in $ROWS; do
+		report "$P$r"
+		local written=$OUT/$P$r/out.ndjson
+		[ "$r" = jq ] && written=$OUT/$P$r/stdout
+		if [ -f "$written" ]; then echo "    $P$r: $(wc -l < "$written") events written"; fi
+	done
+}
+
+use_input "$OUT/audit.log" ""
+rounds
+[ -f "$OUT/agent-file/out.ndjson" ] && KEPT=$(wc -l < "$OUT/agent-file/out.ndjson")
 
 for o in $OUTPUTS; do
 	case $o in
-	file)
-		cp bench/bench.yaml "$OUT/bench.yaml"
-		run agent-file ../../bin/auditship run --once -c ../bench.yaml
-		KEPT=$(wc -l < "$OUT/agent-file/out.ndjson")
-		report agent-file
-		;;
+	file | objectstore) ;; # in the rounds above
 	file-large)
-		# The naive ratio is for the standard input only.
-		cp bench/bench.yaml "$OUT/bench.yaml"
-		use_input "$OUT/audit-$LARGE.log"
-		run "agent-file-$LARGE" ../../bin/auditship run --once -c ../bench.yaml
-		NAIVE_WALL=0 report "agent-file-$LARGE"
-		echo "    agent-file-$LARGE: input $INPUT, $BYTES bytes, $EVENTS events; $(wc -l < "$OUT/agent-file-$LARGE/out.ndjson") kept"
-		use_input "$OUT/audit.log"
-		;;
-	objectstore)
-		cp bench/bench-objectstore.yaml "$OUT/bench-objectstore.yaml"
-		run agent-objectstore ../../bin/auditship run --once -c ../bench-objectstore.yaml
-		report agent-objectstore
+		# The ratios are for the standard input only.
+		use_input "$OUT/audit-$LARGE.log" ""
+		single "agent-file-$LARGE" ../../bin/auditship run --once -c ../bench.yaml
+		NAIVE_WALL=0 RSYSLOG_WALL=0 report "agent-file-$LARGE"
+		echo "    agent-file-$LARGE: $(wc -l < "$OUT/agent-file-$LARGE/out.ndjson") kept"
+		use_input "$OUT/audit.log" "" > /dev/null
 		;;
 	objectstore-s3)
 		objectstore_s3 agent-objectstore-s3
@@ -234,4 +401,24 @@ for o in $OUTPUTS; do
 		;;
 	esac
 done
+
+# The real kube-apiserver's output, when the repository holds a recording of it.
+if [ -s "$REAL_DIR/audit.log" ]; then
+	if [ ! -s "$OUT/real.log" ] || [ "$(cat "$OUT/real.size" 2>/dev/null)" != "$REAL_SIZE" ]; then
+		want=$(numfmt --from=iec "${REAL_SIZE%B}")
+		: > "$OUT/real.log.tmp"
+		while [ "$(stat -c %s "$OUT/real.log.tmp")" -lt "$want" ]; do
+			for f in $(ls "$REAL_DIR"/audit-*.log.gz 2> /dev/null | sort); do
+				zcat "$f" >> "$OUT/real.log.tmp"
+			done
+			cat "$REAL_DIR/audit.log" >> "$OUT/real.log.tmp"
+		done
+		mv "$OUT/real.log.tmp" "$OUT/real.log"
+		echo "$REAL_SIZE" > "$OUT/real.size"
+	fi
+	use_input "$OUT/real.log" real-
+	rounds
+else
+	echo "real input: skipped: no $REAL_DIR/audit.log"
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
