@@ -28,9 +28,14 @@ func loadConfig(path string, f config.Factories) (*config.Config, error) {
 }
 
 func newLogger(cfg *config.Config, w io.Writer) hclog.Logger {
+	return newLoggerAt(cfg, w, hclog.LevelFromString(cfg.LogLevel))
+}
+
+// newLoggerAt is newLogger at level rather than the config's.
+func newLoggerAt(cfg *config.Config, w io.Writer, level hclog.Level) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "auditship",
-		Level:      hclog.LevelFromString(cfg.LogLevel),
+		Level:      level,
 		JSONFormat: cfg.LogFormat == "json",
 		Output:     w,
 	})

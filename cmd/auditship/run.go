@@ -124,6 +124,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	logWarnings(cfg, stderr)
 	// Without GOGC set, collect at a heap budget rather than at every doubling of a small
 	// heap (see internal/gctune).
 	defer gctune.Auto(os.Getenv)()
@@ -196,6 +197,21 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		}
 		cfg = next
 		log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+		logWarnings(cfg, stderr)
+	}
+}
+
+// logWarnings logs what the config's checks found unsafe but allowed (certificate
+// verification off, credentials over http://, credential files others can read) at
+// ERROR, whatever log_level says, even off: an operator who turned logging down must
+// still be told.
+func logWarnings(cfg *config.Config, w io.Writer) {
+	if len(cfg.Warnings) == 0 {
+		return
+	}
+	log := newLoggerAt(cfg, w, hclog.Error)
+	for _, line := range cfg.Warnings {
+		log.Error("insecure configuration", "warning", line)
 	}
 }
 

@@ -19,6 +19,10 @@ func newValidateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Allowed but unsafe: said on stderr, where problems go, without failing.
+			for _, w := range cfg.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d inputs, %d filters, %d outputs)\n", path, len(cfg.Inputs), len(cfg.Filters), len(cfg.Outputs))
 			return nil
 		},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -48,31 +49,34 @@ type action struct {
 }
 
 // loadKey reads the HMAC key from a file or the environment; it never comes from the
-// config text, which is often checked in or printed.
-func loadKey(file, env string) ([]byte, error) {
-	var key []byte
+// config text, which is often checked in or printed. warning is about the file's mode
+// (secretfile.ReadCredential).
+func loadKey(file, env string) (key []byte, warning string, err error) {
 	switch {
 	case file != "" && env != "":
-		return nil, errors.New("hash_key_file and hash_key_env are exclusive")
+		return nil, "", errors.New("hash_key_file and hash_key_env are exclusive")
 	case file != "":
-		b, err := os.ReadFile(file)
+		b, w, err := secretfile.ReadCredential(file)
 		if err != nil {
-			return nil, fmt.Errorf("hash_key_file: %w", err)
+			return nil, "", fmt.Errorf("hash_key_file: %w", err)
+		}
+		if w != "" {
+			warning = "hash_key_file: " + w
 		}
 		key = []byte(strings.TrimRight(string(b), "\r\n"))
 	case env != "":
 		v, ok := os.LookupEnv(env)
 		if !ok {
-			return nil, fmt.Errorf("hash_key_env: environment variable %s is not set", env)
+			return nil, "", fmt.Errorf("hash_key_env: environment variable %s is not set", env)
 		}
 		key = []byte(v)
 	default:
-		return nil, errors.New("action hash needs hash_key_file or hash_key_env")
+		return nil, "", errors.New("action hash needs hash_key_file or hash_key_env")
 	}
 	if len(key) < minKeyBytes {
-		return nil, fmt.Errorf("hash key must be at least %d bytes, got %d", minKeyBytes, len(key))
+		return nil, "", fmt.Errorf("hash key must be at least %d bytes, got %d", minKeyBytes, len(key))
 	}
-	return key, nil
+	return key, warning, nil
 }
 
 // pass is one event's redaction: it marks the event changed before the first change and

@@ -32,6 +32,9 @@ type Config struct {
 	// HashKeyFile and HashKeyEnv name where the HMAC key is; it is never in the config.
 	HashKeyFile string `mapstructure:"hash_key_file"`
 	HashKeyEnv  string `mapstructure:"hash_key_env"`
+
+	// warnings are what the last build found unsafe but allowed (config.Warner).
+	warnings []string
 }
 
 // Validate reports every problem, one per line, each naming its key.
@@ -40,8 +43,12 @@ func (c *Config) Validate() error {
 	return err
 }
 
+// Warnings implements config.Warner: a hash_key_file others can read.
+func (c *Config) Warnings() []string { return c.warnings }
+
 func (c *Config) build() (*Filter, error) {
 	var errs []error
+	c.warnings = nil
 	f := &Filter{preset: c.Preset}
 	switch {
 	case c.Preset == "" && len(c.Paths) == 0:
@@ -72,8 +79,12 @@ func (c *Config) build() (*Filter, error) {
 	}
 	f.act.kind = kind
 	if kind == actHash {
-		if f.act.key, err = loadKey(c.HashKeyFile, c.HashKeyEnv); err != nil {
+		var warning string
+		if f.act.key, warning, err = loadKey(c.HashKeyFile, c.HashKeyEnv); err != nil {
 			errs = append(errs, err)
+		}
+		if warning != "" {
+			c.warnings = append(c.warnings, warning)
 		}
 	} else if c.HashKeyFile != "" || c.HashKeyEnv != "" {
 		errs = append(errs, errors.New("hash_key_file/hash_key_env: only used with action: hash"))

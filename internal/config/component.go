@@ -14,6 +14,15 @@ type Validator interface {
 	Validate() error
 }
 
+// Warner is implemented by component configs whose Validate finds things that are
+// allowed but unsafe (certificate verification off, credentials over http://, a
+// credential file others can read). Warnings never make a config invalid: `validate`
+// prints them and the agent logs them at ERROR when it starts, whatever log_level says.
+type Warner interface {
+	// Warnings returns what the last Validate found, one line each, key first.
+	Warnings() []string
+}
+
 // Settings is what every component is created with.
 type Settings struct {
 	// Name is the component's key in the config (inputs and outputs) or its filter name.

@@ -33,6 +33,10 @@ type Config struct {
 	Inputs  []Component       `mapstructure:"-"`
 	Filters []Component       `mapstructure:"-"`
 	Outputs []OutputComponent `mapstructure:"-"`
+
+	// Warnings are what the components' checks found unsafe but allowed (see Warner),
+	// each "FILE: KEY: text".
+	Warnings []string `mapstructure:"-"`
 }
 
 // HTTPConfig is the metrics and health endpoint.
@@ -117,8 +121,9 @@ func setPath(m map[string]any, parts []string, val any) {
 }
 
 type problems struct {
-	file string
-	list Problems
+	file     string
+	list     Problems
+	warnings []string
 }
 
 func (p *problems) add(key string, err error) {
@@ -193,6 +198,7 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 	if len(p.list) > 0 {
 		return nil, p.list
 	}
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 
@@ -361,6 +367,11 @@ func decodeInto(p *problems, key string, raw map[string]any, target any) bool {
 		if err := val.Validate(); err != nil {
 			p.add(orTop(key), err)
 			return false
+		}
+	}
+	if w, ok := target.(Warner); ok {
+		for _, line := range w.Warnings() {
+			p.warnings = append(p.warnings, RedactURLs(fmt.Sprintf("%s: %s: %s", p.file, orTop(key), line)))
 		}
 	}
 	return true

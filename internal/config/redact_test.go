@@ -42,3 +42,22 @@ func TestRedactURLs(t *testing.T) {
 		t.Errorf("plain e-mail address changed: %q", got)
 	}
 }
+
+func TestCleartext(t *testing.T) {
+	for in, want := range map[string]bool{
+		"http://es.example:9200":   true,
+		"HTTP://10.0.0.5:9200":     true,
+		"http://[fd00::1]:9200":    true,
+		"https://es.example:9200":  false,
+		"http://127.0.0.1:9200":    false,
+		"http://127.8.0.1:9200":    false,
+		"http://localhost:9200":    false,
+		"http://[::1]:9200":        false,
+		"http://localhost.evil.io": true,
+		"htp://x":                  false,
+	} {
+		if got := Cleartext(in); got != want {
+			t.Errorf("Cleartext(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

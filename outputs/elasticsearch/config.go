@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/secretfile"
 )
 
 // Secret is a credential from the config. It prints as [redacted] so that a config dumped
@@ -66,7 +66,14 @@ type Config struct {
 	Concurrency    int             `mapstructure:"concurrency"`
 	RetryInitial   time.Duration   `mapstructure:"retry_initial_backoff"`
 	RetryMax       time.Duration   `mapstructure:"retry_max_backoff"`
+
+	// warnings are what the last Validate found unsafe but allowed (config.Warner).
+	warnings []string
 }
+
+// Warnings implements config.Warner: certificate verification turned off, credentials
+// sent over http://, credential files others can read.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // DefaultIndex is the index pattern used when neither index nor data_stream is set.
 const DefaultIndex = "k8s-audit-%{+yyyy.MM.dd}"
@@ -93,6 +100,10 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	c.warnings = nil
+	warn := func(key, format string, args ...any) {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 
 	switch {
@@ -129,8 +140,12 @@ func (c *Config) Validate() error {
 			add(s.fileKey, "set either %s or %s, not both", s.key, s.fileKey)
 		}
 		if s.file != "" {
-			if _, err := os.Stat(s.file); err != nil {
+			// Read now, as the output will: validate then fails on a file that cannot
+			// serve (missing, empty, /dev/zero, too large), not the running agent.
+			if _, w, err := readSecretFile(s.key, s.file); err != nil {
 				add(s.fileKey, "%v", err)
+			} else if w != "" {
+				warn(s.fileKey, "%s", w)
 			}
 		}
 		if s.inline != "" || s.file != "" {
@@ -150,14 +165,29 @@ func (c *Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls", "cert_file and key_file must be set together")
 	}
-	for _, f := range []struct{ key, path string }{
-		{"tls.ca_file", c.TLS.CAFile}, {"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile},
-	} {
+	for _, f := range []struct{ key, path string }{{"tls.ca_file", c.TLS.CAFile}, {"tls.cert_file", c.TLS.CertFile}} {
 		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(f.path); err != nil {
+		if _, err := secretfile.ReadCertificate(f.path); err != nil {
 			add(f.key, "%v", err)
+		}
+	}
+	if c.TLS.KeyFile != "" {
+		if _, w, err := secretfile.ReadCredential(c.TLS.KeyFile); err != nil {
+			add("tls.key_file", "%v", err)
+		} else if w != "" {
+			warn("tls.key_file", "%s", w)
+		}
+	}
+	if c.TLS.InsecureSkipVerify {
+		warn("tls.insecure_skip_verify", "certificate verification is off: whoever is on the path can read the credentials and audit events and answer in Elasticsearch's place")
+	}
+	if methods > 0 {
+		for i, a := range c.Addresses {
+			if config.Cleartext(a) {
+				warn(fmt.Sprintf("addresses[%d]", i), "credentials are sent over http:// to %s, readable on the network; use https://", config.RedactURL(a))
+			}
 		}
 	}
 
@@ -213,13 +243,23 @@ func readSecret(key string, inline Secret, file string) (string, error) {
 	if file == "" {
 		return string(inline), nil
 	}
-	b, err := os.ReadFile(file)
+	v, _, err := readSecretFile(key, file)
 	if err != nil {
 		return "", fmt.Errorf("%s_file: %w", key, err)
 	}
+	return v, nil
+}
+
+// readSecretFile returns the trimmed content of a credential file and a warning about
+// its mode (see secretfile.ReadCredential).
+func readSecretFile(key, file string) (string, string, error) {
+	b, warning, err := secretfile.ReadCredential(file)
+	if err != nil {
+		return "", "", err
+	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
-		return "", fmt.Errorf("%s_file: %s is empty", key, file)
+		return "", "", fmt.Errorf("%s is empty", file)
 	}
-	return v, nil
+	return v, warning, nil
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -28,6 +27,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -117,6 +117,19 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	return o, nil
 }
 
+// loadKeyPair is tls.LoadX509KeyPair with both files read under secretfile's bounds.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := secretfile.ReadCertificate(certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, _, err := secretfile.ReadCredential(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
 func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 	password, err := readSecret("password", cfg.Password, cfg.PasswordFile)
 	if err != nil {
@@ -133,7 +146,7 @@ func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLS.CAFile != "" {
-		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		pem, err := secretfile.ReadCertificate(cfg.TLS.CAFile)
 		if err != nil {
 			return elasticsearch.Config{}, fmt.Errorf("tls.ca_file: %w", err)
 		}
@@ -144,7 +157,7 @@ func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 		tlsCfg.RootCAs = pool
 	}
 	if cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		cert, err := loadKeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
 			return elasticsearch.Config{}, fmt.Errorf("tls.cert_file/key_file: %w", err)
 		}

@@ -35,7 +35,14 @@ type Config struct {
 	PartSize config.ByteSize `mapstructure:"part_size"`
 	// UploadTimeout bounds one object's upload; a hung connection then fails and is retried.
 	UploadTimeout time.Duration `mapstructure:"upload_timeout"`
+
+	// warnings are what the last Validate found unsafe but allowed (config.Warner).
+	warnings []string
 }
+
+// Warnings implements config.Warner: an http:// endpoint off this machine, over which
+// the objects (the audit events) travel unencrypted.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // Limits S3 puts on multipart uploads, and what we are willing to hold in memory per object.
 const (
@@ -67,6 +74,7 @@ func (c *Config) Validate() error {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
 	}
+	c.warnings = nil
 	loc, err := parseURL(c.URL)
 	if err != nil {
 		add("url", "%v", err)
@@ -92,6 +100,8 @@ func (c *Config) Validate() error {
 		case u.User != nil:
 			// Credentials in the URL would end up in logs with the endpoint.
 			add("endpoint", "must not carry credentials; use the AWS credential chain (AWS_ACCESS_KEY_ID, a web identity, ...)")
+		case config.Cleartext(c.Endpoint):
+			c.warnings = append(c.warnings, fmt.Sprintf("endpoint: %s is http://: the audit events travel unencrypted and the signed requests can be read on the network; use https://", c.Endpoint))
 		}
 	}
 	if _, ok := codecs[c.Compression]; !ok {

@@ -1,0 +1,89 @@
+// Package secretfile reads the files a config names for credentials (passwords, API keys,
+// tokens, HMAC keys, TLS keys) and certificates, with a bound on their size and a check
+// of who else may read them.
+package secretfile
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Size limits. A credential is a line, a key or a PEM block: 64 KiB is far above any of
+// them and far below what would hurt. A certificate bundle (a CA file) can be a few
+// hundred KiB.
+const (
+	MaxCredentialBytes  = 64 << 10
+	MaxCertificateBytes = 4 << 20
+)
+
+// ReadCredential returns the content of path, a file holding a credential. It fails,
+// naming path, unless path is a regular file (after symlinks, as Kubernetes mounts
+// Secrets) of at most MaxCredentialBytes; /dev/zero or a FIFO fails at once instead of
+// growing memory or blocking. warning is non-empty when group or others may read or
+// write the file: a credential file should be 0600 or 0400 (a Secret volume's
+// defaultMode: 0400).
+func ReadCredential(path string) (data []byte, warning string, err error) {
+	data, mode, err := read(path, MaxCredentialBytes)
+	if err != nil {
+		return nil, "", err
+	}
+	if perm := mode.Perm(); perm&0o077 != 0 {
+		warning = fmt.Sprintf("%s is accessible by group or others (mode %04o); make it 0600 or 0400", path, perm)
+	}
+	return data, warning, nil
+}
+
+// ReadCertificate returns the content of path, a certificate or CA bundle (public, so
+// its mode is not checked), under the same rules as ReadCredential with
+// MaxCertificateBytes.
+func ReadCertificate(path string) ([]byte, error) {
+	data, _, err := read(path, MaxCertificateBytes)
+	return data, err
+}
+
+func read(path string, limit int64) ([]byte, fs.FileMode, error) {
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
+	}
+	if st.Size() > limit {
+		return nil, 0, fmt.Errorf("%s is %d bytes; at most %d are read", path, st.Size(), limit)
+	}
+	// The file may grow between Stat and read: read one byte past the limit to tell.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, 0, fmt.Errorf("%s is more than %d bytes", path, limit)
+	}
+	return data, st.Mode(), nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
+}
