@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -495,8 +494,9 @@ func TestConfigsValidate(t *testing.T) {
 	}
 }
 
-// TestAlertsUseExportedMetrics keeps alerts.yaml in step with the metrics the agent
-// exports (metrics/metrics.go): a renamed series would silence an alert for good.
+// TestAlertsUseExportedMetrics keeps alerts.yaml and the Grafana dashboard in step with the
+// metrics the agent exports (metrics/metrics.go): a renamed series would silence an alert
+// or blank a panel for good.
 func TestAlertsUseExportedMetrics(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(baseDir, "alerts.yaml"))
 	if err != nil {
@@ -504,33 +504,21 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 	}
 	var rule struct {
 		Kind string `json:"kind"`
-		Spec struct {
-			Groups []struct {
-				Rules []struct {
-					Alert string `json:"alert"`
-					Expr  string `json:"expr"`
-				} `json:"rules"`
-			} `json:"groups"`
-		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal(data, &rule); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile(filepath.Join("..", "metrics", "metrics.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{"AuditshipNoProgress": false, "AuditshipDataLost": false, "AuditshipDeadLetters": false}
-	names := regexp.MustCompile(`auditship_[a-z_]+`)
-	for _, g := range rule.Spec.Groups {
-		for _, r := range g.Rules {
-			if _, ok := want[r.Alert]; ok {
-				want[r.Alert] = true
-			}
-			for _, n := range names.FindAllString(r.Expr, -1) {
-				short := `"` + strings.TrimPrefix(n, "auditship_") + `"`
-				if !strings.Contains(string(src), `"`+n+`"`) && !strings.Contains(string(src), short) {
-					t.Errorf("alert %s: %s is not a metric in metrics/metrics.go", r.Alert, n)
+	exported := exportedMetrics(t)
+	want := map[string]bool{"alert: AuditshipNoProgress": false, "alert: AuditshipDataLost": false, "alert: AuditshipDeadLetters": false}
+	for where, exprs := range promQL(t) {
+		if _, ok := want[where]; ok {
+			want[where] = true
+		}
+		for _, e := range exprs {
+			for _, n := range metricName.FindAllString(e, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")
+				if !exported[base] {
+					t.Errorf("%s: %s is not a metric the agent exports", where, n)
 				}
 			}
 		}
@@ -540,7 +528,7 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 	}
 	for a, seen := range want {
 		if !seen {
-			t.Errorf("alert %s missing", a)
+			t.Errorf("%s missing", a)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func main() {
 		log.Fatal(err)
 	}
 	if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 {
-		log.Printf("MinIO is not built at %s (go run ./internal/miniotest/cmd/install-minio builds it)", bin)
+		log.Printf("MinIO is not built at %s (go run ./internal/toolcache/cmd/install-tools builds it)", bin)
 		os.Exit(2)
 	}
 	dir, err := os.MkdirTemp(*parent, "minio-")

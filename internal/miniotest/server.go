@@ -54,7 +54,7 @@ type Server struct {
 // be built) and starts a server that is stopped when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), installTimeout+time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), tool.Timeout+time.Minute)
 	defer cancel()
 	bin, err := Install(ctx, os.Stderr)
 	if err != nil {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package miniotest
+package toolcache
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// lockFile takes an exclusive flock on path, polling so that ctx can end the wait (a
+// LockFile takes an exclusive flock on path, polling so that ctx can end the wait (a
 // build by another process takes minutes).
-func lockFile(ctx context.Context, path string) (func(), error) {
+func LockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
