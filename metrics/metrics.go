@@ -51,9 +51,9 @@ type Metrics struct {
 
 	families []*family
 
-	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped *family
-	eventsDropped, fieldsRedacted, filterErrors                               *family
-	eventsShipped, bytesShipped, outputErrors, outputRetries, deadLettered    *family
+	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped, nulBytes *family
+	eventsDropped, fieldsRedacted, filterErrors                                         *family
+	eventsShipped, bytesShipped, outputErrors, outputRetries, deadLettered              *family
 
 	checkpointLag *prometheus.GaugeVec
 	batchSeconds  *prometheus.HistogramVec
@@ -78,6 +78,7 @@ func New() *Metrics {
 	m.eventsLost = counter("events_lost", "events_lost_total", "Events (lines) rotated or deleted away before they were read.", "input")
 	m.bytesLost = counter("bytes_lost", "bytes_lost_total", "Bytes rotated or deleted away before they were read.", "input")
 	m.linesSkipped = counter("lines_skipped", "lines_skipped_total", "Lines longer than max_line_bytes, skipped whole.", "input")
+	m.nulBytes = counter("nul_bytes_skipped", "nul_bytes_skipped_total", "NUL bytes skipped between lines (left by a writer that kept its offset after a copytruncate).", "input")
 	m.eventsDropped = counter("dropped", "events_dropped_total", "Events dropped by a filter.", "filter")
 	m.fieldsRedacted = counter("redacted", "fields_redacted_total", "Fields removed, masked or hashed by a filter.", "filter")
 	m.filterErrors = counter("filter_errors", "filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
@@ -152,6 +153,9 @@ func (m *Metrics) InputEventsInvalid(in string, n int) { m.eventsInvalid.add(in,
 func (m *Metrics) InputEventsLost(in string, n int)    { m.eventsLost.add(in, int64(n)) }
 func (m *Metrics) InputBytesLost(in string, n int64)   { m.bytesLost.add(in, n) }
 func (m *Metrics) InputLinesSkipped(in string, n int)  { m.linesSkipped.add(in, int64(n)) }
+func (m *Metrics) InputNULBytesSkipped(in string, n int64) {
+	m.nulBytes.add(in, n)
+}
 func (m *Metrics) OutputDeadLettered(out string, n int) {
 	m.deadLettered.add(out, int64(n))
 }

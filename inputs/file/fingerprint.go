@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,33 +13,42 @@ import (
 )
 
 // fingerprint identifies a file by content: the SHA-256 of its first Len bytes
-// (uncompressed, for a .gz). The first line of an audit file carries a unique auditID, so
-// a fingerprint survives rename and compression and tells a reused inode from the file
-// that had it before. Only the hash is kept, never the bytes, so no event content lands
-// in the checkpoint.
+// (uncompressed, for a .gz) after any leading run of NUL bytes, whose length is Lead. The
+// first line of an audit file carries a unique auditID, so a fingerprint survives rename
+// and compression and tells a reused inode from the file that had it before. A NUL run is
+// no content: after a copytruncate a writer that kept its offset starts every new file
+// with one, so by their first KiB all such files would look the same. Only the hash is
+// kept, never the bytes, so no event content lands in the checkpoint.
 type fingerprint struct {
 	Len  int
+	Lead int64
 	Hash [sha256.Size]byte
 }
 
-func newFingerprint(prefix []byte) fingerprint {
-	return fingerprint{Len: len(prefix), Hash: sha256.Sum256(prefix)}
+// sample is a file's first bytes after its leading NUL run, and that run's length.
+type sample struct {
+	b    []byte
+	lead int64
 }
 
-// matches reports whether a file starting with prefix is the file fp was taken from.
+func newFingerprint(s sample) fingerprint {
+	return fingerprint{Len: len(s.b), Lead: s.lead, Hash: sha256.Sum256(s.b)}
+}
+
+// matches reports whether a file whose first bytes are s is the file fp was taken from.
 // A file only grows, so its longer prefix must start with the bytes fp was taken over
 // (StartsWith); an empty fingerprint matches nothing, since every file starts empty.
-func (fp fingerprint) matches(prefix []byte) bool {
-	if fp.Len == 0 || len(prefix) < fp.Len {
+func (fp fingerprint) matches(s sample) bool {
+	if fp.Len == 0 || len(s.b) < fp.Len || s.lead != fp.Lead {
 		return false
 	}
-	return sha256.Sum256(prefix[:fp.Len]) == fp.Hash
+	return sha256.Sum256(s.b[:fp.Len]) == fp.Hash
 }
 
 func (fp fingerprint) String() string { return hex.EncodeToString(fp.Hash[:]) }
 
-func parseFingerprint(s string, n int) (fingerprint, error) {
-	fp := fingerprint{Len: n}
+func parseFingerprint(s string, n int, lead int64) (fingerprint, error) {
+	fp := fingerprint{Len: n, Lead: lead}
 	if n == 0 {
 		return fp, nil
 	}
@@ -54,44 +64,77 @@ func parseFingerprint(s string, n int) (fingerprint, error) {
 // it is always confirmed by a fingerprint.
 type fileKey struct{ Dev, Ino uint64 }
 
-// readPrefix returns up to n leading bytes of the file at path (decompressed for gz) and
-// the identity of the file it actually opened, so a rename between stat and open is
-// noticed by the caller.
-func readPrefix(path string, gz bool, n int) ([]byte, fileKey, error) {
+// readPrefix returns up to n leading bytes of the file at path (decompressed for gz)
+// after its NUL run, and the identity of the file it actually opened, so a rename between
+// stat and open is noticed by the caller.
+func readPrefix(path string, gz bool, n int) (sample, fileKey, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fileKey{}, fmt.Errorf("open %s: %w", path, err)
+		return sample{}, fileKey{}, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fileKey{}, fmt.Errorf("stat %s: %w", path, err)
+		return sample{}, fileKey{}, fmt.Errorf("stat %s: %w", path, err)
 	}
 	key := keyOf(fi)
-	b, err := prefixOf(f, gz, n)
+	s, err := prefixOf(f, gz, n)
 	if err != nil {
-		return nil, key, fmt.Errorf("read %s: %w", path, err)
+		return sample{}, key, fmt.Errorf("read %s: %w", path, err)
 	}
-	return b, key, nil
+	return s, key, nil
 }
 
-func prefixOf(f *os.File, gz bool, n int) ([]byte, error) {
-	var src io.Reader = io.NewSectionReader(f, 0, int64(n))
+// maxGzipNULLead bounds the NULs decompressed to find where a .gz's content starts: a
+// gzip of zeros shrinks a thousandfold.
+const maxGzipNULLead = 64 << 20
+
+// prefixOf reads f's sample without moving its offset. A plain file's NUL run is mostly
+// a hole, skipped with SEEK_DATA where the file system supports it.
+func prefixOf(f *os.File, gz bool, n int) (sample, error) {
+	var (
+		src  io.Reader
+		from int64
+	)
 	if gz {
 		zr, err := gzip.NewReader(io.NewSectionReader(f, 0, 1<<62))
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, nil // still being written: no identity yet
+				return sample{}, nil // still being written: no identity yet
 			}
-			return nil, err
+			return sample{}, err
 		}
 		defer zr.Close()
-		src = io.LimitReader(zr, int64(n))
+		src = io.LimitReader(zr, maxGzipNULLead+int64(n))
+	} else {
+		from = dataStart(f)
+		src = io.NewSectionReader(f, from, 1<<62)
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	lead := from
+	for {
+		buf, err := br.Peek(max(br.Buffered(), 1))
+		if len(buf) == 0 {
+			if gz && err == io.ErrUnexpectedEOF {
+				err = nil // a gz still being written: what decompressed so far is its prefix
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			return sample{lead: lead}, err
+		}
+		nb := br.Buffered()
+		k := leadingNULs(buf[:nb])
+		lead += int64(k)
+		_, _ = br.Discard(k)
+		if k < nb {
+			break
+		}
 	}
 	var buf bytes.Buffer
-	_, err := io.Copy(&buf, src)
+	_, err := io.Copy(&buf, io.LimitReader(br, int64(n)))
 	if gz && err == io.ErrUnexpectedEOF {
-		err = nil // a gz still being written: what decompressed so far is its prefix
+		err = nil
 	}
-	return buf.Bytes(), err
+	return sample{b: buf.Bytes(), lead: lead}, err
 }

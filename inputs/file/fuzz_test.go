@@ -9,7 +9,7 @@ import (
 	"github.com/auditship/auditship/inputs/decode"
 )
 
-// FuzzFraming checks the line framing against a plain split on '\n', with the content
+// FuzzFraming checks the line framing against frameModel, with the content
 // arriving in two writes (so a held-back partial line must be completed), and feeds every
 // framed line to the auto decoder, which must reject or accept it without panicking.
 // Seeds: testdata/fuzz/FuzzFraming.
@@ -54,22 +54,7 @@ func FuzzFraming(f *testing.F) {
 		appendFile(t, p, string(content[cut:]))
 		drain()
 
-		var want []frameResult
-		var off int64
-		rest := content
-		for {
-			i := bytes.IndexByte(rest, '\n')
-			if i < 0 {
-				break
-			}
-			off += int64(i + 1)
-			if i > max {
-				want = append(want, frameResult{frameTooLong, "", off})
-			} else {
-				want = append(want, frameResult{frameLine, string(rest[:i]), off})
-			}
-			rest = rest[i+1:]
-		}
+		want, off := frameModel(content, max)
 		if len(got) != len(want) {
 			t.Fatalf("got %d frames, want %d", len(got), len(want))
 		}
@@ -82,4 +67,33 @@ func FuzzFraming(f *testing.F) {
 			t.Fatalf("offset %d, want %d (a partial line must not be passed)", r.off, off)
 		}
 	})
+}
+
+// frameModel is the framing rule written plainly: a line ends at '\n' or at a NUL; NUL
+// runs between lines are skipped; a last line with neither after it is held back.
+func frameModel(content []byte, max int) ([]frameResult, int64) {
+	var want []frameResult
+	i := 0
+	for {
+		for i < len(content) && content[i] == 0 {
+			i++
+		}
+		j := i
+		for j < len(content) && content[j] != '\n' && content[j] != 0 {
+			j++
+		}
+		if j == len(content) {
+			return want, int64(i)
+		}
+		end := j
+		if content[j] == '\n' {
+			end++
+		}
+		if j-i > max {
+			want = append(want, frameResult{frameTooLong, "", int64(end)})
+		} else {
+			want = append(want, frameResult{frameLine, string(content[i:j]), int64(end)})
+		}
+		i = end
+	}
 }

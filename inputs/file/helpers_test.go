@@ -108,7 +108,7 @@ type recMetrics struct {
 	config.NopMetrics
 	mu                                     sync.Mutex
 	read, invalid, skipped, lostEv, bytesR int
-	lostBytes, lag                         int64
+	lostBytes, lag, nuls                   int64
 }
 
 func (m *recMetrics) InputEventsRead(_ string, n int)    { m.mu.Lock(); m.read += n; m.mu.Unlock() }
@@ -117,6 +117,11 @@ func (m *recMetrics) InputEventsInvalid(_ string, n int) { m.mu.Lock(); m.invali
 func (m *recMetrics) InputLinesSkipped(_ string, n int)  { m.mu.Lock(); m.skipped += n; m.mu.Unlock() }
 func (m *recMetrics) InputEventsLost(_ string, n int)    { m.mu.Lock(); m.lostEv += n; m.mu.Unlock() }
 func (m *recMetrics) InputBytesLost(_ string, n int64)   { m.mu.Lock(); m.lostBytes += n; m.mu.Unlock() }
+func (m *recMetrics) InputNULBytesSkipped(_ string, n int64) {
+	m.mu.Lock()
+	m.nuls += n
+	m.mu.Unlock()
+}
 func (m *recMetrics) InputCheckpointLag(_ string, n int64) {
 	m.mu.Lock()
 	m.lag = n
@@ -126,7 +131,7 @@ func (m *recMetrics) InputCheckpointLag(_ string, n int64) {
 func (m *recMetrics) get() recMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return recMetrics{read: m.read, invalid: m.invalid, skipped: m.skipped, lostEv: m.lostEv, bytesR: m.bytesR, lostBytes: m.lostBytes, lag: m.lag}
+	return recMetrics{read: m.read, invalid: m.invalid, skipped: m.skipped, lostEv: m.lostEv, bytesR: m.bytesR, lostBytes: m.lostBytes, lag: m.lag, nuls: m.nuls}
 }
 
 func testConfig(paths ...string) *Config {

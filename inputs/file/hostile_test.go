@@ -19,8 +19,8 @@ func TestHostileInputIsCountedAndSkipped(t *testing.T) {
 	bad := []string{
 		`{"kind":"Event","auditID":`,                       // malformed JSON
 		"{\"auditID\":\"\xff\xfe\"}",                       // invalid UTF-8
-		"{\"auditID\":\"a\x00b\"}",                         // NUL byte inside a string
-		"\x00\x00\x00",                                     // NUL bytes
+		"{\"auditID\":\"a\x00b\"}",                         // NUL ends a line: two invalid fragments
+		"\x00\x00\x00",                                     // NUL bytes: skipped and counted, not invalid
 		`{"a":` + deep + `}`,                               // 200k-deep nesting
 		`[1,2,3]`, `42`, `"just a string"`, `null`, `true`, // not objects
 		`{"kind":"Pod","apiVersion":"v1"}`, // an object, not an event
@@ -50,8 +50,9 @@ func TestHostileInputIsCountedAndSkipped(t *testing.T) {
 	want = append(want, "h-list-1", "h-list-2", "h-last")
 	equalIDs(t, got, want)
 	st := m.get()
-	if st.invalid != len(bad) || st.skipped != 1 || st.read != len(want) {
-		t.Fatalf("invalid %d (want %d), skipped %d (want 1), read %d (want %d)", st.invalid, len(bad), st.skipped, st.read, len(want))
+	// One line yields two invalid fragments, one none (only NULs).
+	if st.invalid != len(bad) || st.skipped != 1 || st.read != len(want) || st.nuls != 4 {
+		t.Fatalf("invalid %d (want %d), skipped %d (want 1), read %d (want %d), NUL bytes %d (want 4)", st.invalid, len(bad), st.skipped, st.read, len(want), st.nuls)
 	}
 
 	// The partial last line waits, across a restart, until its newline arrives.

@@ -41,6 +41,8 @@ type reader struct {
 	pos      int64
 	skipping bool
 	scratch  []byte
+	// nuls counts NUL bytes skipped between lines; the caller takes and resets it.
+	nuls int64
 }
 
 // errOffsetBeyondEnd means the offset to resume at lies past the end of the file's
@@ -99,48 +101,85 @@ func (r *reader) close() error {
 
 // next returns the next complete line without its newline; the slice is valid until the
 // following call. For frameTooLong and frameLine, r.off has moved past the line.
+//
+// A run of NUL bytes ends a line as a newline does, and is skipped (counted in r.nuls):
+// no JSON text holds a raw NUL, and a writer that keeps its file offset after a
+// copytruncate (logrotate's documented caveat) or a file system recovering from a crash
+// leaves a run of them, as long as the file was, before the next event. Counted against
+// max_line_bytes it would take that event with it.
 func (r *reader) next() (frame, []byte, error) {
 	if cap(r.scratch) > 4*readBufferSize {
 		r.scratch = nil // one long line must not pin its memory for the file's lifetime
 	}
 	r.scratch = r.scratch[:0]
 	for {
-		chunk, err := r.br.ReadSlice('\n')
-		r.pos += int64(len(chunk))
-		switch {
-		case err == nil:
-			if r.skipping {
-				r.skipping = false
-				r.off = r.pos
-				return frameTooLong, nil, nil
+		buf, err := r.br.Peek(max(r.br.Buffered(), 1))
+		if len(buf) == 0 {
+			if errors.Is(err, io.EOF) {
+				return frameNone, nil, r.holdBack()
 			}
-			line := chunk[:len(chunk)-1]
-			if len(r.scratch) > 0 {
-				r.scratch = append(r.scratch, line...)
-				line = r.scratch
-			}
+			return frameNone, nil, err
+		}
+		buf = buf[:r.br.Buffered()]
+		if buf[0] == 0 && r.pos == r.off {
+			n := leadingNULs(buf)
+			r.consume(n)
+			r.nuls += int64(n)
 			r.off = r.pos
-			if len(line) > r.max {
-				return frameTooLong, nil, nil
-			}
-			return frameLine, line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		}
+		seg, ended := buf, false
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			seg, ended = buf[:i], true
+		}
+		if i := bytes.IndexByte(seg, 0); i >= 0 {
+			seg, ended = seg[:i], true // the NULs are skipped by the next call
+		}
+		if !ended {
+			r.consume(len(seg))
 			if r.skipping {
 				continue
 			}
-			if len(r.scratch)+len(chunk) > r.max {
+			if len(r.scratch)+len(seg) > r.max {
 				// Skip the rest without keeping it: memory stays bounded whatever the writer does.
 				r.skipping = true
 				r.scratch = r.scratch[:0]
 				continue
 			}
-			r.scratch = append(r.scratch, chunk...)
-		case errors.Is(err, io.EOF):
-			return frameNone, nil, r.holdBack()
-		default:
-			return frameNone, nil, err
+			r.scratch = append(r.scratch, seg...)
+			continue
 		}
+		line := seg
+		if len(r.scratch) > 0 && !r.skipping {
+			r.scratch = append(r.scratch, seg...)
+			line = r.scratch
+		}
+		n := len(seg)
+		if n < len(buf) && buf[n] == '\n' {
+			n++
+		}
+		r.consume(n)
+		r.off = r.pos
+		if r.skipping || len(line) > r.max {
+			r.skipping = false
+			return frameTooLong, nil, nil
+		}
+		return frameLine, line, nil
 	}
+}
+
+// consume discards n bytes the caller has looked at through Peek.
+func (r *reader) consume(n int) {
+	_, _ = r.br.Discard(n) // n <= Buffered(): cannot fail
+	r.pos += int64(n)
+}
+
+func leadingNULs(b []byte) int {
+	n := 0
+	for n < len(b) && b[n] == 0 {
+		n++
+	}
+	return n
 }
 
 // holdBack rewinds to the start of a partial last line so it is read again, whole, once

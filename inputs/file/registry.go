@@ -22,7 +22,9 @@ type FileState struct {
 	Inode          uint64 `json:"inode,omitempty"`
 	Fingerprint    string `json:"fingerprint,omitempty"`
 	FingerprintLen int    `json:"fingerprint_len"`
-	Gzip           bool   `json:"gzip,omitempty"`
+	// FingerprintLead is the length of the NUL run the fingerprint starts after.
+	FingerprintLead int64 `json:"fingerprint_lead,omitempty"`
+	Gzip            bool  `json:"gzip,omitempty"`
 	// Offset is the acknowledged watermark: every line before it was delivered, dropped
 	// or skipped as invalid. In a .gz it counts uncompressed bytes.
 	Offset int64 `json:"offset"`

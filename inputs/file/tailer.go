@@ -153,7 +153,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		return nil, fmt.Errorf("input %s: %w", set.Name, err)
 	}
 	for _, st := range states {
-		fp, err := parseFingerprint(st.Fingerprint, st.FingerprintLen)
+		fp, err := parseFingerprint(st.Fingerprint, st.FingerprintLen, st.FingerprintLead)
 		if err != nil {
 			if !set.ResetCorruptCheckpoints {
 				return nil, fmt.Errorf("input %s: %w %s: %v (set reset_corrupt_checkpoints: true to start afresh)",
@@ -336,10 +336,10 @@ func (in *Input) scan(now time.Time) {
 			c.t = t
 			continue
 		}
-		if len(prefix) == 0 && gz {
+		if len(prefix.b) == 0 && gz {
 			continue // a gzip not written far enough to tell what it holds
 		}
-		if c.Backup && len(prefix) < in.fpBytes {
+		if c.Backup && len(prefix.b) < in.fpBytes {
 			if size, ok := in.young[c.key]; !ok || size != c.fi.Size() || now.Sub(c.fi.ModTime()) < in.youngFor {
 				// Too short to be matched against a fingerprint and maybe still being
 				// written (copytruncate's copy, a gzip): tracked as a file of its own now,
@@ -391,7 +391,7 @@ func (in *Input) confirm(t *tracked, path string, gz bool, fi os.FileInfo) bool 
 	if t.fp.Len == 0 && t.readOff > 0 {
 		return false // read before without an identity: nothing to prove it is the same file
 	}
-	if len(prefix) > t.fp.Len {
+	if len(prefix.b) > t.fp.Len {
 		t.fp = newFingerprint(prefix)
 	}
 	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
@@ -423,7 +423,7 @@ func (in *Input) bind(t *tracked, p foundPath, fi os.FileInfo, now time.Time) {
 }
 
 // rebind moves identity t to another inode holding its content.
-func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix []byte, fi os.FileInfo) {
+func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix sample, fi os.FileInfo) {
 	in.closeReader(t)
 	if t.key != (fileKey{}) && in.byKey[t.key] == t {
 		delete(in.byKey, t.key)
@@ -436,7 +436,7 @@ func (in *Input) rebind(t *tracked, path string, key fileKey, gz bool, prefix []
 		in.byKey[key] = t
 	}
 	t.gz = gz
-	if len(prefix) > t.fp.Len {
+	if len(prefix.b) > t.fp.Len {
 		t.fp = newFingerprint(prefix)
 	}
 	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
@@ -456,7 +456,7 @@ func (in *Input) unbind(t *tracked) {
 }
 
 // track starts following a file never seen before.
-func (in *Input) track(p foundPath, key fileKey, gz bool, prefix []byte, fi os.FileInfo, now time.Time) *tracked {
+func (in *Input) track(p foundPath, key fileKey, gz bool, prefix sample, fi os.FileInfo, now time.Time) *tracked {
 	var off int64
 	if in.fresh && in.cfg.StartAt == "end" {
 		var err error
@@ -469,7 +469,7 @@ func (in *Input) track(p foundPath, key fileKey, gz bool, prefix []byte, fi os.F
 		key: key, fp: newFingerprint(prefix), acks: pipeline.NewAckTracker(off), readOff: off,
 		size: off, eofSize: -1, confirmed: true, verSize: fi.Size(), verMod: fi.ModTime(),
 	}
-	if len(prefix) == 0 {
+	if len(prefix.b) == 0 {
 		t.fp = fingerprint{}
 	}
 	in.files = append(in.files, t)
@@ -544,7 +544,7 @@ func (in *Input) avgLineBytes(t *tracked) float64 {
 	return 1024
 }
 
-func (in *Input) matchFingerprint(prefix []byte) *tracked {
+func (in *Input) matchFingerprint(prefix sample) *tracked {
 	var best *tracked
 	for _, t := range in.files {
 		if t.fp.Len > 0 && (best == nil || t.fp.Len > best.fp.Len) && t.fp.matches(prefix) {
@@ -671,10 +671,15 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 	var (
 		events           pipeline.Batch
 		invalid, skipped int
+		nuls             int64
 		lines            []pendingLine
 	)
 	for len(lines) < in.cfg.BatchMaxEvents && t.readOff-start < int64(in.cfg.BatchMaxBytes) {
 		fr, line, err := t.rd.next()
+		if err == nil { // else the offset stays and the NULs are skipped again
+			nuls += t.rd.nuls
+		}
+		t.rd.nuls = 0
 		if err != nil {
 			// A gzip still being written, or an I/O error: try again later from the
 			// last complete line.
@@ -684,12 +689,13 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 			break
 		}
 		if fr == frameNone {
+			t.readOff = t.rd.off // past NULs skipped at the end
 			in.atEnd(t)
 			break
 		}
 		lineOff := t.readOff
 		t.readOff = t.rd.off
-		if t.fp.Len < in.fpBytes && t.readOff > int64(t.fp.Len) && !in.widenFingerprint(t) {
+		if t.fp.Len < in.fpBytes && t.readOff > t.fp.Lead+int64(t.fp.Len) && !in.widenFingerprint(t) {
 			// The file's first bytes changed since it was opened (truncated and written
 			// again): nothing of this batch is handed out; the scan finds what it is now.
 			t.readOff = start
@@ -715,6 +721,11 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 		own := make([]byte, len(line))
 		copy(own, line)
 		lines = append(lines, pendingLine{off: lineOff, line: own})
+	}
+	if nuls > 0 {
+		in.met.InputNULBytesSkipped(in.name, nuls)
+		in.warn("skipped NUL bytes between lines (a writer kept its offset after a copytruncate, or a crash left zeros)",
+			"path", t.path, "offset", start, "bytes", nuls)
 	}
 	decodeLines(in.dec, lines)
 	for i := range lines {
@@ -781,13 +792,13 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 // identity's unread bytes as lost. It reports false when the first bytes no longer match.
 func (in *Input) widenFingerprint(t *tracked) bool {
 	prefix, err := prefixOf(t.rd.f, t.gz, in.fpBytes)
-	if err != nil || int64(len(prefix)) < min(t.readOff, int64(in.fpBytes)) {
+	if err != nil || int64(len(prefix.b)) < min(t.readOff-prefix.lead, int64(in.fpBytes)) {
 		return false
 	}
 	if t.fp.Len > 0 && !t.fp.matches(prefix) {
 		return false
 	}
-	if len(prefix) > t.fp.Len {
+	if len(prefix.b) > t.fp.Len {
 		t.fp = newFingerprint(prefix)
 		in.dirty.Store(true)
 	}
@@ -834,7 +845,7 @@ func (in *Input) atEnd(t *tracked) {
 	} else if fi.Size() > t.size {
 		t.size = fi.Size()
 	}
-	if !t.gz && t.fp.Len < in.fpBytes && fi.Size() > int64(t.fp.Len) {
+	if !t.gz && t.fp.Len < in.fpBytes && fi.Size() > t.fp.Lead+int64(t.fp.Len) {
 		if prefix, err := prefixOf(t.rd.f, false, in.fpBytes); err == nil {
 			if t.fp.Len == 0 || t.fp.matches(prefix) {
 				t.fp = newFingerprint(prefix)
@@ -990,7 +1001,7 @@ func (in *Input) persist(save bool) error {
 		}
 		states = append(states, FileState{
 			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
-			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, Gzip: t.gz,
+			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, FingerprintLead: t.fp.Lead, Gzip: t.gz,
 			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
 			Ended: t.gz && t.gzEnded, Lost: t.lostCounted,
 		})

@@ -147,17 +147,21 @@ func TestFinder(t *testing.T) {
 
 func TestFingerprintMatches(t *testing.T) {
 	first := []byte(auditLine("id-1"))
+	at := func(b []byte, lead int64) sample { return sample{b: b, lead: lead} }
 	tests := []struct {
 		name   string
 		fp     fingerprint
-		prefix []byte
+		prefix sample
 		want   bool
 	}{
-		{"same bytes", newFingerprint(first), first, true},
-		{"file grew (starts with)", newFingerprint(first[:100]), first, true},
-		{"different content", newFingerprint(first), []byte(auditLine("id-2")), false},
-		{"file shorter than fingerprint", newFingerprint(first), first[:50], false},
-		{"empty fingerprint matches nothing", newFingerprint(nil), first, false},
+		{"same bytes", newFingerprint(at(first, 0)), at(first, 0), true},
+		{"file grew (starts with)", newFingerprint(at(first[:100], 0)), at(first, 0), true},
+		{"different content", newFingerprint(at(first, 0)), at([]byte(auditLine("id-2")), 0), false},
+		{"file shorter than fingerprint", newFingerprint(at(first, 0)), at(first[:50], 0), false},
+		{"empty fingerprint matches nothing", newFingerprint(at(nil, 0)), at(first, 0), false},
+		{"same bytes after the same NUL run", newFingerprint(at(first, 4096)), at(first, 4096), true},
+		{"same bytes after a longer NUL run", newFingerprint(at(first, 4096)), at(first, 8192), false},
+		{"only NULs match nothing", newFingerprint(at(nil, 4096)), at(nil, 4096), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,13 +170,44 @@ func TestFingerprintMatches(t *testing.T) {
 			}
 		})
 	}
-	fp := newFingerprint(first)
-	back, err := parseFingerprint(fp.String(), fp.Len)
+	fp := newFingerprint(at(first, 7))
+	back, err := parseFingerprint(fp.String(), fp.Len, fp.Lead)
 	if err != nil || back != fp {
 		t.Fatalf("round trip: %v %v", back, err)
 	}
-	if _, err := parseFingerprint("zz", 10); err == nil {
+	if _, err := parseFingerprint("zz", 10, 0); err == nil {
 		t.Fatal("a bad fingerprint must not parse")
+	}
+}
+
+// The sample skips a leading NUL run, as a hole (SEEK_DATA) or as written zeros, in a
+// plain file and inside a .gz.
+func TestSampleSkipsLeadingNULs(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		for _, hole := range []bool{false, true} {
+			p := filepath.Join(t.TempDir(), "f.log")
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const lead = 3 * readBufferSize
+			if hole {
+				_, err = f.WriteAt([]byte("abc\n"), lead)
+			} else {
+				_, err = f.Write(append(make([]byte, lead), "abc\n"...))
+			}
+			if err != nil || f.Close() != nil {
+				t.Fatal(err)
+			}
+			if gz {
+				gzipAway(t, p)
+				p += ".gz"
+			}
+			s, _, err := readPrefix(p, gz, 2)
+			if err != nil || s.lead != lead || string(s.b) != "ab" {
+				t.Fatalf("gz %v hole %v: sample %q after %d NULs, %v; want \"ab\" after %d", gz, hole, s.b, s.lead, err, lead)
+			}
+		}
 	}
 }
 
@@ -190,8 +225,8 @@ func TestFingerprintInsideGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(plain, inGz) || len(plain) != 1024 {
-		t.Fatalf("gzip prefix differs from the plain file's (%d vs %d bytes)", len(inGz), len(plain))
+	if !bytes.Equal(plain.b, inGz.b) || len(plain.b) != 1024 {
+		t.Fatalf("gzip prefix differs from the plain file's (%d vs %d bytes)", len(inGz.b), len(plain.b))
 	}
 }
 
@@ -214,7 +249,18 @@ func TestReaderFraming(t *testing.T) {
 		{"long line skipped whole", "a\n" + long + "\nb\n", 100, []frameResult{{frameLine, "a", 2}, {frameTooLong, "", 3003}, {frameLine, "b", 3005}}},
 		{"line exactly at the limit", strings.Repeat("y", 100) + "\n", 100, []frameResult{{frameLine, strings.Repeat("y", 100), 101}}},
 		{"one over the limit", strings.Repeat("y", 101) + "\nz\n", 100, []frameResult{{frameTooLong, "", 102}, {frameLine, "z", 104}}},
-		{"NUL bytes kept for the decoder to reject", "a\x00b\n", 100, []frameResult{{frameLine, "a\x00b", 4}}},
+		// A NUL run ends a line and is skipped (copytruncate with a writer that kept its
+		// offset, a crash's zero-filled blocks): what follows it is a line of its own.
+		{"NULs inside a line split it", "a\x00b\n", 100, []frameResult{{frameLine, "a", 1}, {frameLine, "b", 4}, {frameNone, "", 4}}},
+		{"NULs before a line are skipped", "\x00\x00\x00a\n", 100, []frameResult{{frameLine, "a", 5}, {frameNone, "", 5}}},
+		{"NULs after a newline", "a\n\x00\x00b\n", 100, []frameResult{{frameLine, "a", 2}, {frameLine, "b", 6}}},
+		{"NUL run longer than the limit", "a\n" + strings.Repeat("\x00", 3000) + "b\n", 100, []frameResult{{frameLine, "a", 2}, {frameLine, "b", 3004}}},
+		{"NUL run longer than the read buffer", strings.Repeat("\x00", 3*readBufferSize+7) + "b\n", 100, []frameResult{{frameLine, "b", 3*readBufferSize + 9}}},
+		{"only NULs", strings.Repeat("\x00", 5000), 100, []frameResult{{frameNone, "", 5000}, {frameNone, "", 5000}}},
+		{"NULs then a partial line", "\x00\x00ab", 100, []frameResult{{frameNone, "", 2}}},
+		{"partial line cut by NULs", "{\"par" + strings.Repeat("\x00", 10) + "b\n", 100, []frameResult{{frameLine, "{\"par", 5}, {frameLine, "b", 17}}},
+		{"long line ended by NULs", long + "\x00\x00b\n", 100, []frameResult{{frameTooLong, "", 3000}, {frameLine, "b", 3004}}},
+		{"NUL run at the end of a line", "a\x00\x00\n", 100, []frameResult{{frameLine, "a", 1}, {frameLine, "", 4}}},
 		{"invalid UTF-8 kept for the decoder to reject", "\xff\xfe\n", 100, []frameResult{{frameLine, "\xff\xfe", 3}}},
 		{"empty lines", "\n\n", 100, []frameResult{{frameLine, "", 1}, {frameLine, "", 2}, {frameNone, "", 2}}},
 		{"long partial line at the end", "a\n" + long, 100, []frameResult{{frameLine, "a", 2}, {frameNone, "", 2}}},

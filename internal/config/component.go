@@ -50,20 +50,24 @@ type Metrics interface {
 	InputBytesLost(input string, n int64)
 	InputCheckpointLag(input string, bytes int64)
 	InputLinesSkipped(input string, n int)
+	// InputNULBytesSkipped counts NUL bytes skipped between lines (a copytruncate whose
+	// writer kept its offset leaves a run of them).
+	InputNULBytesSkipped(input string, n int64)
 	OutputDeadLettered(output string, n int)
 }
 
 // NopMetrics discards everything.
 type NopMetrics struct{}
 
-func (NopMetrics) InputEventsRead(string, int)      {}
-func (NopMetrics) InputBytesRead(string, int)       {}
-func (NopMetrics) InputEventsInvalid(string, int)   {}
-func (NopMetrics) InputEventsLost(string, int)      {}
-func (NopMetrics) InputBytesLost(string, int64)     {}
-func (NopMetrics) InputCheckpointLag(string, int64) {}
-func (NopMetrics) InputLinesSkipped(string, int)    {}
-func (NopMetrics) OutputDeadLettered(string, int)   {}
+func (NopMetrics) InputEventsRead(string, int)        {}
+func (NopMetrics) InputBytesRead(string, int)         {}
+func (NopMetrics) InputEventsInvalid(string, int)     {}
+func (NopMetrics) InputEventsLost(string, int)        {}
+func (NopMetrics) InputBytesLost(string, int64)       {}
+func (NopMetrics) InputCheckpointLag(string, int64)   {}
+func (NopMetrics) InputLinesSkipped(string, int)      {}
+func (NopMetrics) InputNULBytesSkipped(string, int64) {}
+func (NopMetrics) OutputDeadLettered(string, int)     {}
 
 // InputFactory creates one input type.
 type InputFactory struct {

@@ -1,0 +1,169 @@
+package file
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Faults from issues 13, 20 and 21 that an operator's node meets: each test drives the
+// input over a real file system into the state the fault leaves.
+
+// offsetWriter writes as a logger that opened its file without O_APPEND does: at its own
+// offset, which a copytruncate does not reset, so the next write after the truncation
+// leaves a hole (read as NUL bytes) as long as the file was.
+type offsetWriter struct {
+	f   *os.File
+	off int64
+}
+
+func newOffsetWriter(t *testing.T, path string) *offsetWriter {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &offsetWriter{f: f}
+}
+
+func (w *offsetWriter) write(t *testing.T, s string) {
+	t.Helper()
+	n, err := w.f.WriteAt([]byte(s), w.off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.off += int64(n)
+}
+
+// Issue 13 kind 4: after a copytruncate, a writer that kept its offset leaves a NUL run
+// before its next event. The event ships; the NULs are counted, not taken for a line.
+func TestNULRunAfterCopyTruncateShipsTheEvent(t *testing.T) {
+	tests := []struct {
+		name   string
+		before int // lines written before the rotation (sets the NUL run's length)
+		follow bool
+	}{
+		{"short NUL run", 3, false},
+		{"NUL run longer than fingerprint_bytes", 100, false},
+		{"NUL run longer than max_line_bytes", 6000, false},
+		{"following", 100, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			w := newOffsetWriter(t, live)
+			w.write(t, lines("a", 0, tt.before))
+			c := testConfig(live)
+			c.MaxLineBytes = 1 << 20 // 6000 lines are about 2 MiB of NULs
+			m := &recMetrics{}
+			in := newInput(t, c, data, !tt.follow, m)
+			var got []string
+			if tt.follow {
+				got = readN(t, in, tt.before)
+			} else {
+				got = readAll(t, in)
+			}
+			equalIDs(t, got, ids("a", 0, tt.before))
+
+			if err := copyTruncate(live, live+".1"); err != nil {
+				t.Fatal(err)
+			}
+			hole := w.off
+			w.write(t, lines("b", 0, 3))
+			if tt.follow {
+				got = readN(t, in, 3)
+			} else {
+				got = readAll(t, newInput(t, c, data, true, m))
+			}
+			equalIDs(t, got, ids("b", 0, 3))
+
+			// A second rotation: the new live file starts with a longer NUL run, and must
+			// not be taken for the first (identity skips the NULs).
+			if err := copyTruncate(live, live+".2"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.follow {
+				expectNothing(t, in) // the agent sees the live file empty, then the write
+			}
+			hole += w.off
+			w.write(t, lines("c", 0, 2))
+			if tt.follow {
+				got = readN(t, in, 2)
+				if err := in.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				got = readAll(t, newInput(t, c, data, true, m))
+			}
+			equalIDs(t, got, ids("c", 0, 2))
+			st := m.get()
+			if st.nuls != hole || st.invalid != 0 || st.skipped != 0 || st.lostBytes != 0 {
+				t.Fatalf("NUL bytes skipped %d (want %d), invalid %d, skipped lines %d, lost %d: want only the NULs counted",
+					st.nuls, hole, st.invalid, st.skipped, st.lostBytes)
+			}
+		})
+	}
+}
+
+// A NUL run inside a line ends it: the part before it (cut by a crash) is invalid and
+// counted, the event after it ships. A file of only NULs yields nothing and no error.
+func TestNULsInsideLinesAndNULOnlyFiles(t *testing.T) {
+	partial := strings.TrimSuffix(auditLine("p-0"), "\n")[:60]
+	tests := []struct {
+		name    string
+		content string
+		want    []string
+		invalid int
+		nuls    int64
+	}{
+		{"crash zeros after a partial line", lines("p", 1, 3) + partial + strings.Repeat("\x00", 4096) + lines("q", 0, 2), concat(ids("p", 1, 3), ids("q", 0, 2)), 1, 4096},
+		{"only NULs", strings.Repeat("\x00", 10000), nil, 0, 10000},
+		{"NULs between lines", lines("p", 0, 1) + "\x00\x00" + lines("p", 1, 2), ids("p", 0, 2), 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			appendFile(t, live, tt.content)
+			m := &recMetrics{}
+			equalIDs(t, readAll(t, newInput(t, testConfig(live), data, true, m)), tt.want)
+			if st := m.get(); st.invalid != tt.invalid || st.nuls != tt.nuls {
+				t.Fatalf("invalid %d (want %d), NUL bytes %d (want %d)", st.invalid, tt.invalid, st.nuls, tt.nuls)
+			}
+		})
+	}
+}
+
+// A file that starts with a NUL run is identified by what follows the run: by its first
+// KiB (all NULs) every such file looked the same, so after a second copytruncate while the
+// agent was down the copy holding the unread lines was taken for a duplicate of the live
+// file and skipped, and the live file read from an offset inside its NUL run.
+func TestNULLedFilesKeepTheirIdentity(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "audit.log")
+	w := newOffsetWriter(t, live)
+	w.write(t, lines("a", 0, 100))
+	if err := copyTruncate(live, live+".1"); err != nil {
+		t.Fatal(err)
+	}
+	w.write(t, lines("b", 0, 10)) // after a NUL run of 100 lines' length
+	c := testConfig(live)
+	c.BatchMaxEvents = 4
+	m := &recMetrics{}
+	in := newInput(t, c, data, false, m)
+	equalIDs(t, readN(t, in, 104), concat(ids("a", 0, 100), ids("b", 0, 4)))
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyTruncate(live, live+".2"); err != nil {
+		t.Fatal(err)
+	}
+	w.write(t, lines("c", 0, 3))
+	equalIDs(t, readAll(t, newInput(t, c, data, true, m)), concat(ids("b", 4, 10), ids("c", 0, 3)))
+	if st := m.get(); st.lostBytes != 0 || st.invalid != 0 {
+		t.Fatalf("lost %d bytes, %d invalid lines: want none", st.lostBytes, st.invalid)
+	}
+}
