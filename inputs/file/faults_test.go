@@ -167,3 +167,42 @@ func TestNULLedFilesKeepTheirIdentity(t *testing.T) {
 		t.Fatalf("lost %d bytes, %d invalid lines: want none", st.lostBytes, st.invalid)
 	}
 }
+
+// Issue 20 kind 8: what was counted as lost is out of the checkpoint lag, so /healthz
+// does not call a quiet agent wedged until prune_after forgets the entry.
+func TestLostBytesAreNotLag(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "audit.log")
+	appendFile(t, live, lines("l", 0, 50))
+	c := testConfig(live)
+	c.BatchMaxEvents = 10
+	in := newInput(t, c, data, false, nil)
+	equalIDs(t, readN(t, in, 10), ids("l", 0, 10))
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(live); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, lines("m", 0, 3))
+	for restart := 0; restart < 2; restart++ { // the lost entry stays in the checkpoint
+		m := &recMetrics{}
+		in := newInput(t, c, data, false, m)
+		if restart == 0 {
+			equalIDs(t, readN(t, in, 3), ids("m", 0, 3))
+		}
+		expectNothing(t, in)
+		if err := in.persist(false); err != nil {
+			t.Fatal(err)
+		}
+		if st := m.get(); st.lag != 0 {
+			t.Fatalf("start %d: lag %d bytes after everything readable was delivered (lost %d)", restart, st.lag, st.lostBytes)
+		}
+		if err := in.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if states := loadStates(t, data); len(states) != 2 {
+		t.Fatalf("want the live file and the lost one checkpointed, got %+v", states)
+	}
+}

@@ -991,7 +991,9 @@ func (in *Input) persist(save bool) error {
 	var lag int64
 	for _, t := range in.files {
 		wm := t.acks.Watermark()
-		if t.size > wm {
+		if t.size > wm && !t.lostCounted {
+			// What was counted lost can never be delivered: as lag it would hold /healthz
+			// at "wedged" until prune_after forgets the entry.
 			lag += t.size - wm
 		}
 		if t.fp.Len == 0 {
