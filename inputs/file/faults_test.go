@@ -206,3 +206,69 @@ func TestLostBytesAreNotLag(t *testing.T) {
 		t.Fatalf("want the live file and the lost one checkpointed, got %+v", states)
 	}
 }
+
+// Issue 13 kind 5: while the agent was down a second rotator renamed a backup to a name
+// that does not look like a backup of the configured live file. The file is found by its
+// identity among every file of the watched directory and finished; only what is truly
+// gone is counted lost.
+func TestBackupRenamedWhileDownIsFoundByIdentity(t *testing.T) {
+	tests := []struct {
+		name string
+		move func(t *testing.T, backup string) // the second rotator, from the lumberjack name
+		lost bool
+	}{
+		{"logrotate numbers the lumberjack backup", func(t *testing.T, b string) { rename(t, b, b+".1") }, false},
+		{"and compresses it", func(t *testing.T, b string) { rename(t, b, b+".1"); gzipAway(t, b+".1") }, false},
+		{"moved to another name", func(t *testing.T, b string) { rename(t, b, filepath.Join(filepath.Dir(b), "kept-for-forensics")) }, false},
+		{"moved and compressed", func(t *testing.T, b string) {
+			p := filepath.Join(filepath.Dir(b), "old.json")
+			rename(t, b, p)
+			gzipAway(t, p)
+		}, false},
+		{"deleted", func(t *testing.T, b string) { rename(t, b, filepath.Join(t.TempDir(), "elsewhere")) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			appendFile(t, live, lines("r", 0, 50))
+			c := testConfig(live)
+			c.BatchMaxEvents = 10
+			in := newInput(t, c, data, false, nil)
+			equalIDs(t, readN(t, in, 10), ids("r", 0, 10))
+			if err := in.Close(); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, live, lines("r", 50, 60)) // unseen: written while the agent was down
+			backup := lumberjackName(live, t0)
+			rename(t, live, backup)
+			appendFile(t, live, lines("n", 0, 5))
+			tt.move(t, backup)
+
+			m := &recMetrics{}
+			got := readAll(t, newInput(t, c, data, true, m))
+			st := m.get()
+			if tt.lost {
+				equalIDs(t, got, ids("n", 0, 5))
+				if want := int64(len(lines("r", 10, 50))); st.lostBytes != want || st.lostEv == 0 {
+					t.Fatalf("lost %d bytes, %d events; want %d bytes counted", st.lostBytes, st.lostEv, want)
+				}
+				return
+			}
+			equalIDs(t, got, concat(ids("r", 10, 60), ids("n", 0, 5)))
+			if st.lostBytes != 0 {
+				t.Fatalf("nothing was lost, but %d bytes were counted", st.lostBytes)
+			}
+			if got := readAll(t, newInput(t, c, data, true, nil)); len(got) != 0 {
+				t.Fatalf("restart shipped %d events again", len(got))
+			}
+		})
+	}
+}
+
+func rename(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+}

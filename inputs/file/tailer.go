@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,6 +82,7 @@ type Input struct {
 	// that were still growing at the last scan (a copy or a gzip being written), by size.
 	young    map[fileKey]int64
 	youngFor time.Duration
+	probed   map[fileKey]probe // files findMoved sampled
 	order    []*tracked
 	fresh    bool // no checkpoint existed: start_at applies to the first scan
 	scanned  bool
@@ -142,6 +144,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		byKey:    map[fileKey]*tracked{},
 		dups:     map[fileKey]int64{},
 		young:    map[fileKey]int64{},
+		probed:   map[fileKey]probe{},
 		youngFor: youngFor,
 		wake:     make(chan struct{}, 1),
 		saveNow:  make(chan struct{}, 1),
@@ -355,6 +358,11 @@ func (in *Input) scan(now time.Time) {
 		c.t = in.track(c.foundPath, c.key, gz, prefix, c.fi, now)
 	}
 	in.young = young
+	paths := make(map[string]bool, len(cands))
+	for _, c := range cands {
+		paths[c.Path] = true
+	}
+	moved := in.findMoved(in.dirsOf(found), paths, now)
 	in.forgetUnseen(now)
 	in.order = in.order[:0]
 	for _, t := range in.files {
@@ -362,6 +370,7 @@ func (in *Input) scan(now time.Time) {
 			in.order = append(in.order, t) // draining a deleted or renamed-away file: oldest first
 		}
 	}
+	in.order = append(in.order, moved...)
 	for _, c := range cands {
 		if c.t != nil && (c.Backup || !youngOf[c.Live]) {
 			// A live file waits for a young backup of its own: older content first.
@@ -371,6 +380,103 @@ func (in *Input) scan(now time.Time) {
 	in.scanned, in.fresh = true, false
 	in.watchDirs(found)
 	in.dirty.Store(true)
+}
+
+// findMoved looks for checkpointed files the globs no longer find among every other file
+// of dirs: a backup renamed by a second rotator (logrotate over lumberjack:
+// audit-2026-11-20T10-00-00.000.log -> ...log.1, maybe compressed) or moved to another
+// name. A file is taken by identity only: its inode with the same first bytes, or its
+// fingerprint. Each file's sample is kept while its size and mtime stay the same, so a
+// directory of unrelated files is read once, not at every scan.
+func (in *Input) findMoved(dirs []string, skip map[string]bool, now time.Time) []*tracked {
+	missing := 0
+	for _, t := range in.files {
+		if !t.seen && t.rd == nil && t.fp.Len > 0 {
+			missing++
+		}
+	}
+	if missing == 0 {
+		clear(in.probed)
+		return nil
+	}
+	var moved []*tracked
+	probed := make(map[fileKey]probe, len(in.probed))
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if skip[p] || !e.Type().IsRegular() || in.find.excluded(p) {
+				continue
+			}
+			fi, err := os.Stat(p)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			key := keyOf(fi)
+			if t := in.byKey[key]; t != nil && (t.seen || t.rd != nil) {
+				continue
+			}
+			if _, dup := in.dups[key]; dup {
+				continue
+			}
+			gz := isGzip(p)
+			pr, ok := in.probed[key]
+			if !ok || pr.size != fi.Size() || !pr.mod.Equal(fi.ModTime()) {
+				s, k, err := readPrefix(p, gz, in.fpBytes)
+				if err != nil || k != key {
+					continue
+				}
+				pr = probe{size: fi.Size(), mod: fi.ModTime(), s: s}
+			}
+			probed[key] = pr
+			t := in.byKey[key]
+			if t == nil || !t.fp.matches(pr.s) {
+				t = in.matchFingerprint(pr.s)
+			}
+			if t == nil || t.seen || t.rd != nil {
+				continue
+			}
+			if t.key != key {
+				in.rebind(t, p, key, gz, pr.s, fi)
+			}
+			in.bind(t, foundPath{Path: p, Live: p, Backup: true}, fi, now)
+			in.log.Info("found a checkpointed file under a name the paths do not match; reading it to its end",
+				"path", p, "offset", t.readOff)
+			moved = append(moved, t)
+		}
+	}
+	in.probed = probed
+	return moved
+}
+
+// probe is the sample of a file findMoved looked at, valid while size and mod hold.
+type probe struct {
+	size int64
+	mod  time.Time
+	s    sample
+}
+
+// dirsOf returns the directories of the files found and of the literal patterns: where
+// rotation moves files.
+func (in *Input) dirsOf(found []foundPath) []string {
+	set := map[string]bool{}
+	for _, p := range found {
+		set[filepath.Dir(p.Path)] = true
+	}
+	for _, p := range in.cfg.Paths {
+		if d := filepath.Dir(p); !hasMeta(d) {
+			set[d] = true
+		}
+	}
+	dirs := make([]string, 0, len(set))
+	for d := range set {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	return dirs
 }
 
 // confirm checks that the file at path, bound to t by inode, is still t's content.
@@ -910,16 +1016,7 @@ func (in *Input) watchDirs(found []foundPath) {
 	if in.watcher == nil {
 		return
 	}
-	dirs := map[string]bool{}
-	for _, p := range found {
-		dirs[filepath.Dir(p.Path)] = true
-	}
-	for _, p := range in.cfg.Paths {
-		if d := filepath.Dir(p); !hasMeta(d) {
-			dirs[d] = true
-		}
-	}
-	for d := range dirs {
+	for _, d := range in.dirsOf(found) {
 		if in.watched[d] {
 			continue
 		}
