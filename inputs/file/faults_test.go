@@ -173,14 +173,7 @@ func TestNULLedFilesKeepTheirIdentity(t *testing.T) {
 func TestLostBytesAreNotLag(t *testing.T) {
 	dir, data := t.TempDir(), t.TempDir()
 	live := filepath.Join(dir, "audit.log")
-	appendFile(t, live, lines("l", 0, 50))
-	c := testConfig(live)
-	c.BatchMaxEvents = 10
-	in := newInput(t, c, data, false, nil)
-	equalIDs(t, readN(t, in, 10), ids("l", 0, 10))
-	if err := in.Close(); err != nil {
-		t.Fatal(err)
-	}
+	c := stopAfterOneBatch(t, live, "l", data)
 	if err := os.Remove(live); err != nil {
 		t.Fatal(err)
 	}
@@ -231,14 +224,7 @@ func TestBackupRenamedWhileDownIsFoundByIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, data := t.TempDir(), t.TempDir()
 			live := filepath.Join(dir, "audit.log")
-			appendFile(t, live, lines("r", 0, 50))
-			c := testConfig(live)
-			c.BatchMaxEvents = 10
-			in := newInput(t, c, data, false, nil)
-			equalIDs(t, readN(t, in, 10), ids("r", 0, 10))
-			if err := in.Close(); err != nil {
-				t.Fatal(err)
-			}
+			c := stopAfterOneBatch(t, live, "r", data)
 			appendFile(t, live, lines("r", 50, 60)) // unseen: written while the agent was down
 			backup := lumberjackName(live, t0)
 			rename(t, live, backup)
@@ -271,4 +257,19 @@ func rename(t *testing.T, from, to string) {
 	if err := os.Rename(from, to); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stopAfterOneBatch writes 50 lines to live, has an agent deliver the first 10 of them
+// and stop, and returns its config.
+func stopAfterOneBatch(t *testing.T, live, prefix, data string) *Config {
+	t.Helper()
+	appendFile(t, live, lines(prefix, 0, 50))
+	c := testConfig(live)
+	c.BatchMaxEvents = 10
+	in := newInput(t, c, data, false, nil)
+	equalIDs(t, readN(t, in, 10), ids(prefix, 0, 10))
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
