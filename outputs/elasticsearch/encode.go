@@ -50,7 +50,6 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 			continue
 		}
 		t, rawTS := eventTime(ev, now)
-		id := deriveDocID(ev, doc)
 		index := e.dataStream
 		if index == "" {
 			index = namer.name(t)
@@ -62,6 +61,8 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 				continue
 			}
 		}
+		// The id is taken from the bytes sent, @timestamp included.
+		id := deriveDocID(doc)
 		// Index names and ids are validated/hex, so they need no JSON escaping.
 		dst = append(dst, `{"create":{"_index":"`...)
 		dst = append(dst, index...)

@@ -232,27 +232,22 @@ func eventTime(ev *pipeline.Event, now time.Time) (t time.Time, raw string) {
 	return now, now.UTC().Format(time.RFC3339Nano)
 }
 
-// docID is a document _id: 32 hex digits.
-type docID [32]byte
+// docID is a document _id: 64 hex digits.
+type docID [64]byte
 
 func (d docID) String() string { return string(d[:]) }
 
-// deriveDocID derives the document _id: the same audit event (auditID and stage; for
-// kube-audit-rest the decoder puts the request uid in auditID) always gets the same id,
-// so a replay conflicts instead of duplicating. An event without an auditID falls back
-// to a hash of its content, which a replay reproduces too. Hashing bounds the length
-// (auditID comes from a client-settable header) and keeps the id free of odd bytes.
-func deriveDocID(ev *pipeline.Event, body []byte) docID {
-	var scratch [256]byte
-	key := scratch[:0]
-	if id, _ := ev.Field("auditID").(string); id != "" {
-		stage, _ := ev.Field("stage").(string)
-		key = append(append(append(key, id...), 0), stage...)
-	} else {
-		key = append(append(key, "content\x00"...), body...)
-	}
-	sum := sha256.Sum256(key)
+// deriveDocID derives the document _id from the document exactly as it is sent: the
+// SHA-256 of its bytes, in hex. The same event replayed through the same configuration
+// gets the same id, so the replay conflicts (409) instead of duplicating; two events
+// that differ in any byte get different ids, so they are never merged, even when a
+// client reused an audit ID (the Audit-ID request header is client-settable) and the
+// stage is the same. A 409 therefore means a document of these very bytes was already
+// created. The whole digest is kept: an id an attacker could make collide by trying
+// 2^64 variants of their own requests would let one request hide another.
+func deriveDocID(doc []byte) docID {
+	sum := sha256.Sum256(doc)
 	var out docID
-	hex.Encode(out[:], sum[:16])
+	hex.Encode(out[:], sum[:])
 	return out
 }

@@ -92,23 +92,23 @@ func auditEvents(t testing.TB, n int) pipeline.Batch {
 	return b
 }
 
-// docKey is the estest key ("index/_id") an event is stored under.
+// docKey is the estest key ("index/_id") an event is stored under, as the encoder makes it.
 func docKey(t testing.TB, cfg *Config, ev *pipeline.Event) string {
 	t.Helper()
-	p, err := parseIndexPattern(cfg.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := ev.AppendJSON(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, _ := eventTime(ev, time.Now())
-	index := p.format(ts)
+	name := cfg.Index
 	if cfg.DataStream != "" {
-		index = cfg.DataStream
+		name = cfg.DataStream
 	}
-	return index + "/" + deriveDocID(ev, body).String()
+	p, err := parseIndexPattern(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := encoder{pattern: p, dataStream: cfg.DataStream, now: time.Now}
+	_, items, bad := e.encode(nil, pipeline.Batch{ev})
+	if len(items) != 1 || len(bad) != 0 {
+		t.Fatalf("event not encodable: %v", bad)
+	}
+	return items[0].index + "/" + items[0].id.String()
 }
 
 // readDeadLetters parses the dead-letter file, checking its mode.
@@ -479,5 +479,92 @@ func TestBodyNotReusedAfterAShortAnswer(t *testing.T) {
 	}
 	if len(out.bodies) != 0 {
 		t.Fatalf("body kept for reuse after an answer for 1 of 5 items")
+	}
+}
+
+// TestReusedAuditIDNeverMerges is issue 13's first kind: clients choose the audit ID
+// (the Audit-ID request header), so two different requests can share it and the stage.
+// Each must be its own document; the same bytes sent again must stay one.
+func TestReusedAuditIDNeverMerges(t *testing.T) {
+	const (
+		list = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"11111111-2222-3333-4444-555555555555","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"mallory"},"objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:00.000001Z","stageTimestamp":"2026-11-20T10:00:00.000100Z"}`
+		crb  = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"11111111-2222-3333-4444-555555555555","stage":"ResponseComplete","requestURI":"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings","verb":"create","user":{"username":"mallory"},"objectRef":{"resource":"clusterrolebindings","name":"pwn","apiGroup":"rbac.authorization.k8s.io","apiVersion":"v1"},"responseStatus":{"code":201},"requestReceivedTimestamp":"2026-11-20T10:00:00.000002Z","stageTimestamp":"2026-11-20T10:00:00.000200Z"}`
+		// The same request at another stage is another event.
+		crbStarted = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"11111111-2222-3333-4444-555555555555","stage":"ResponseStarted","requestURI":"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings","verb":"create","user":{"username":"mallory"},"objectRef":{"resource":"clusterrolebindings","name":"pwn","apiGroup":"rbac.authorization.k8s.io","apiVersion":"v1"},"requestReceivedTimestamp":"2026-11-20T10:00:00.000002Z","stageTimestamp":"2026-11-20T10:00:00.000150Z"}`
+		noID1      = `{"verb":"get","requestReceivedTimestamp":"2026-11-20T10:00:00Z"}`
+		noID2      = `{"verb":"delete","requestReceivedTimestamp":"2026-11-20T10:00:00Z"}`
+	)
+	kar := func(t testing.TB, uid, op, name string) *pipeline.Event {
+		fields := map[string]any{"auditID": uid, "stage": "ResponseComplete", "verb": op,
+			"objectRef":                map[string]any{"resource": "configmaps", "name": name},
+			"requestReceivedTimestamp": "2026-11-20T10:00:00Z"}
+		return pipeline.NewEvent(nil, fields, pipeline.SourceKubeAuditRest)
+	}
+	ev := func(raw string) func(testing.TB) *pipeline.Event {
+		return func(t testing.TB) *pipeline.Event { return testEvent(t, raw) }
+	}
+	tests := []struct {
+		name string
+		// batches are written one after the other, as a first delivery and replays.
+		batches  [][]func(testing.TB) *pipeline.Event
+		dataStrm bool
+		wantDocs int
+	}{
+		{name: "same auditID and stage, list then create clusterrolebinding",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(list), ev(crb)}}, wantDocs: 2},
+		{name: "the same pair in two batches",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(list)}, {ev(crb)}}, wantDocs: 2},
+		{name: "same auditID, other stage",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(crb), ev(crbStarted)}}, wantDocs: 2},
+		{name: "same bytes twice in one batch is one document",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(crb), ev(crb)}}, wantDocs: 1},
+		{name: "same bytes replayed is one document",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(list), ev(crb)}, {ev(list), ev(crb)}, {ev(crb)}}, wantDocs: 2},
+		{name: "no auditID: content decides",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(noID1), ev(noID2)}, {ev(noID1)}}, wantDocs: 2},
+		{name: "kube-audit-rest: same uid, other object",
+			batches: [][]func(testing.TB) *pipeline.Event{{
+				func(t testing.TB) *pipeline.Event { return kar(t, "u1", "get", "a") },
+				func(t testing.TB) *pipeline.Event { return kar(t, "u1", "create", "b") },
+			}, {
+				func(t testing.TB) *pipeline.Event { return kar(t, "u1", "create", "b") },
+			}}, wantDocs: 2},
+		{name: "data stream: same auditID kept apart, replay stays one",
+			batches: [][]func(testing.TB) *pipeline.Event{{ev(list), ev(crb)}, {ev(crb), ev(list)}}, dataStrm: true, wantDocs: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, estest.Faults{})
+			out, cfg, m := newTestOutput(t, srv.URL, func(c *Config) {
+				if tt.dataStrm {
+					c.DataStream = "k8s-audit"
+					c.SetupTemplate = true
+				}
+			})
+			for _, mk := range tt.batches {
+				var b pipeline.Batch
+				for _, f := range mk {
+					b = append(b, f(t))
+				}
+				if err := out.Write(context.Background(), b); err != nil {
+					t.Fatalf("write: %v", err)
+				}
+			}
+			pattern := "k8s-audit-*"
+			if tt.dataStrm {
+				pattern = cfg.DataStream
+			}
+			if n := srv.Count(pattern); n != tt.wantDocs {
+				t.Errorf("%d documents, want %d", n, tt.wantDocs)
+			}
+			if d := m.deadLettered(); d != 0 {
+				t.Errorf("%d dead-lettered, want 0", d)
+			}
+			for k, n := range srv.Writes() {
+				if n != 1 {
+					t.Errorf("%s stored %d times, want once", k, n)
+				}
+			}
+		})
 	}
 }

@@ -121,7 +121,9 @@ func TestEventTime(t *testing.T) {
 
 func TestDocID(t *testing.T) {
 	a := testEvent(t, `{"auditID":"a1","stage":"ResponseComplete","verb":"get"}`)
+	aAgain := testEvent(t, `{"auditID":"a1","stage":"ResponseComplete","verb":"get"}`)
 	aChanged := testEvent(t, `{"auditID":"a1","stage":"ResponseComplete","verb":"get","extra":1}`)
+	aCreate := testEvent(t, `{"auditID":"a1","stage":"ResponseComplete","verb":"create"}`)
 	aStarted := testEvent(t, `{"auditID":"a1","stage":"ResponseStarted","verb":"get"}`)
 	b := testEvent(t, `{"auditID":"b1","stage":"ResponseComplete","verb":"get"}`)
 	noID1 := testEvent(t, `{"verb":"get","x":1}`)
@@ -131,7 +133,7 @@ func TestDocID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return deriveDocID(ev, body).String()
+		return deriveDocID(body).String()
 	}
 	tests := []struct {
 		name string
@@ -139,7 +141,10 @@ func TestDocID(t *testing.T) {
 		same bool
 	}{
 		{"same event, same id", a, a, true},
-		{"redaction does not change the id", a, aChanged, true},
+		{"same bytes read twice, same id", a, aAgain, true},
+		// auditID comes from a client-settable header: a reused one must not merge.
+		{"same auditID and stage, other verb: other id", a, aCreate, false},
+		{"a changed body (redaction, another config) is another document", a, aChanged, false},
 		{"other stage, other id", a, aStarted, false},
 		{"other auditID, other id", a, b, false},
 		{"no auditID: content decides", noID1, noID2, false},
@@ -151,8 +156,8 @@ func TestDocID(t *testing.T) {
 			if (x == y) != tt.same {
 				t.Errorf("ids %s and %s: same = %v, want %v", x, y, x == y, tt.same)
 			}
-			if len(x) != 32 || strings.Trim(x, "0123456789abcdef") != "" {
-				t.Errorf("id %q is not 32 hex digits", x)
+			if len(x) != 64 || strings.Trim(x, "0123456789abcdef") != "" {
+				t.Errorf("id %q is not 64 hex digits", x)
 			}
 		})
 	}
