@@ -27,10 +27,35 @@ type TLSConfig struct {
 	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
 }
 
+// SigV4Config turns on AWS Signature Version 4 request signing, for Amazon OpenSearch
+// Service (service es) and OpenSearch Serverless (service aoss). Credentials come from
+// the standard AWS chain: environment, shared config and credentials files, web
+// identity (IRSA), ECS and EC2 instance roles.
+type SigV4Config struct {
+	Region  string `mapstructure:"region"`
+	Service string `mapstructure:"service"`
+}
+
+// enabled reports whether the section was given at all.
+func (s SigV4Config) enabled() bool { return s.Region != "" || s.Service != "" }
+
+// Compatibility values: what the output expects at its addresses.
+const (
+	CompatAuto          = "auto"
+	CompatElasticsearch = "elasticsearch"
+	CompatOpenSearch    = "opensearch"
+)
+
 // Config is the `type: elasticsearch` output section.
 type Config struct {
 	Addresses []string `mapstructure:"addresses"`
 	CloudID   string   `mapstructure:"cloud_id"`
+
+	// Compatibility is auto (read the distribution and version from GET / before the
+	// first write), elasticsearch or opensearch.
+	Compatibility string `mapstructure:"compatibility"`
+	// AWSSigV4 signs every request for Amazon OpenSearch Service / Serverless.
+	AWSSigV4 SigV4Config `mapstructure:"aws_sigv4"`
 
 	Username        string `mapstructure:"username"`
 	Password        Secret `mapstructure:"password"`
@@ -82,6 +107,8 @@ const DefaultIndex = "k8s-audit-%{+yyyy.MM.dd}"
 func DefaultConfig() *Config {
 	return &Config{
 		Index:          DefaultIndex,
+		Compatibility:  CompatAuto,
+		SetupTemplate:  true,
 		TemplateName:   "auditship",
 		TemplateBodies: "flattened",
 		RequestTimeout: time.Minute,
@@ -160,6 +187,37 @@ func (c *Config) Validate() error {
 	}
 	if methods > 1 {
 		add("api_key", "choose one of username/password, api_key or bearer_token")
+	}
+
+	switch c.Compatibility {
+	case CompatAuto, CompatElasticsearch, CompatOpenSearch:
+	default:
+		add("compatibility", "unknown value %q (auto, elasticsearch, opensearch)", c.Compatibility)
+	}
+	if c.AWSSigV4.enabled() {
+		if c.AWSSigV4.Region == "" {
+			add("aws_sigv4.region", "is required (e.g. eu-west-1)")
+		}
+		switch c.AWSSigV4.Service {
+		case "es", "aoss":
+		case "":
+			add("aws_sigv4.service", "is required: es (Amazon OpenSearch Service) or aoss (OpenSearch Serverless)")
+		default:
+			add("aws_sigv4.service", "unknown value %q (es, aoss)", c.AWSSigV4.Service)
+		}
+		if methods > 0 {
+			// Both would claim the Authorization header.
+			add("aws_sigv4", "cannot be combined with username/password, api_key or bearer_token")
+		}
+		if c.CloudID != "" {
+			add("aws_sigv4", "cannot be combined with cloud_id (an Elastic Cloud deployment)")
+		}
+		if c.Compatibility == CompatElasticsearch {
+			add("compatibility", "is elasticsearch, but aws_sigv4 is for Amazon OpenSearch Service")
+		}
+	}
+	if c.CloudID != "" && c.Compatibility == CompatOpenSearch {
+		add("compatibility", "is opensearch, but cloud_id names an Elastic Cloud deployment")
 	}
 
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {

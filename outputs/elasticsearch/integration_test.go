@@ -418,8 +418,8 @@ func TestReady(t *testing.T) {
 }
 
 func TestNotElasticsearchIsRefused(t *testing.T) {
-	// A server without the product header: the client's product check refuses it, and the
-	// batch is retried rather than lost.
+	// A server whose GET / does not answer as Elasticsearch or OpenSearch does: nothing is
+	// sent to it, and the batch is retried rather than lost.
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"errors":false,"items":[{"create":{"status":201}}]}`))
@@ -468,7 +468,14 @@ func TestBodyNotReusedAfterAShortAnswer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
-		_, _ = io.WriteString(w, `{"errors":false,"items":[{"create":{"status":201}}]}`)
+		switch {
+		case r.URL.Path == "/":
+			_, _ = io.WriteString(w, `{"version":{"number":"8.19.0"}}`)
+		case strings.HasPrefix(r.URL.Path, "/_index_template/"):
+			_, _ = io.WriteString(w, `{"acknowledged":true}`)
+		default:
+			_, _ = io.WriteString(w, `{"errors":false,"items":[{"create":{"status":201}}]}`)
+		}
 	}))
 	defer srv.Close()
 	out, _, _ := newTestOutput(t, srv.URL, nil)
@@ -564,6 +571,80 @@ func TestReusedAuditIDNeverMerges(t *testing.T) {
 				if n != 1 {
 					t.Errorf("%s stored %d times, want once", k, n)
 				}
+			}
+		})
+	}
+}
+
+// bodyEvent is an audit event of verb on resource carrying body as field (requestObject,
+// responseObject or oldObject).
+func bodyEvent(t testing.TB, n int, field, body string) *pipeline.Event {
+	t.Helper()
+	return testEvent(t, fmt.Sprintf(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse",`+
+		`"auditID":"body-%d","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/x","verb":"create",`+
+		`"user":{"username":"u"},"objectRef":{"resource":"x","namespace":"default","apiVersion":"v1"},`+
+		`"responseStatus":{"metadata":{},"code":201},%q:%s,`+
+		`"requestReceivedTimestamp":"2026-11-20T10:00:0%dZ","stageTimestamp":"2026-11-20T10:00:0%dZ"}`, n, field, body, n, n))
+}
+
+func deepObject(depth int) string {
+	return strings.Repeat(`{"properties":`, depth) + `{"type":"string"}` + strings.Repeat(`}`, depth)
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"kind":"ConfigMap","data":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"key-%d":"v"`, i)
+	}
+	b.WriteString(`}}`)
+	return b.String()
+}
+
+// TestBodiesOfAnyShapeAreIndexed is issue 13's eighth kind: with the default
+// configuration no request or response body can be rejected by the mapping that
+// earlier bodies made. estest enforces dynamic mapping as Elasticsearch does.
+func TestBodiesOfAnyShapeAreIndexed(t *testing.T) {
+	svc := func(port string) string {
+		return `{"kind":"Service","apiVersion":"v1","metadata":{"name":"s"},"spec":{"ports":[{"port":80,"targetPort":` + port + `}]}}`
+	}
+	tests := []struct {
+		name   string
+		field  string
+		bodies []string
+	}{
+		{"Service targetPort 8080 then http", "requestObject", []string{svc("8080"), svc(`"http"`)}},
+		{"Service targetPort in responses", "responseObject", []string{svc("8080"), svc(`"http"`)}},
+		{"oldObject value then object", "oldObject", []string{`{"spec":{"x":"a"}}`, `{"spec":{"x":{"y":1}}}`}},
+		{"labels app and app.kubernetes.io/name", "requestObject", []string{
+			`{"metadata":{"labels":{"app":"web"}}}`, `{"metadata":{"labels":{"app.kubernetes.io/name":"web"}}}`}},
+		{"a date-like string then another string", "requestObject", []string{
+			`{"data":{"since":"2026-11-20"}}`, `{"data":{"since":"yesterday"}}`}},
+		{"boolean then string", "responseObject", []string{`{"status":{"ready":true}}`, `{"status":{"ready":"maybe"}}`}},
+		{"a ConfigMap of 1500 keys", "requestObject", []string{manyKeys(1500)}},
+		{"a CRD schema nested 120 deep", "requestObject", []string{deepObject(120)}},
+		{"empty and odd keys", "requestObject", []string{`{"data":{"a..b":"x",".":"y"}}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, estest.Faults{})
+			out, cfg, m := newTestOutput(t, srv.URL, nil)
+			for i, body := range tt.bodies {
+				if err := out.Write(context.Background(), pipeline.Batch{bodyEvent(t, i, tt.field, body)}); err != nil {
+					t.Fatalf("write %d: %v", i, err)
+				}
+			}
+			if d := m.deadLettered(); d != 0 {
+				for _, dl := range readDeadLetters(t, cfg.DeadLetterPath) {
+					t.Logf("dead letter: %d %s %s", dl.Status, dl.ErrorType, dl.Reason)
+				}
+				t.Errorf("%d of %d events dead-lettered, want none", d, len(tt.bodies))
+			}
+			if n := srv.Count("k8s-audit-*"); n != len(tt.bodies) {
+				t.Errorf("%d documents, want %d", n, len(tt.bodies))
 			}
 		})
 	}

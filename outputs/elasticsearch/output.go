@@ -1,8 +1,10 @@
-// Package elasticsearch is the `type: elasticsearch` output: it ships batches with the
-// Bulk API, each event a `create` with an _id derived from the event itself, so that a
-// replay after a crash conflicts (409, counted as delivered) instead of duplicating.
-// Items Elasticsearch rejects for good go to a dead-letter file; items it is too busy
-// for are handed back to the engine, which retries only those.
+// Package elasticsearch is the `type: elasticsearch` output, for Elasticsearch 7.10 to 9
+// and OpenSearch 1 to 3 (with AWS SigV4 signing for Amazon OpenSearch Service and
+// Serverless): it ships batches with the Bulk API, each event a `create` with an _id
+// that is the digest of the document, so that a replay after a crash conflicts (409:
+// the same bytes are stored) instead of duplicating, and two different events never
+// share one. Items the cluster rejects for good go to a dead-letter file; items it is
+// too busy for are handed back to the engine, which retries only those.
 package elasticsearch
 
 import (
@@ -37,11 +39,17 @@ type Output struct {
 	log     hclog.Logger
 	metrics config.Metrics
 	client  *elasticsearch.Client
-	enc     *encoder
-	gzip    bool
-	timeout time.Duration
-	dlq     *deadLetterFile
-	parsers fastjson.ParserPool
+	// transport performs every request. It is the client's own transport (addresses,
+	// authentication, TLS), used without the client's check that answers carry
+	// X-Elastic-Product: OpenSearch sends none, and the client would refuse its answer
+	// to a bulk request it had already executed. detect finds out what the node is.
+	transport esapi.Transport
+	detect    *detector
+	enc       *encoder
+	gzip      bool
+	timeout   time.Duration
+	dlq       *deadLetterFile
+	parsers   fastjson.ParserPool
 	// bodies and zbodies keep request bodies (NDJSON, and gzipped) between batches: a
 	// free list of one per concurrent Write, which a collection does not empty as it
 	// would a sync.Pool. A body goes back only after an answer with a result for every
@@ -55,8 +63,10 @@ type Output struct {
 
 // templateSetup installs the index template once, before the first bulk request.
 type templateSetup struct {
-	name string
-	body []byte
+	name       string
+	pattern    string
+	dataStream bool
+	bodies     string
 
 	mu   sync.Mutex
 	done bool
@@ -96,23 +106,22 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 		dlqPath = filepath.Join(set.DataDir, "dlq", set.Name+".ndjson")
 	}
 	o := &Output{
-		name:    set.Name,
-		log:     log,
-		metrics: metrics,
-		client:  client,
-		enc:     &encoder{pattern: pattern, dataStream: cfg.DataStream, now: time.Now},
-		gzip:    cfg.Compression == "gzip",
-		timeout: cfg.RequestTimeout,
-		dlq:     &deadLetterFile{path: config.ResolvePath(dlqPath)},
-		bodies:  make(chan *[]byte, cfg.Concurrency),
-		zbodies: make(chan *bytes.Buffer, cfg.Concurrency),
+		name:      set.Name,
+		log:       log,
+		metrics:   metrics,
+		client:    client,
+		transport: client.Transport,
+		detect:    &detector{compat: cfg.Compatibility, service: cfg.AWSSigV4.Service},
+		enc:       &encoder{pattern: pattern, dataStream: cfg.DataStream, now: time.Now},
+		gzip:      cfg.Compression == "gzip",
+		timeout:   cfg.RequestTimeout,
+		dlq:       &deadLetterFile{path: config.ResolvePath(dlqPath)},
+		bodies:    make(chan *[]byte, cfg.Concurrency),
+		zbodies:   make(chan *bytes.Buffer, cfg.Concurrency),
 	}
 	if cfg.SetupTemplate {
-		body, err := indexTemplate(pattern.wildcard(), cfg.DataStream != "", cfg.TemplateBodies)
-		if err != nil {
-			return nil, err
-		}
-		o.template = &templateSetup{name: cfg.TemplateName, body: body}
+		o.template = &templateSetup{name: cfg.TemplateName, pattern: pattern.wildcard(),
+			dataStream: cfg.DataStream != "", bodies: cfg.TemplateBodies}
 	}
 	return o, nil
 }
@@ -170,6 +179,12 @@ func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConnsPerHost = cfg.Concurrency + 2
+	var rt http.RoundTripper = tr
+	if cfg.AWSSigV4.enabled() {
+		if rt, err = newSigV4Transport(tr, cfg.AWSSigV4); err != nil {
+			return elasticsearch.Config{}, err
+		}
+	}
 
 	return elasticsearch.Config{
 		Addresses:    cfg.Addresses,
@@ -178,7 +193,7 @@ func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 		Password:     password,
 		APIKey:       apiKey,
 		ServiceToken: bearer,
-		Transport:    tr,
+		Transport:    rt,
 		// The engine retries, with backoff and only the failed items; the client must
 		// not retry whole bulks behind its back.
 		DisableRetry: true,
@@ -218,7 +233,11 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if err := o.ensureTemplate(ctx); err != nil {
+	c, err := o.cluster(ctx)
+	if err != nil {
+		return err
+	}
+	if err := o.ensureTemplate(ctx, c); err != nil {
 		return err
 	}
 
@@ -419,7 +438,7 @@ func (o *Output) bulk(ctx context.Context, body []byte, items int) (results []it
 		Header: header,
 		// Only what the output reads: a full response is several times larger.
 		FilterPath: []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"},
-	}.Do(ctx, o.client)
+	}.Do(ctx, o.transport)
 	if err != nil {
 		return nil, fmt.Errorf("bulk request: %w", err)
 	}
@@ -518,7 +537,11 @@ func retryAfter(h string, now time.Time) time.Duration {
 	return 0
 }
 
-func (o *Output) ensureTemplate(ctx context.Context) error {
+// ensureTemplate installs the index template for cluster c once. Unreachable or busy:
+// the error is retried with the batch. Refused (4xx: no manage_index_templates
+// privilege, a mapping the cluster rejects): logged as an error and not retried, so
+// events still ship, mapped by whatever template the cluster has.
+func (o *Output) ensureTemplate(ctx context.Context, c cluster) error {
 	t := o.template
 	if t == nil {
 		return nil
@@ -528,35 +551,51 @@ func (o *Output) ensureTemplate(ctx context.Context) error {
 	if t.done {
 		return nil
 	}
+	body, err := indexTemplate(t.pattern, t.dataStream, t.bodies, c)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: t.name, Body: bytes.NewReader(t.body)}.Do(ctx, o.client)
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: t.name, Body: bytes.NewReader(body)}.Do(ctx, o.transport)
 	if err != nil {
 		return fmt.Errorf("install index template %s: %w", t.name, err)
 	}
 	defer res.Body.Close()
 	respBody, _ := io.ReadAll(res.Body)
 	if res.IsError() {
-		return fmt.Errorf("install index template %s: %w", t.name, &requestError{
-			status: res.StatusCode, kind: errorType(respBody),
-			after: retryAfter(res.Header.Get("Retry-After"), time.Now()),
-		})
+		re := &requestError{status: res.StatusCode, kind: errorType(respBody),
+			after: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout {
+			return fmt.Errorf("install index template %s: %w", t.name, re)
+		}
+		t.done = true
+		o.log.Error("index template refused; shipping without it, so bodies are mapped dynamically and some may be rejected and dead-lettered",
+			"template", t.name, "cluster", c.String(), "error", re)
+		return nil
 	}
 	t.done = true
-	o.log.Info("index template installed", "template", t.name)
+	o.log.Info("index template installed", "template", t.name, "cluster", c.String(), "body_mapping", orDisabled(c.objectType()))
 	return nil
 }
 
-// Ready implements pipeline.ReadyChecker with an info request, which also settles the
-// client's check that the server is Elasticsearch.
+// Ready implements pipeline.ReadyChecker: the node answers, and is a distribution and
+// version the output supports (GET /, which the first write needs anyway).
 func (o *Output) Ready(ctx context.Context) error {
-	res, err := o.client.Info(o.client.Info.WithContext(ctx))
+	if _, err := o.cluster(ctx); err != nil {
+		return fmt.Errorf("elasticsearch output not ready: %w", err)
+	}
+	if o.detect.service == "aoss" {
+		return nil // no GET / on OpenSearch Serverless; the first write tells
+	}
+	res, err := esapi.InfoRequest{}.Do(ctx, o.transport)
 	if err != nil {
 		return fmt.Errorf("elasticsearch unreachable: %w", err)
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.IsError() {
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	// 401/403 is a writer without the monitor privilege: the node is up.
+	if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
 		return fmt.Errorf("elasticsearch not ready: %w", &requestError{status: res.StatusCode, kind: errorType(body)})
 	}
 	return nil

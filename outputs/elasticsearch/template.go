@@ -5,17 +5,34 @@ import (
 	"fmt"
 )
 
+// flattenedDepthLimit bounds how deep a `flattened` body may nest (Elasticsearch's
+// default, 20, is less than a CRD's openAPIV3Schema reaches). Elasticsearch's JSON
+// parser refuses documents nested deeper than 1000 levels in any case.
+const flattenedDepthLimit = 1000
+
 // indexTemplate returns the composable index template body for the output's indices or
-// data stream. Fields an audit event always has get explicit types (keywords for the
-// who/what, ip for sourceIPs, date for timestamps); the open-ended parts (request and
-// response bodies, annotations, user extras) are one `flattened` field each or not
-// indexed at all, so arbitrary Kubernetes objects cannot grow the mapping without bound.
-func indexTemplate(pattern string, dataStream bool, bodies string) ([]byte, error) {
+// data stream on cluster c. Fields an audit event always has get explicit types
+// (keywords for the who/what, ip for sourceIPs, date for timestamps); the open-ended
+// parts (request and response bodies, annotations, user extras, status details) are
+// one field each, of the distribution's type for an object of any shape (objectType),
+// so no Kubernetes object can be rejected by a mapping an earlier one made, nor grow
+// the mapping without bound. bodies "disabled" keeps the bodies in _source only.
+func indexTemplate(pattern string, dataStream bool, bodies string, c cluster) ([]byte, error) {
 	keyword := map[string]any{"type": "keyword", "ignore_above": 1024}
-	flattened := map[string]any{"type": "flattened", "ignore_above": 8191, "depth_limit": 50}
+	disabled := map[string]any{"type": "object", "enabled": false}
+	var flattened map[string]any
+	switch c.objectType() {
+	case "flattened":
+		flattened = map[string]any{"type": "flattened", "ignore_above": 8191, "depth_limit": flattenedDepthLimit}
+	case "flat_object":
+		// flat_object takes no parameters.
+		flattened = map[string]any{"type": "flat_object"}
+	default:
+		flattened = disabled
+	}
 	body := flattened
 	if bodies == "disabled" {
-		body = map[string]any{"type": "object", "enabled": false}
+		body = disabled
 	}
 	userInfo := map[string]any{"properties": map[string]any{
 		"username": keyword,

@@ -333,6 +333,24 @@ func TestConfigValidate(t *testing.T) {
 			c.BatchMaxBytes, c.BatchMaxEvents, c.Concurrency, c.FlushInterval, c.RequestTimeout = 0, 0, 0, 0, 0
 		}, []string{"batch_max_bytes", "batch_max_events", "concurrency", "flush_interval", "request_timeout"}},
 		{"backoff order", func(c *Config) { c.RetryMax = time.Millisecond }, []string{"retry_max_backoff"}},
+		{"opensearch", func(c *Config) { c.Compatibility = CompatOpenSearch }, nil},
+		{"bad compatibility", func(c *Config) { c.Compatibility = "solr" }, []string{"compatibility: unknown value"}},
+		{"sigv4 es", func(c *Config) { c.AWSSigV4 = SigV4Config{Region: "eu-west-1", Service: "es"} }, nil},
+		{"sigv4 aoss", func(c *Config) {
+			c.AWSSigV4, c.Compatibility = SigV4Config{Region: "us-east-1", Service: "aoss"}, CompatOpenSearch
+		}, nil},
+		{"sigv4 without region", func(c *Config) { c.AWSSigV4.Service = "es" }, []string{"aws_sigv4.region: is required"}},
+		{"sigv4 without service", func(c *Config) { c.AWSSigV4.Region = "eu-west-1" }, []string{"aws_sigv4.service: is required"}},
+		{"sigv4 bad service", func(c *Config) { c.AWSSigV4 = SigV4Config{Region: "r", Service: "s3"} }, []string{"aws_sigv4.service: unknown value"}},
+		{"sigv4 and basic auth", func(c *Config) {
+			c.AWSSigV4, c.Username, c.Password = SigV4Config{Region: "r", Service: "es"}, "u", "p"
+		}, []string{"aws_sigv4: cannot be combined"}},
+		{"sigv4 to elasticsearch", func(c *Config) {
+			c.AWSSigV4, c.Compatibility = SigV4Config{Region: "r", Service: "es"}, CompatElasticsearch
+		}, []string{"compatibility: is elasticsearch"}},
+		{"cloud id to opensearch", func(c *Config) {
+			c.Addresses, c.CloudID, c.Compatibility = nil, "name:abc", CompatOpenSearch
+		}, []string{"compatibility: is opensearch"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,24 +410,60 @@ func TestReadSecretFile(t *testing.T) {
 	}
 }
 
-func TestIndexTemplate(t *testing.T) {
-	for _, bodies := range []string{"flattened", "disabled"} {
-		raw, err := indexTemplate("k8s-audit-*", false, bodies)
+// parsedTemplate is what tests read of an index template body.
+type parsedTemplate struct {
+	IndexPatterns []string `json:"index_patterns"`
+	DataStream    any      `json:"data_stream"`
+	Template      struct {
+		Mappings struct {
+			Properties map[string]map[string]any `json:"properties"`
+		} `json:"mappings"`
+	} `json:"template"`
+}
+
+func parseTemplate(t testing.TB, raw []byte) parsedTemplate {
+	t.Helper()
+	var tmpl parsedTemplate
+	if err := json.Unmarshal(raw, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// TestIndexTemplatePerCluster: the open-ended objects get the type the distribution has.
+func TestIndexTemplatePerCluster(t *testing.T) {
+	tests := []struct {
+		c    cluster
+		want map[string]any
+	}{
+		{cluster{version: "7.17.25", major: 7, minor: 17}, map[string]any{"type": "flattened", "ignore_above": 8191.0, "depth_limit": 1000.0}},
+		{cluster{openSearch: true, version: "2.19.1", major: 2, minor: 19}, map[string]any{"type": "flat_object"}},
+		{cluster{openSearch: true, version: "2.7.0", major: 2, minor: 7}, map[string]any{"type": "flat_object"}},
+		{cluster{openSearch: true, version: "2.6.0", major: 2, minor: 6}, map[string]any{"type": "object", "enabled": false}},
+		{cluster{openSearch: true, version: "1.3.20", major: 1, minor: 3}, map[string]any{"type": "object", "enabled": false}},
+		{cluster{openSearch: true}, map[string]any{"type": "object", "enabled": false}},
+	}
+	for _, tt := range tests {
+		raw, err := indexTemplate("k8s-audit-*", false, "flattened", tt.c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tmpl struct {
-			IndexPatterns []string `json:"index_patterns"`
-			DataStream    any      `json:"data_stream"`
-			Template      struct {
-				Mappings struct {
-					Properties map[string]map[string]any `json:"properties"`
-				} `json:"mappings"`
-			} `json:"template"`
+		props := parseTemplate(t, raw).Template.Mappings.Properties
+		for _, f := range []string{"requestObject", "responseObject", "oldObject", "annotations"} {
+			if got := sprintf("%v", props[f]); got != sprintf("%v", tt.want) {
+				t.Errorf("%s: %s = %s, want %v", tt.c, f, got, tt.want)
+			}
 		}
-		if err := json.Unmarshal(raw, &tmpl); err != nil {
+	}
+}
+
+func TestIndexTemplate(t *testing.T) {
+	for _, bodies := range []string{"flattened", "disabled"} {
+		raw, err := indexTemplate("k8s-audit-*", false, bodies, cluster{version: "8.19.0", major: 8, minor: 19})
+		if err != nil {
 			t.Fatal(err)
 		}
+		tmpl := parseTemplate(t, raw)
 		props := tmpl.Template.Mappings.Properties
 		if tmpl.IndexPatterns[0] != "k8s-audit-*" || tmpl.DataStream != nil {
 			t.Errorf("patterns %v, data_stream %v", tmpl.IndexPatterns, tmpl.DataStream)
@@ -433,7 +487,7 @@ func TestIndexTemplate(t *testing.T) {
 			}
 		}
 	}
-	raw, err := indexTemplate("logs-k8s-default", true, "flattened")
+	raw, err := indexTemplate("logs-k8s-default", true, "flattened", cluster{version: "8.19.0", major: 8, minor: 19})
 	if err != nil || !bytes.Contains(raw, []byte(`"data_stream":{}`)) {
 		t.Errorf("data stream template lacks data_stream: %s (%v)", raw, err)
 	}

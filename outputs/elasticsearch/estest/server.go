@@ -72,6 +72,9 @@ type Stats struct {
 	ItemsUpdated    int
 	ItemsDeleted    int
 	Conflicts       int
+	MappingRejected int // items rejected by the index's mapping
+	Signed          int // requests with a valid SigV4 signature
+	BadSignature    int // requests refused for a missing or wrong signature
 	Item429         int
 	Item503         int
 	Item400         int
@@ -83,12 +86,54 @@ type Stats struct {
 	TooLarge        int
 }
 
+// Flavor is the distribution and version the server answers as.
+type Flavor struct {
+	// Distribution is "elasticsearch" (the default) or "opensearch".
+	Distribution string
+	// Version is the version number GET / reports, e.g. "8.19.0".
+	Version string
+}
+
+// The flavors the tests use: the versions an audit shipper meets in the field.
+var (
+	Elasticsearch717 = Flavor{"elasticsearch", "7.17.25"}
+	Elasticsearch8   = Flavor{"elasticsearch", "8.19.0"}
+	Elasticsearch9   = Flavor{"elasticsearch", "9.1.5"}
+	OpenSearch1      = Flavor{"opensearch", "1.3.20"}
+	OpenSearch26     = Flavor{"opensearch", "2.6.0"}
+	OpenSearch2      = Flavor{"opensearch", "2.19.1"}
+)
+
+func (f Flavor) openSearch() bool { return f.Distribution == "opensearch" }
+
+// atLeast reports whether the version is major.minor or later.
+func (f Flavor) atLeast(major, minor int) bool {
+	parts := strings.SplitN(f.Version, ".", 3)
+	ma, _ := strconv.Atoi(parts[0])
+	mi := 0
+	if len(parts) > 1 {
+		mi, _ = strconv.Atoi(parts[1])
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// hasFlattened: Elasticsearch has had `flattened` since 7.3; OpenSearch never.
+func (f Flavor) hasFlattened() bool { return !f.openSearch() && f.atLeast(7, 3) }
+
+// hasFlatObject: OpenSearch has had `flat_object` since 2.7.
+func (f Flavor) hasFlatObject() bool { return f.openSearch() && f.atLeast(2, 7) }
+
 // Options configure a server.
 type Options struct {
 	// Seed makes fault decisions repeatable.
 	Seed uint64
 	// Faults active from the start.
 	Faults Faults
+	// Flavor is what the server answers as; the zero value is Elasticsearch8.
+	Flavor Flavor
+	// SigV4, when set, requires every request to carry a valid AWS Signature Version 4
+	// for these credentials, as Amazon OpenSearch Service does.
+	SigV4 *SigV4
 }
 
 // Server is a running fake Elasticsearch node on 127.0.0.1.
@@ -110,6 +155,8 @@ type Server struct {
 	reqSeq    uint64
 	autoID    uint64
 	seqNo     int64
+	flavor    Flavor
+	sigv4     *SigV4
 	indices   map[string]*index
 	templates map[string]json.RawMessage
 	attempts  map[string]int
@@ -118,6 +165,7 @@ type Server struct {
 }
 
 type index struct {
+	mapping    *mapping
 	docs       map[string]*document
 	dataStream bool
 	created    time.Time
@@ -140,10 +188,15 @@ func Start(opts Options) (*Server, error) {
 		closed:    make(chan struct{}),
 		conns:     map[net.Conn]struct{}{},
 		faults:    opts.Faults,
+		flavor:    opts.Flavor,
+		sigv4:     opts.SigV4,
 		indices:   map[string]*index{},
 		templates: map[string]json.RawMessage{},
 		attempts:  map[string]int{},
 		writes:    map[string]int{},
+	}
+	if s.flavor.Distribution == "" {
+		s.flavor = Elasticsearch8
 	}
 	s.URL = "http://" + s.addr
 	s.srv = &http.Server{
@@ -306,11 +359,27 @@ func (s *Server) WouldReject400(indexName, id string) bool {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer of Elasticsearch 7.14+ carries this; the Go client refuses a server
-	// without it.
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	// without it. OpenSearch never sends it.
+	if !s.flavor.openSearch() && s.flavor.atLeast(7, 14) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	}
 	s.mu.Lock()
 	s.stats.Requests++
 	s.mu.Unlock()
+
+	if s.sigv4 != nil {
+		body, err := readRaw(r)
+		if err == nil {
+			err = s.sigv4.verify(r, body, time.Now())
+		}
+		if err != nil {
+			s.bump(func(st *Stats) { st.BadSignature++ })
+			// The shape Amazon OpenSearch Service answers with.
+			writeJSON(w, http.StatusForbidden, map[string]any{"message": err.Error()})
+			return
+		}
+		s.bump(func(st *Stats) { st.Signed++ })
+	}
 
 	p := strings.Trim(r.URL.Path, "/")
 	parts := []string{}
@@ -330,6 +399,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			target = parts[0]
 		}
 		s.bulk(w, r, target)
+	case last == "_mget" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		target := ""
+		if len(parts) == 2 {
+			target = parts[0]
+		}
+		s.mget(w, r, target)
 	case last == "_count" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		target := "_all"
 		if len(parts) == 2 {
@@ -348,21 +423,95 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readRaw reads the request body as sent (still compressed) and puts it back for the
+// handler.
+func readRaw(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return b, nil
+}
+
+// info answers GET / as the flavor does: OpenSearch names its distribution and has
+// its own tagline; Elasticsearch has build_flavor (before 9) and no distribution.
 func (s *Server) info(w http.ResponseWriter) {
+	version := map[string]any{
+		"number":                              s.flavor.Version,
+		"build_type":                          "docker",
+		"build_hash":                          "0000000000000000000000000000000000000000",
+		"build_date":                          "2026-01-01T00:00:00.000000000Z",
+		"build_snapshot":                      false,
+		"lucene_version":                      "9.12.2",
+		"minimum_wire_compatibility_version":  "7.17.0",
+		"minimum_index_compatibility_version": "7.0.0",
+	}
+	tagline := "You Know, for Search"
+	switch {
+	case s.flavor.openSearch():
+		version["distribution"] = "opensearch"
+		version["minimum_wire_compatibility_version"] = "7.10.0"
+		tagline = "The OpenSearch Project: https://opensearch.org/"
+	case !s.flavor.atLeast(9, 0):
+		version["build_flavor"] = "default"
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":         "estest",
 		"cluster_name": "estest",
 		"cluster_uuid": "estest-0000000000000000",
-		"version": map[string]any{
-			"number":                              "8.19.0",
-			"build_flavor":                        "default",
-			"build_type":                          "docker",
-			"lucene_version":                      "9.12.2",
-			"minimum_wire_compatibility_version":  "7.17.0",
-			"minimum_index_compatibility_version": "7.0.0",
-		},
-		"tagline": "You Know, for Search",
+		"version":      version,
+		"tagline":      tagline,
 	})
+}
+
+// mget answers _mget with {"docs":[{"_index","_id"}]} or {"ids":[..]} and an index in
+// the path.
+func (s *Server) mget(w http.ResponseWriter, r *http.Request, pathIndex string) {
+	body, err := readBody(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
+		return
+	}
+	var req struct {
+		Docs []struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		} `json:"docs"`
+		IDs []string `json:"ids"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "x_content_parse_exception", "failed to parse _mget body")
+		return
+	}
+	for _, id := range req.IDs {
+		req.Docs = append(req.Docs, struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		}{pathIndex, id})
+	}
+	s.mu.Lock()
+	docs := make([]any, len(req.Docs))
+	for i, d := range req.Docs {
+		name := d.Index
+		if name == "" {
+			name = pathIndex
+		}
+		out := map[string]any{"_index": name, "_id": d.ID, "found": false}
+		ix := s.indices[name]
+		if ix == nil {
+			out = map[string]any{"_index": name, "_id": d.ID, "error": map[string]any{
+				"type": "index_not_found_exception", "reason": "no such index [" + name + "]"}}
+		} else if doc := ix.docs[d.ID]; doc != nil {
+			out["found"], out["_version"], out["_source"] = true, doc.version, doc.source
+		}
+		docs[i] = out
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, filterPath(map[string]any{"docs": docs}, r.URL.Query().Get("filter_path")))
 }
 
 // action is a parsed action-and-metadata line.
@@ -678,8 +827,15 @@ func (s *Server) apply(a action, f Faults) map[string]any {
 	}
 
 	if ix == nil {
-		ix = &index{docs: map[string]*document{}, dataStream: ds, created: time.Now()}
+		ix = &index{docs: map[string]*document{}, dataStream: ds, created: time.Now(), mapping: s.templateMappingLocked(a.index)}
 		s.indices[a.index] = ix
+	}
+	// The document is parsed against the mapping before the engine sees its id.
+	if err := ix.mapping.index(a.source, a.id); err != nil {
+		s.stats.Item400++
+		s.stats.MappingRejected++
+		me := err.(*mappingError)
+		return fail(http.StatusBadRequest, me.typ, me.reason)
 	}
 	existing := ix.docs[a.id]
 	if existing != nil && a.op == "create" {
@@ -708,26 +864,49 @@ func (s *Server) apply(a action, f Faults) map[string]any {
 
 func shards() map[string]int { return map[string]int{"total": 2, "successful": 1, "failed": 0} }
 
-// dataStreamTemplateLocked reports whether the highest-priority template matching name
-// declares a data stream.
-func (s *Server) dataStreamTemplateLocked(name string) bool {
-	best, bestPrio := false, -1
+// templateOf is what the server reads of an index template.
+type templateOf struct {
+	IndexPatterns []string        `json:"index_patterns"`
+	Priority      int             `json:"priority"`
+	DataStream    json.RawMessage `json:"data_stream"`
+	Template      struct {
+		Mappings json.RawMessage `json:"mappings"`
+	} `json:"template"`
+}
+
+// bestTemplateLocked returns the highest-priority template matching name.
+func (s *Server) bestTemplateLocked(name string) (templateOf, bool) {
+	var best templateOf
+	found := false
 	for _, raw := range s.templates {
-		var t struct {
-			IndexPatterns []string        `json:"index_patterns"`
-			Priority      int             `json:"priority"`
-			DataStream    json.RawMessage `json:"data_stream"`
-		}
+		var t templateOf
 		if json.Unmarshal(raw, &t) != nil {
 			continue
 		}
 		for _, p := range t.IndexPatterns {
-			if ok, _ := path.Match(p, name); ok && t.Priority > bestPrio {
-				best, bestPrio = len(t.DataStream) > 0 && string(t.DataStream) != "null", t.Priority
+			if ok, _ := path.Match(p, name); ok && (!found || t.Priority > best.Priority) {
+				best, found = t, true
 			}
 		}
 	}
-	return best
+	return best, found
+}
+
+// dataStreamTemplateLocked reports whether the highest-priority template matching name
+// declares a data stream.
+func (s *Server) dataStreamTemplateLocked(name string) bool {
+	t, ok := s.bestTemplateLocked(name)
+	return ok && len(t.DataStream) > 0 && string(t.DataStream) != "null"
+}
+
+// templateMappingLocked is the mapping a new index named name starts with.
+func (s *Server) templateMappingLocked(name string) *mapping {
+	t, _ := s.bestTemplateLocked(name)
+	m, err := newMapping(t.Template.Mappings, s.flavor)
+	if err != nil { // checked when the template was put
+		m, _ = newMapping(nil, s.flavor)
+	}
+	return m
 }
 
 func (s *Server) count(w http.ResponseWriter, target string) {
@@ -777,16 +956,20 @@ func (s *Server) indexTemplate(w http.ResponseWriter, r *http.Request, name stri
 			writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
 			return
 		}
-		var t struct {
-			IndexPatterns []string        `json:"index_patterns"`
-			Template      json.RawMessage `json:"template"`
-		}
+		var t templateOf
 		if err := json.Unmarshal(body, &t); err != nil {
 			writeError(w, http.StatusBadRequest, "x_content_parse_exception", "failed to parse index template: "+err.Error())
 			return
 		}
 		if len(t.IndexPatterns) == 0 {
 			writeError(w, http.StatusBadRequest, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;")
+			return
+		}
+		// The mappings are validated as the put-template call does, e.g. a type the
+		// distribution lacks.
+		if _, err := newMapping(t.Template.Mappings, s.flavor); err != nil {
+			me := err.(*mappingError)
+			writeError(w, http.StatusBadRequest, me.typ, me.reason)
 			return
 		}
 		s.mu.Lock()

@@ -124,3 +124,136 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func get(t *testing.T, url string) (int, http.Header, map[string]any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, out
+}
+
+// TestFlavors: GET / and the product header as each distribution answers.
+func TestFlavors(t *testing.T) {
+	tests := []struct {
+		flavor       Flavor
+		header       string
+		distribution any
+	}{
+		{Elasticsearch717, "Elasticsearch", nil},
+		{Elasticsearch8, "Elasticsearch", nil},
+		{Elasticsearch9, "Elasticsearch", nil},
+		{OpenSearch1, "", "opensearch"},
+		{OpenSearch2, "", "opensearch"},
+	}
+	for _, tt := range tests {
+		s, err := Start(Options{Flavor: tt.flavor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, h, info := get(t, s.URL+"/")
+		v := info["version"].(map[string]any)
+		if h.Get("X-Elastic-Product") != tt.header || v["number"] != tt.flavor.Version || v["distribution"] != tt.distribution {
+			t.Errorf("%v: header %q, version %v", tt.flavor, h.Get("X-Elastic-Product"), v)
+		}
+		s.Close()
+	}
+}
+
+// TestTemplateTypesPerFlavor: a template with a type the distribution lacks is refused
+// as the real put-template call refuses it.
+func TestTemplateTypesPerFlavor(t *testing.T) {
+	tmpl := func(typ string) string {
+		return `{"index_patterns":["a-*"],"template":{"mappings":{"properties":{"body":{"type":"` + typ + `"}}}}}`
+	}
+	tests := []struct {
+		flavor Flavor
+		typ    string
+		ok     bool
+	}{
+		{Elasticsearch8, "flattened", true},
+		{Elasticsearch8, "flat_object", false},
+		{OpenSearch2, "flat_object", true},
+		{OpenSearch2, "flattened", false},
+		{OpenSearch26, "flat_object", false},
+	}
+	for _, tt := range tests {
+		s, err := Start(Options{Flavor: tt.flavor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPut, s.URL+"/_index_template/t", strings.NewReader(tmpl(tt.typ)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if (res.StatusCode == http.StatusOK) != tt.ok {
+			t.Errorf("%v %s: status %d, want ok=%v", tt.flavor, tt.typ, res.StatusCode, tt.ok)
+		}
+		s.Close()
+	}
+}
+
+// TestDynamicMappingConflicts: the first value maps a field; a later value of another
+// shape is rejected with 400, and a rejected document adds no field.
+func TestDynamicMappingConflicts(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	body := `{"create":{"_index":"a","_id":"1"}}
+{"p":{"targetPort":8080}}
+{"create":{"_index":"a","_id":"2"}}
+{"p":{"targetPort":"http"}}
+{"create":{"_index":"a","_id":"3"}}
+{"p":{"targetPort":"9090"},"q":{"x":1}}
+{"create":{"_index":"a","_id":"4"}}
+{"p":"flat"}
+{"create":{"_index":"a","_id":"5"}}
+{"q":{"x":{"y":1}}}
+`
+	_, _, out := post(t, s.URL+"/_bulk", body, false)
+	want := []float64{201, 400, 201, 400, 400}
+	for i, it := range out["items"].([]any) {
+		st := it.(map[string]any)["create"].(map[string]any)["status"].(float64)
+		if st != want[i] {
+			t.Errorf("item %d: status %v, want %v", i+1, st, want[i])
+		}
+	}
+}
+
+// TestSigV4Refusals: a request without a signature, or signed for another region, is
+// refused with 403 before it does anything.
+func TestSigV4Refusals(t *testing.T) {
+	s, err := Start(Options{Flavor: OpenSearch2, SigV4: &SigV4{Region: "eu-west-1", Service: "es", AccessKeyID: "AKID", SecretAccessKey: "secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	status, _, out := get(t, s.URL+"/")
+	if status != http.StatusForbidden || out["message"] != "Missing Authentication Token" {
+		t.Errorf("unsigned: %d %v", status, out)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
+	req.Header.Set("X-Amz-Date", "20261130T000000Z")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261130/us-east-1/es/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("forged: status %d", res.StatusCode)
+	}
+	if st := s.Stats(); st.BadSignature != 2 || st.Signed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
