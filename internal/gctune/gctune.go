@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"time"
 )
 
 // Bounds on the GOGC the tuner sets.
@@ -44,11 +45,24 @@ type Tuner struct {
 	// debug.SetGCPercent. Both are fields so tests can drive Adjust without the runtime.
 	live       func() uint64
 	setPercent func(int) int
+	// cycles reads the number of completed collections.
+	cycles func() uint64
 
 	mu      sync.Mutex
 	stopped bool
 	current int
+	seen    uint64        // cycles at the last adjustment
+	done    chan struct{} // closed by Stop: ends the poll loop
 }
+
+// pollEvery is how often the tuner checks for a collection it was not told of. A cleanup
+// armed while a collection is marking survives that collection, so no cleanup follows
+// it; the heap goal the runtime then sets is its live heap times the GOGC chosen for the
+// live heap before it. Early on, when the live heap grows from a few MB to twenty, that
+// goal was 190 MB (peak RSS 229 MB on bench-nofilter.yaml, against 75 MB normally).
+// Checking the count of collections every 10 ms bounds such a stale goal to 10 ms of
+// allocation, for a wakeup that costs microseconds.
+const pollEvery = 10 * time.Millisecond
 
 // running counts the tuners started and not stopped, and keeps the GOGC the process had
 // before the first: GOGC is one setting for the whole process, so when tuners overlap
@@ -62,13 +76,38 @@ var running struct {
 
 // New returns a tuner that lets the heap grow to budget bytes between collections.
 func New(budget uint64) *Tuner {
-	return &Tuner{budget: budget, live: liveHeap, setPercent: debug.SetGCPercent, current: -1}
+	return &Tuner{budget: budget, live: liveHeap, setPercent: debug.SetGCPercent, cycles: gcCycles, current: -1}
 }
 
 // Start begins tuning: GOGC is set now and after every collection, until Stop.
 func (t *Tuner) Start() {
 	t.begin()
 	t.arm()
+	done := make(chan struct{})
+	t.mu.Lock()
+	t.done = done
+	t.mu.Unlock()
+	go func() {
+		tick := time.NewTicker(pollEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				t.poll()
+			}
+		}
+	}()
+}
+
+// poll adjusts GOGC when a collection completed since the last adjustment.
+func (t *Tuner) poll() {
+	t.mu.Lock()
+	if !t.stopped && t.cycles != nil && t.cycles() != t.seen {
+		t.adjustLocked()
+	}
+	t.mu.Unlock()
 }
 
 // begin counts t in running and sets GOGC for the live heap now.
@@ -93,6 +132,9 @@ func (t *Tuner) Stop() {
 		return
 	}
 	t.stopped = true
+	if t.done != nil {
+		close(t.done)
+	}
 	running.Lock()
 	if running.n--; running.n == 0 {
 		t.setPercent(running.initial)
@@ -137,6 +179,9 @@ func Percent(live, budget uint64) int {
 }
 
 func (t *Tuner) adjustLocked() {
+	if t.cycles != nil {
+		t.seen = t.cycles()
+	}
 	p := Percent(t.live(), t.budget)
 	// Setting GOGC takes the heap lock; a change of a few percent is not worth it.
 	if d := p - t.current; d > t.current/10 || -d > t.current/10 {
@@ -145,8 +190,13 @@ func (t *Tuner) adjustLocked() {
 	}
 }
 
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+func gcCycles() uint64 { return readUint64("/gc/cycles/total:gc-cycles") }
+
+func liveHeap() uint64 { return readUint64("/gc/heap/live:bytes") }
+
+// readUint64 reads one runtime metric of kind uint64 (0 when the runtime lacks it).
+func readUint64(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0

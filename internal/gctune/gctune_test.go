@@ -146,3 +146,46 @@ func TestAutoHonoursGOGC(t *testing.T) {
 		t.Fatalf("GOGC after stop = %d, want 100", got)
 	}
 }
+
+// TestPollCatchesMissedCollection: a collection that no cleanup followed (one armed while
+// it was marking survives it) is caught by the poll, which sets GOGC for the live heap
+// that collection left; without a new collection the poll changes nothing.
+func TestPollCatchesMissedCollection(t *testing.T) {
+	var live, cycles uint64
+	gogc := 100
+	var sets []int
+	tu := &Tuner{budget: 48 * mib, live: func() uint64 { return live }, cycles: func() uint64 { return cycles },
+		setPercent: func(p int) int { old := gogc; gogc = p; sets = append(sets, p); return old }, current: -1}
+	live, cycles = 2*mib, 1
+	tu.begin() // 100, then 1000 for 2 MiB live
+	live = 17 * mib
+	tu.poll() // no collection since: 1000 stays
+	if gogc != MaxPercent {
+		t.Fatalf("GOGC %d after a poll with no new collection, want %d", gogc, MaxPercent)
+	}
+	cycles = 2 // a collection marked 17 MiB and no cleanup ran
+	tu.poll()
+	if want := Percent(17*mib, 48*mib); gogc != want {
+		t.Fatalf("GOGC %d after a missed collection, want %d (sets %v)", gogc, want, sets)
+	}
+	tu.Stop()
+}
+
+// TestStopEndsPoll: Stop ends the poll goroutine (no goroutine left behind by reloads).
+func TestStopEndsPoll(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	n := runtime.NumGoroutine()
+	tu := New(48 * mib)
+	tu.Start()
+	if runtime.NumGoroutine() <= n {
+		t.Fatal("no poll goroutine started")
+	}
+	tu.Stop()
+	for i := 0; i < 200 && runtime.NumGoroutine() > n; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > n {
+		t.Fatalf("%d goroutines after Stop, %d before Start", got, n)
+	}
+}
