@@ -1,0 +1,38 @@
+//go:build unix
+
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// checkOwner refuses a file or directory another user owns (writing audit events into it
+// would hand them to that user, and chmod would change their file) and a regular file
+// with more than one name.
+func checkOwner(fi fs.FileInfo, path string) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if uid := os.Geteuid(); int(st.Uid) != uid {
+		return fmt.Errorf("%s is owned by uid %d, not by the agent's uid %d; refusing to write to it", path, st.Uid, uid)
+	}
+	// A second name for a file (a hard link planted beside the path) would make the
+	// agent write to, and chmod, a file it never meant to.
+	if fi.Mode().IsRegular() && st.Nlink > 1 {
+		return fmt.Errorf("%s has %d hard links; refusing to write to it", path, st.Nlink)
+	}
+	return nil
+}
+
+const (
+	noFollow = syscall.O_NOFOLLOW
+	nonBlock = syscall.O_NONBLOCK
+)
+
+// isLoop reports the error O_NOFOLLOW gives for a symbolic link.
+func isLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
