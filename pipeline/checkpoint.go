@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/auditship/auditship/internal/safefile"
 )
 
 // ErrCorruptCheckpoint is returned by CheckpointStore.Load when the file exists but cannot
@@ -51,8 +53,9 @@ func (s *CheckpointStore) Save(v any) error {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create checkpoint dir %s: %w", dir, err)
+	// The agent's own directory: created 0700, refused when another user owns it.
+	if err := safefile.PrivateDir(dir); err != nil {
+		return fmt.Errorf("checkpoint dir: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {

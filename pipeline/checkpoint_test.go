@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/auditship/auditship/internal/fsfault"
 )
 
 func TestCheckpointStoreRoundTripAndModes(t *testing.T) {
@@ -53,5 +55,42 @@ func TestCheckpointStoreCorrupt(t *testing.T) {
 		if !errors.Is(err, ErrCorruptCheckpoint) {
 			t.Fatalf("content %q: err %v, want ErrCorruptCheckpoint", content, err)
 		}
+	}
+}
+
+// TestCheckpointStoreRefusesForeignDir (issue 21 kind 1): a checkpoint directory another
+// user owns is refused; one the agent owns with a wider mode is set to 0700; a symlink at
+// the checkpoint's path is replaced, not written through.
+func TestCheckpointStoreRefusesForeignDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	root := t.TempDir()
+	theirs := filepath.Join(root, "theirs")
+	if err := os.Mkdir(theirs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewCheckpointStore(filepath.Join(theirs, "in.json")).Save(map[string]int{"a": 1}); err == nil {
+		t.Fatal("saved into another user's directory")
+	}
+
+	wide := filepath.Join(root, "wide")
+	if err := os.Mkdir(wide, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(wide, "in.json")
+	victim := fsfault.PlantSymlink(t, root, path)
+	if err := NewCheckpointStore(path).Save(map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(wide); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("checkpoint dir left at %v", fi.Mode().Perm())
+	}
+	victim.Untouched(t)
+	if fi, _ := os.Lstat(path); !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("checkpoint is %v", fi.Mode())
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/auditship/auditship/internal/safefile"
 )
 
 // deadLetter is one line of the dead-letter file: the event and why Elasticsearch (or the
@@ -31,6 +32,7 @@ type deadLetter struct {
 type deadLetterFile struct {
 	path string
 	mu   sync.Mutex
+	app  safefile.Appender // keeps a torn tail's size from one write to the next
 }
 
 func (d *deadLetterFile) write(entries []deadLetter) error {
@@ -60,28 +62,25 @@ func (d *deadLetterFile) write(entries []deadLetter) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(d.path), 0o700); err != nil {
+	if err := safefile.MkdirAll(filepath.Dir(d.path)); err != nil {
 		return fmt.Errorf("dead-letter directory: %w", err)
 	}
-	f, err := os.OpenFile(d.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// Opened for each write, so a file deleted or rotated away is recreated; refused when
+	// the path is a symlink or another user's file (internal/safefile).
+	f, err := safefile.OpenAppend(d.path)
 	if err != nil {
 		return fmt.Errorf("open dead-letter file: %w", err)
 	}
-	// A file created by hand or by an older version may be wider than 0600.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod dead-letter file %s: %w", d.path, err)
+	// Whole lines or none: a full disk must not leave half a dead letter that a re-run of
+	// the batch would follow with the whole one.
+	d.app.F, d.app.Sync = f, true
+	err = d.app.Append(buf.Bytes())
+	d.app.F = nil
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
+	if err != nil {
 		return fmt.Errorf("write dead-letter file %s: %w", d.path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync dead-letter file %s: %w", d.path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close dead-letter file %s: %w", d.path, err)
 	}
 	return nil
 }

@@ -1,5 +1,5 @@
 // Package file holds the local outputs: NDJSON appended to a file (0600, fsynced before a
-// batch is acknowledged) and NDJSON to standard output.
+// batch is acknowledged, whole or not at all) and NDJSON to standard output.
 package file
 
 import (
@@ -8,12 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -55,6 +59,9 @@ func NewFactory() config.OutputFactory {
 			if err != nil {
 				return nil, pipeline.OutputOptions{}, err
 			}
+			if set.Logger != nil {
+				out.log = set.Logger
+			}
 			opts := pipeline.DefaultOutputOptions()
 			opts.Batch.MaxBytes = int(c.BatchMaxBytes)
 			opts.Batch.FlushInterval = c.FlushInterval
@@ -80,28 +87,75 @@ func NewStdoutFactory() config.OutputFactory {
 	}
 }
 
-// Output appends NDJSON to a file.
+// Output appends NDJSON to a file. A batch is in the file whole or not at all: a write or
+// fsync that fails part way (a full disk) is cut back, and the batch is retried. Before
+// each batch it checks that the path still names the file it has open, and reopens it when
+// the file was deleted or renamed away (logrotate without copytruncate), so events never
+// go to a file no one can see.
 type Output struct {
-	mu   sync.Mutex
-	f    *os.File
-	path string
-	sync bool
-	buf  []byte
+	mu       sync.Mutex
+	path     string
+	sync     bool
+	log      hclog.Logger
+	f        *os.File
+	app      safefile.Appender
+	buf      []byte
+	writeErr error // why the last write failed; nil after one succeeded
 }
 
-// Open opens (creating 0600, parents 0700) path for appending.
+// Open opens path for appending: created 0600 (missing parents 0700), or an existing
+// regular file of the agent's user, set to 0600; a symlink is refused (internal/safefile).
 func Open(path string, sync bool) (*Output, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create directory for %s: %w", path, err)
+	o := &Output{path: path, sync: sync, log: hclog.NewNullLogger()}
+	if err := o.open(); err != nil {
+		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	return &Output{f: f, path: path, sync: sync}, nil
+	return o, nil
 }
 
-// Write appends the batch, one event per line, and fsyncs before returning.
+func (o *Output) open() error {
+	if err := safefile.MkdirAll(filepath.Dir(o.path)); err != nil {
+		return fmt.Errorf("create directory for %s: %w", o.path, err)
+	}
+	f, err := safefile.OpenAppend(o.path)
+	if err != nil {
+		return err
+	}
+	// The Appender's memory of a torn tail belongs to the old file; a new one is whole.
+	o.f, o.app = f, safefile.Appender{F: f, Sync: o.sync}
+	return nil
+}
+
+// follow reopens the file when the path no longer names the open one (compared by device
+// and inode). A path that names something else now, or nothing, gets a new file.
+func (o *Output) follow() error {
+	if o.f == nil {
+		return fmt.Errorf("%s is closed", o.path)
+	}
+	pfi, err := os.Lstat(o.path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stat %s: %w", o.path, err)
+	}
+	if err == nil {
+		ffi, ferr := o.f.Stat()
+		if ferr != nil {
+			return fmt.Errorf("stat open %s: %w", o.path, ferr)
+		}
+		if os.SameFile(pfi, ffi) {
+			return nil
+		}
+	}
+	old := o.f
+	if err := o.open(); err != nil {
+		return fmt.Errorf("reopen %s (the open file was deleted or replaced): %w", o.path, err)
+	}
+	_ = old.Close()
+	o.log.Info("the output file was deleted or replaced; writing to a new one", "path", o.path)
+	return nil
+}
+
+// Write appends the batch, one event per line, and fsyncs before returning. On an error
+// the file holds none of the batch.
 func (o *Output) Write(_ context.Context, b pipeline.Batch) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -114,25 +168,27 @@ func (o *Output) Write(_ context.Context, b pipeline.Batch) error {
 		buf = append(buf, '\n')
 	}
 	o.buf = buf
-	if _, err := o.f.Write(buf); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
+	if err := o.follow(); err != nil {
+		o.writeErr = err
+		return err
 	}
-	if o.sync {
-		if err := o.f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", o.path, err)
-		}
+	if err := o.app.Append(buf); err != nil {
+		o.writeErr = fmt.Errorf("write %s: %w", o.path, err)
+		return o.writeErr
 	}
+	o.writeErr = nil
 	return nil
 }
 
-// Ready reports whether the file is still open.
+// Ready reports whether the file is open and the last write succeeded: an output that
+// cannot write (a full or read-only disk) is not ready until a write succeeds again.
 func (o *Output) Ready(context.Context) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.f == nil {
 		return fmt.Errorf("%s is closed", o.path)
 	}
-	return nil
+	return o.writeErr
 }
 
 // Close closes the file.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+
+	"github.com/auditship/auditship/internal/safefile"
 )
 
 // dirStore writes objects under a local directory with the same key layout as a bucket.
@@ -15,11 +18,12 @@ type dirStore struct {
 // put writes the object atomically: a reader sees either no file or the whole object,
 // and after put returns the object survives a crash.
 func (d *dirStore) put(_ context.Context, key string, body []byte, _ codec) error {
-	path := filepath.Join(d.dir, filepath.FromSlash(key))
-	parent := filepath.Dir(path)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", parent, err)
+	// The key's directories are the agent's own: a symlink among them is refused.
+	parent, err := safefile.MkdirUnder(d.dir, path.Dir(key))
+	if err != nil {
+		return err
 	}
+	objPath := filepath.Join(parent, path.Base(key))
 	// A leading dot keeps half-written files out of globs over *.ndjson*.
 	f, err := os.CreateTemp(parent, ".tmp-*")
 	if err != nil {
@@ -42,8 +46,10 @@ func (d *dirStore) put(_ context.Context, key string, body []byte, _ codec) erro
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
+	// rename replaces whatever is at the key's path, a symlink included, without
+	// following it.
+	if err := os.Rename(tmp, objPath); err != nil {
+		return fmt.Errorf("rename to %s: %w", objPath, err)
 	}
 	ok = true
 	// The rename is durable only once the directory entry is.
@@ -67,8 +73,8 @@ func syncDir(dir string) error {
 
 // ready checks that the directory exists (creating it) and takes new files.
 func (d *dirStore) ready(context.Context) error {
-	if err := os.MkdirAll(d.dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", d.dir, err)
+	if err := safefile.MkdirAll(d.dir); err != nil {
+		return err
 	}
 	f, err := os.CreateTemp(d.dir, ".ready-*")
 	if err != nil {

@@ -268,3 +268,39 @@ type countingMetrics struct {
 }
 
 func (c *countingMetrics) OutputDeadLettered(_ string, n int) { c.deadLettered += n }
+
+// TestFileStoreRefusesPlantedSymlinks (issue 21 kind 1): a symlink planted where a key's
+// directory goes is refused, and nothing is written where it points.
+func TestFileStoreRefusesPlantedSymlinks(t *testing.T) {
+	b := syntheticBatch(t, 0, 10, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Second)
+	probe := t.TempDir()
+	if err := newFileOutput(t, probe, "none").Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for k := range readTree(t, probe) {
+		key = k
+	}
+	parts := strings.Split(key, "/")
+	if len(parts) < 2 {
+		t.Fatalf("key %q has no directory", key)
+	}
+	for level := 1; level < len(parts); level++ {
+		t.Run(strings.Join(parts[:level], "/"), func(t *testing.T) {
+			dir, elsewhere := t.TempDir(), t.TempDir()
+			link := filepath.Join(dir, filepath.FromSlash(strings.Join(parts[:level], "/")))
+			if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := newFileOutput(t, dir, "none").Write(context.Background(), b); err == nil {
+				t.Fatal("write through a planted symlink succeeded")
+			}
+			if entries, _ := os.ReadDir(elsewhere); len(entries) > 0 {
+				t.Fatalf("wrote %d entries where the symlink points", len(entries))
+			}
+		})
+	}
+}
