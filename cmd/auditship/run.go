@@ -18,8 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/datadir"
 	"github.com/auditship/auditship/internal/gctune"
 	"github.com/auditship/auditship/internal/httpapi"
+	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -57,7 +59,7 @@ func newRunCmd() *cobra.Command {
 // startCPUProfile profiles the process into path (0600: a profile names no event content,
 // but it is the agent's file all the same) until the returned func is called.
 func startCPUProfile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := safefile.OpenTruncate(path)
 	if err != nil {
 		return nil, fmt.Errorf("cpuprofile: %w", err)
 	}
@@ -129,9 +131,12 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 	// heap (see internal/gctune).
 	defer gctune.Auto(os.Getenv)()
 	m := metrics.New()
-	if err := os.MkdirAll(config.ResolvePath(cfg.DataDir), 0o700); err != nil {
-		return fmt.Errorf("create data_dir: %w", err)
+	// One agent per data_dir, and only on one where checkpoints can be saved.
+	claim, err := datadir.Acquire(config.ResolvePath(cfg.DataDir))
+	if err != nil {
+		return err
 	}
+	defer claim.Release()
 	a := &agent{m: m, wedge: cfg.HTTP.WedgeTimeout}
 	if cfg.HTTP.Listen != "" {
 		srv, err := httpapi.Start(cfg.HTTP.Listen, m.Registry, a.healthz, a.readyz)
