@@ -6,7 +6,6 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -224,10 +223,10 @@ func check(b *bundle, o checkOpts) []string {
 		if !b.scraped() {
 			bad("prometheus: neither pod annotation prometheus.io/scrape nor a Service selecting the pod")
 		}
-		p = append(p, checkProbe(c, c.ReadinessProbe, "readinessProbe", "/readyz", cfg)...)
+		p = append(p, checkProbe(c.ReadinessProbe, "readinessProbe", "/readyz", cfg)...)
 	}
 
-	p = append(p, checkProbe(c, c.LivenessProbe, "livenessProbe", "/healthz", cfg)...)
+	p = append(p, checkProbe(c.LivenessProbe, "livenessProbe", "/healthz", cfg)...)
 	for _, k := range []string{"cpu", "memory"} {
 		if c.Resources.Requests[k] == "" {
 			bad("resources.requests.%s: not set", k)
@@ -312,34 +311,33 @@ func checkControlPlane(pod *podSpec) []string {
 	return p
 }
 
-// checkProbe wants an httpGet on path at the port the agent listens on.
-func checkProbe(c *container, pr *probe, name, want string, cfg agentConfig) []string {
-	if pr == nil || pr.HTTPGet == nil {
-		return []string{name + ": want httpGet " + want}
+// checkProbe wants an exec probe `/auditship probe --addr ADDR PATH` with ADDR the
+// agent's http.probe_listen on loopback: the probes are then reachable from inside the
+// container only. An httpGet probe would need them on the pod IP, where anyone in the
+// cluster can ask /readyz (and make it check the outputs).
+func checkProbe(pr *probe, name, want string, cfg agentConfig) []string {
+	if pr == nil || pr.Exec == nil {
+		return []string{name + ": want exec `auditship probe` " + want}
+	}
+	cmd := pr.Exec.Command
+	if len(cmd) != 5 || cmd[0] != "/auditship" || cmd[1] != "probe" || cmd[2] != "--addr" {
+		return []string{fmt.Sprintf("%s: command %q, want [/auditship probe --addr HOST:PORT %s]", name, cmd, want)}
 	}
 	var p []string
-	if pr.HTTPGet.Path != want {
-		p = append(p, fmt.Sprintf("%s: path %q, want %s", name, pr.HTTPGet.Path, want))
+	if cmd[4] != want {
+		p = append(p, fmt.Sprintf("%s: path %q, want %s", name, cmd[4], want))
 	}
-	port := 0
-	switch v := pr.HTTPGet.Port.(type) {
-	case float64:
-		port = int(v)
-	case string:
-		for _, cp := range c.Ports {
-			if cp.Name == v {
-				port = cp.ContainerPort
-			}
-		}
-	}
-	host, lport, err := net.SplitHostPort(cfg.str("http", "listen"))
+	listen := cfg.str("http", "probe_listen")
+	host, _, err := net.SplitHostPort(listen)
 	switch {
+	case listen == "":
+		p = append(p, name+": http.probe_listen is not set; the probes would be served on http.listen, on the pod IP")
 	case err != nil:
-		p = append(p, fmt.Sprintf("%s: http.listen %q: %v", name, cfg.str("http", "listen"), err))
-	case host == "127.0.0.1" || host == "localhost" || host == "::1":
-		p = append(p, fmt.Sprintf("%s: http.listen %s is loopback; the kubelet probes the pod IP", name, host))
-	case strconv.Itoa(port) != lport:
-		p = append(p, fmt.Sprintf("%s: port %v (%d) is not http.listen's %s", name, pr.HTTPGet.Port, port, lport))
+		p = append(p, fmt.Sprintf("%s: http.probe_listen %q: %v", name, listen, err))
+	case host != "127.0.0.1" && host != "localhost" && host != "::1":
+		p = append(p, fmt.Sprintf("%s: http.probe_listen %s is not loopback; the probes would be reachable on the network", name, listen))
+	case cmd[3] != listen:
+		p = append(p, fmt.Sprintf("%s: --addr %s is not http.probe_listen's %s", name, cmd[3], listen))
 	}
 	return p
 }

@@ -1,11 +1,13 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,9 +68,17 @@ func TestChecksCatchBreakage(t *testing.T) {
 			v.HostPath = nil
 		}, "is not on a hostPath volume"},
 		{"data dir not on the host", func(b *bundle) { b.volume(mount(b, "/var/lib/auditship").Name).HostPath = nil }, "is not a hostPath"},
-		{"liveness on the wrong path", func(b *bundle) { agent(b).LivenessProbe.HTTPGet.Path = "/metrics" }, "livenessProbe: path"},
-		{"no readiness", func(b *bundle) { agent(b).ReadinessProbe = nil }, "readinessProbe: want httpGet /readyz"},
-		{"probe on another port", func(b *bundle) { agent(b).ReadinessProbe.HTTPGet.Port = float64(9999) }, "is not http.listen's"},
+		{"liveness on the wrong path", func(b *bundle) { agent(b).LivenessProbe.Exec.Command[4] = "/metrics" }, "livenessProbe: path"},
+		{"no readiness", func(b *bundle) { agent(b).ReadinessProbe = nil }, "readinessProbe: want exec `auditship probe` /readyz"},
+		{"probe at another address", func(b *bundle) { agent(b).ReadinessProbe.Exec.Command[3] = "127.0.0.1:9999" }, "is not http.probe_listen's"},
+		{"probe by another command", func(b *bundle) { agent(b).LivenessProbe.Exec.Command[0] = "/bin/curl" }, "livenessProbe: command"},
+		{"httpGet probe on the pod IP", func(b *bundle) {
+			pr := &probe{}
+			if err := json.Unmarshal([]byte(`{"httpGet":{"path":"/readyz","port":"http"}}`), pr); err != nil {
+				panic(err)
+			}
+			agent(b).ReadinessProbe = pr
+		}, "readinessProbe: want exec"},
 		{"no memory limit", func(b *bundle) { delete(agent(b).Resources.Limits, "memory") }, "resources.limits.memory"},
 		{"no cpu request", func(b *bundle) { delete(agent(b).Resources.Requests, "cpu") }, "resources.requests.cpu"},
 		{"writable root", func(b *bundle) { agent(b).SecurityContext.ReadOnlyRootFilesystem = ptr(false) }, "readOnlyRootFilesystem"},
@@ -115,14 +125,23 @@ func TestChecksCatchBreakage(t *testing.T) {
 		})
 	}
 
-	t.Run("listen on loopback", func(t *testing.T) {
-		b := good.clone(t)
-		cm := b.volume(mountFor(b.agentContainer(), "/etc/auditship/auditship.yaml").Name).ConfigMap.Name
-		b.ConfigMaps[cm]["auditship.yaml"] = strings.Replace(b.ConfigMaps[cm]["auditship.yaml"], "listen: 0.0.0.0:8686", "listen: 127.0.0.1:8686", 1)
-		if p := strings.Join(check(b, baseOpts), "\n"); !strings.Contains(p, "is loopback") {
-			t.Errorf("want a loopback problem, got %q", p)
-		}
-	})
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"probes on the network", "probe_listen: 127.0.0.1:8687", "probe_listen: 0.0.0.0:8687", "is not loopback"},
+		{"probes on the pod IP's listener", "probe_listen: 127.0.0.1:8687", "", "http.probe_listen is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := good.clone(t)
+			cm := b.volume(mountFor(b.agentContainer(), "/etc/auditship/auditship.yaml").Name).ConfigMap.Name
+			cfg := b.ConfigMaps[cm]["auditship.yaml"]
+			if !strings.Contains(cfg, tc.from) {
+				t.Fatalf("the base's config has no %q", tc.from)
+			}
+			b.ConfigMaps[cm]["auditship.yaml"] = strings.Replace(cfg, tc.from, tc.to, 1)
+			if p := strings.Join(check(b, baseOpts), "\n"); !strings.Contains(p, tc.want) {
+				t.Errorf("want a problem containing %q, got %q", tc.want, p)
+			}
+		})
+	}
 }
 
 func slicesDelete(ms []volumeMount, path string) []volumeMount {
@@ -350,8 +369,9 @@ func TestKubeAuditRestExample(t *testing.T) {
 	}{
 		{"readiness on /readyz", func(b *bundle) {
 			c := b.agentContainer()
-			c.ReadinessProbe = c.LivenessProbe
-			c.ReadinessProbe.HTTPGet.Path = "/readyz"
+			readyz := *c.LivenessProbe.Exec
+			readyz.Command = append(slices.Clone(readyz.Command[:4]), "/readyz")
+			c.ReadinessProbe = &probe{Exec: &readyz}
 		}, "readinessProbe"},
 		{"separate volumes", func(b *bundle) {
 			c := b.agentContainer()

@@ -122,6 +122,9 @@ type (
 			Path string `json:"path"`
 			Port any    `json:"port"`
 		} `json:"httpGet,omitempty"`
+		Exec *struct {
+			Command []string `json:"command"`
+		} `json:"exec,omitempty"`
 	}
 	envVar struct {
 		Name      string `json:"name"`

@@ -374,23 +374,7 @@ func TestProbesWhenOutputIsDown(t *testing.T) {
 	addr := freeAddr(t)
 	dead := freeAddr(t) // nothing listens there
 	appendTo(t, filepath.Join(dir, "audit.log"), auditLine("w-1", "get", "pods"))
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-data_dir: %%DIR%%/state
-shutdown_timeout: 1s
-http:
-  listen: %s
-  wedge_timeout: 300ms
-inputs:
-  apiserver:
-    type: file
-    paths: ["%%DIR%%/audit.log"]
-    poll_interval: 50ms
-outputs:
-  siem:
-    type: elasticsearch
-    addresses: ["http://%s"]
-    flush_interval: 50ms
-`, addr, dead))
+	cfg := writeConfig(t, dir, downOutputConfig("  listen: "+addr+"\n  wedge_timeout: 300ms\n", dead))
 	a := startAgent(t, cfg)
 	waitFor(t, "/readyz to fail", func() bool {
 		code, body := getOK(addr, "/readyz")
@@ -405,6 +389,26 @@ outputs:
 	if strings.Contains(string(out), `"offset":`+strconv.Itoa(len(auditLine("w-1", "get", "pods")))) {
 		t.Fatal("checkpoint advanced past an event no output delivered")
 	}
+}
+
+// downOutputConfig is a config reading DIR/audit.log into an Elasticsearch output at
+// dead, where nothing listens, with http's keys as given.
+func downOutputConfig(http, dead string) string {
+	return fmt.Sprintf(`
+data_dir: %%DIR%%/state
+shutdown_timeout: 1s
+http:
+%sinputs:
+  apiserver:
+    type: file
+    paths: ["%%DIR%%/audit.log"]
+    poll_interval: 50ms
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: ["http://%s"]
+    flush_interval: 50ms
+`, http, dead)
 }
 
 func getOK(addr, path string) (int, string) {

@@ -73,7 +73,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newTestCmd(), newAnalyzeCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newTestCmd(), newAnalyzeCmd(), newProbeCmd(), newVersionCmd())
 	return root
 }
 

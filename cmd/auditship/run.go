@@ -80,6 +80,7 @@ type agent struct {
 	outputs []pipeline.OutputSpec
 	m       *metrics.Metrics
 	wedge   time.Duration
+	log     hclog.Logger
 }
 
 func (a *agent) set(e *pipeline.Engine, outs []pipeline.OutputSpec) {
@@ -101,6 +102,9 @@ func (a *agent) healthz(context.Context) error {
 	return nil
 }
 
+// readyz checks every output. What it returns is served to whoever reaches /readyz, so
+// it names the output only ("output siem: not ready"); why (an address, a path, a
+// bucket, a resolver's error) goes to the log.
 func (a *agent) readyz(ctx context.Context) error {
 	a.mu.Lock()
 	e, outs := a.engine, a.outputs
@@ -112,7 +116,8 @@ func (a *agent) readyz(ctx context.Context) error {
 	for _, o := range outs {
 		if rc, ok := o.Output.(pipeline.ReadyChecker); ok {
 			if err := rc.Ready(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
+				a.log.Warn("output not ready", "output", o.Name, "error", err)
+				errs = append(errs, fmt.Errorf("output %s: not ready", o.Name))
 			}
 		}
 	}
@@ -137,19 +142,12 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		return err
 	}
 	defer claim.Release()
-	a := &agent{m: m, wedge: cfg.HTTP.WedgeTimeout}
-	if cfg.HTTP.Listen != "" {
-		srv, err := httpapi.Start(cfg.HTTP.Listen, m.Registry, a.healthz, a.readyz)
-		if err != nil {
-			return err
-		}
-		log.Info("serving metrics and health", "addr", srv.Addr())
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
+	a := &agent{m: m, wedge: cfg.HTTP.WedgeTimeout, log: log}
+	stopHTTP, err := serveHTTP(cfg.HTTP, m, a, log)
+	if err != nil {
+		return err
 	}
+	defer stopHTTP()
 
 	changed := watchFile(ctx, path, 2*time.Second)
 	start := time.Now()
@@ -204,6 +202,41 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
 		logWarnings(cfg, stderr)
 	}
+}
+
+// serveHTTP starts the agent's endpoints: /metrics on http.listen, and the probes there
+// too unless http.probe_listen gives them a listener of their own. The returned func
+// shuts them down.
+func serveHTTP(c config.HTTPConfig, m *metrics.Metrics, a *agent, log hclog.Logger) (func(), error) {
+	var servers []*httpapi.Server
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.Shutdown(sctx)
+		}
+	}
+	probes := httpapi.Endpoints{Healthz: a.healthz, Readyz: a.readyz}
+	served := httpapi.Endpoints{Registry: m.Registry}
+	if c.ProbeListen == "" {
+		served.Healthz, served.Readyz = probes.Healthz, probes.Readyz
+	}
+	for _, l := range []struct {
+		addr, what string
+		e          httpapi.Endpoints
+	}{{c.Listen, "metrics", served}, {c.ProbeListen, "probes", probes}} {
+		if l.addr == "" || (l.e.Registry == nil && l.e.Healthz == nil) {
+			continue
+		}
+		srv, err := httpapi.Start(l.addr, l.e)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		servers = append(servers, srv)
+		log.Info("serving "+l.what, "addr", srv.Addr(), "metrics", l.e.Registry != nil, "probes", l.e.Healthz != nil)
+	}
+	return stop, nil
 }
 
 // logWarnings logs what the config's checks found unsafe but allowed (certificate

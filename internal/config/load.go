@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,8 +42,13 @@ type Config struct {
 
 // HTTPConfig is the metrics and health endpoint.
 type HTTPConfig struct {
-	// Listen is host:port; empty disables the endpoint.
+	// Listen is host:port; empty disables the endpoint. It serves /metrics, and the
+	// probes (/healthz, /readyz) too unless ProbeListen is set.
 	Listen string `mapstructure:"listen"`
+	// ProbeListen, when set, is host:port for /healthz and /readyz alone, which then are
+	// not served on Listen: in a pod, 127.0.0.1 with `auditship probe` as the kubelet's
+	// exec probe keeps them off the network while Prometheus scrapes Listen.
+	ProbeListen string `mapstructure:"probe_listen"`
 	// WedgeTimeout: /healthz fails when input is pending and nothing was delivered for
 	// this long, so the kubelet restarts an agent that is stuck rather than one that is idle.
 	WedgeTimeout time.Duration `mapstructure:"wedge_timeout"`
@@ -161,6 +167,13 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 	}
 	if cfg.DataDir == "" {
 		p.add("data_dir", errors.New("must not be empty"))
+	}
+	if cfg.HTTP.ProbeListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.HTTP.ProbeListen); err != nil {
+			p.add("http.probe_listen", err)
+		} else if cfg.HTTP.ProbeListen == cfg.HTTP.Listen {
+			p.add("http.probe_listen", errors.New("must differ from http.listen (leave it empty to serve the probes there)"))
+		}
 	}
 	if cfg.HTTP.WedgeTimeout <= 0 {
 		p.add("http.wedge_timeout", errors.New("must be positive"))
