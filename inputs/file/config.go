@@ -51,6 +51,11 @@ type Config struct {
 	PruneAfter time.Duration `mapstructure:"prune_after"`
 	// FingerprintBytes is how many leading bytes identify a file.
 	FingerprintBytes config.ByteSize `mapstructure:"fingerprint_bytes"`
+	// MaxGzipRatio bounds how far a .gz may expand: past this many uncompressed bytes per
+	// compressed byte it is taken for a decompression bomb, read no further, and its rest
+	// counted lost. Audit lines carry random IDs and timestamps and compress about 10-30
+	// times; 0 means no limit.
+	MaxGzipRatio int `mapstructure:"max_gzip_ratio"`
 	// BatchMaxEvents and BatchMaxBytes bound one batch (always from one file).
 	BatchMaxEvents int             `mapstructure:"batch_max_events"`
 	BatchMaxBytes  config.ByteSize `mapstructure:"batch_max_bytes"`
@@ -63,6 +68,7 @@ const (
 	DefaultBatchMaxEvents   = 1000
 	DefaultBatchMaxBytes    = 1 << 20
 	DefaultMaxOpenFiles     = 64
+	DefaultMaxGzipRatio     = 100
 )
 
 // NewConfig returns a Config holding the defaults.
@@ -78,6 +84,7 @@ func NewConfig() *Config {
 		CloseInactive:    5 * time.Minute,
 		PruneAfter:       24 * time.Hour,
 		FingerprintBytes: DefaultFingerprintBytes,
+		MaxGzipRatio:     DefaultMaxGzipRatio,
 		BatchMaxEvents:   DefaultBatchMaxEvents,
 		BatchMaxBytes:    DefaultBatchMaxBytes,
 	}
@@ -127,6 +134,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FingerprintBytes < 16 || c.FingerprintBytes > 1<<20 {
 		bad("fingerprint_bytes", "must be between 16B and 1MiB, not %v", c.FingerprintBytes)
+	}
+	if c.MaxGzipRatio < 0 {
+		bad("max_gzip_ratio", "must be 0 (no limit) or more, not %d", c.MaxGzipRatio)
 	}
 	if c.BatchMaxEvents < 1 {
 		bad("batch_max_events", "must be at least 1, not %d", c.BatchMaxEvents)

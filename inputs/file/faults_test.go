@@ -1,10 +1,17 @@
 package file
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/internal/config"
 )
 
 // Faults from issues 13, 20 and 21 that an operator's node meets: each test drives the
@@ -272,4 +279,176 @@ func stopAfterOneBatch(t *testing.T, live, prefix, data string) *Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// cutFile keeps the first frac of path's bytes (or -frac bytes when negative), dated a
+// minute ago: a file that stopped changing when a crash cut it.
+func cutFile(t *testing.T, path string, frac float64) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := int64(float64(fi.Size()) * frac)
+	if frac < 0 {
+		keep = int64(-frac)
+	}
+	if err := os.Truncate(path, keep); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 20 kind 10: a .gz cut by a crash during compression, or not gzip at all. What
+// decompresses ships; the rest is counted lost and warned about once it stopped changing;
+// the read position is kept, and the file is not decompressed again and again.
+func TestBrokenGzipIsCountedOnce(t *testing.T) {
+	tests := []struct {
+		name     string
+		glob     string
+		damage   func(t *testing.T, gz string)
+		partial  bool // some of the backup's lines are expected
+		wantLost bool
+	}{
+		{"cut during compression", "audit.log", func(t *testing.T, gz string) { cutFile(t, gz, 0.5) }, true, true},
+		{"cut inside the gzip header", "audit.log", func(t *testing.T, gz string) { cutFile(t, gz, -5) }, false, true},
+		{"trailing garbage", "audit.log", func(t *testing.T, gz string) {
+			appendFile(t, gz, "not gzip")
+			cutFile(t, gz, 1)
+		}, true, false},
+		{"not gzip at all", "audit*.log*", func(t *testing.T, gz string) {
+			if err := os.WriteFile(gz, []byte(lines("x", 0, 40)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cutFile(t, gz, 1)
+		}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			backup := lumberjackName(live, t0)
+			appendFile(t, backup, lines("g", 0, 200))
+			gzipAway(t, backup)
+			tt.damage(t, backup+".gz")
+			appendFile(t, live, lines("n", 0, 5))
+			c := testConfig(filepath.Join(dir, tt.glob))
+			m := &recMetrics{}
+			in := newInput(t, c, data, false, m)
+			got := readUntil(t, in, "n-000004")
+			expectNothing(t, in)
+			in.mu.Lock()
+			opens := in.opens
+			in.mu.Unlock()
+			expectNothing(t, in) // many polls and a few scans
+			in.mu.Lock()
+			again := in.opens - opens
+			in.mu.Unlock()
+			if err := in.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if again != 0 {
+				t.Fatalf("the broken .gz was opened %d more times after it was counted", again)
+			}
+			var backupIDs []string
+			for _, id := range got {
+				if strings.HasPrefix(id, "g-") {
+					backupIDs = append(backupIDs, id)
+				}
+			}
+			equalIDs(t, got[len(backupIDs):], ids("n", 0, 5))
+			equalIDs(t, backupIDs, ids("g", 0, len(backupIDs)))
+			if tt.partial != (len(backupIDs) > 0) {
+				t.Fatalf("%d lines of the backup shipped", len(backupIDs))
+			}
+			st := m.get()
+			if tt.wantLost != (st.lostBytes > 0 && st.lostEv > 0) {
+				t.Fatalf("lost %d bytes, %d events", st.lostBytes, st.lostEv)
+			}
+			// Counted once: a restart neither ships nor counts it again.
+			m2 := &recMetrics{}
+			if got := readAll(t, newInput(t, c, data, true, m2)); len(got) != 0 {
+				t.Fatalf("restart shipped %d events", len(got))
+			}
+			if st := m2.get(); st.lostBytes != 0 {
+				t.Fatalf("restart counted %d bytes lost again", st.lostBytes)
+			}
+		})
+	}
+}
+
+// readUntil reads a following input until it returned the event last, acking each batch.
+func readUntil(t *testing.T, in *Input, last string) []string {
+	t.Helper()
+	var got []string
+	for !slices.Contains(got, last) {
+		got = append(got, readN(t, in, 1)...)
+	}
+	return got
+}
+
+// Issue 21 kind 8: a .gz that expands past max_gzip_ratio (a decompression bomb) is read
+// no further and its rest counted lost; a file whose lines yield nothing is read a
+// bounded amount per step, so the live file behind it is not starved; and a million bad
+// lines make a few log lines, not a million, whatever the level.
+func TestHostileBackupsAreBounded(t *testing.T) {
+	t.Run("decompression bomb", func(t *testing.T) {
+		const size = 40 << 20
+		live, backup, data := blankBackup(t, size)
+		gzipAway(t, backup)
+		m := &recMetrics{}
+		equalIDs(t, readAll(t, newInput(t, testConfig(live), data, true, m)), ids("n", 0, 3))
+		if st := m.get(); st.bytesR > size/2 || st.lostBytes == 0 {
+			t.Fatalf("read %d of %d bytes, %d counted lost: want it stopped and counted", st.bytesR, size, st.lostBytes)
+		}
+	})
+	t.Run("no starvation", func(t *testing.T) {
+		const size = 4 << 20
+		live, backup, data := blankBackup(t, size)
+		c := testConfig(live)
+		c.BatchMaxBytes = 16 << 10
+		in := newInput(t, c, data, false, nil)
+		defer in.Close()
+		equalIDs(t, readN(t, in, 3), ids("n", 0, 3))
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		for _, f := range in.files {
+			if f.path == backup && f.readOff >= size {
+				t.Fatal("the live file waited until all of the backup's blank lines were read")
+			}
+		}
+	})
+	t.Run("aggregated warnings", func(t *testing.T) {
+		dir, data := t.TempDir(), t.TempDir()
+		live := filepath.Join(dir, "audit.log")
+		appendFile(t, live, strings.Repeat("x\n", 50000)+strings.Repeat(strings.Repeat("y", 2000)+"\n", 1000)+lines("n", 0, 1))
+		var logs bytes.Buffer
+		c := testConfig(live)
+		c.MaxLineBytes = 1024
+		in, err := New(c, config.Settings{Name: "test", DataDir: data, Once: true, Metrics: config.NopMetrics{},
+			Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Trace})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalIDs(t, readAll(t, in), ids("n", 0, 1))
+		for _, msg := range []string{"skipped an invalid line", "skipped a line longer"} {
+			if n := strings.Count(logs.String(), msg); n < 1 || n > 3 {
+				t.Fatalf("%q logged %d times", msg, n)
+			}
+		}
+	})
+}
+
+// blankBackup makes a live file of 3 events behind a backup of size blank lines.
+func blankBackup(t *testing.T, size int) (live, backup, data string) {
+	t.Helper()
+	dir := t.TempDir()
+	live = filepath.Join(dir, "audit.log")
+	backup = lumberjackName(live, t0)
+	appendFile(t, backup, strings.Repeat("\n", size))
+	appendFile(t, live, lines("n", 0, 3))
+	return live, backup, t.TempDir()
 }

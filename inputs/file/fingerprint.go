@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,6 +86,9 @@ func readPrefix(path string, gz bool, n int) (sample, fileKey, error) {
 	return s, key, nil
 }
 
+// errGzipIncomplete: a .gz too short to hold a gzip header.
+var errGzipIncomplete = errors.New("gzip header incomplete")
+
 // maxGzipNULLead bounds the NULs decompressed to find where a .gz's content starts: a
 // gzip of zeros shrinks a thousandfold.
 const maxGzipNULLead = 64 << 20
@@ -100,7 +104,7 @@ func prefixOf(f *os.File, gz bool, n int) (sample, error) {
 		zr, err := gzip.NewReader(io.NewSectionReader(f, 0, 1<<62))
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return sample{}, nil // still being written: no identity yet
+				return sample{}, errGzipIncomplete // being written, or cut: no identity yet
 			}
 			return sample{}, err
 		}

@@ -43,6 +43,20 @@ type reader struct {
 	scratch  []byte
 	// nuls counts NUL bytes skipped between lines; the caller takes and resets it.
 	nuls int64
+	// zin counts the compressed bytes a .gz reader consumed, to bound the expansion.
+	zin *countingReader
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // errOffsetBeyondEnd means the offset to resume at lies past the end of the file's
@@ -77,7 +91,8 @@ func (r *reader) start(gz bool, offset int64) error {
 	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("seek to start: %w", err)
 	}
-	zr, err := gzip.NewReader(r.f)
+	r.zin = &countingReader{r: r.f}
+	zr, err := gzip.NewReader(r.zin)
 	if err != nil {
 		return fmt.Errorf("gzip header: %w", err)
 	}

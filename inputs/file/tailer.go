@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -90,7 +91,9 @@ type Input struct {
 	lastPoll time.Time
 	eventsIn int64
 	bytesIn  int64
-	lastWarn time.Time
+	opens    int // files opened for reading, for tests
+	warned   map[string]*warnClass
+	badGzip  map[fileKey]probe // .gz files that cannot be decompressed, counted lost
 
 	needScan atomic.Bool
 	needPoll atomic.Bool
@@ -107,7 +110,10 @@ type Input struct {
 	closeErr  error
 }
 
-var errClosed = errors.New("file input closed")
+var (
+	errClosed   = errors.New("file input closed")
+	errReplaced = errors.New("no longer the file it was")
+)
 
 // youngFor is how long a backup too short to be fingerprinted must stay unchanged before
 // it is taken for a file of its own rather than a copy still being written.
@@ -145,6 +151,8 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		dups:     map[fileKey]int64{},
 		young:    map[fileKey]int64{},
 		probed:   map[fileKey]probe{},
+		warned:   map[string]*warnClass{},
+		badGzip:  map[fileKey]probe{},
 		youngFor: youngFor,
 		wake:     make(chan struct{}, 1),
 		saveNow:  make(chan struct{}, 1),
@@ -156,6 +164,10 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		return nil, fmt.Errorf("input %s: %w", set.Name, err)
 	}
 	for _, st := range states {
+		if st.Unreadable {
+			in.badGzip[fileKey{Dev: st.Dev, Ino: st.Inode}] = probe{size: st.Size, mod: st.LastSeen}
+			continue
+		}
 		fp, err := parseFingerprint(st.Fingerprint, st.FingerprintLen, st.FingerprintLead)
 		if err != nil {
 			if !set.ResetCorruptCheckpoints {
@@ -243,11 +255,16 @@ func (in *Input) step(ctx context.Context) (pipeline.Batch, pipeline.AckFunc, bo
 	case in.needPoll.Swap(false) || now.Sub(in.lastPoll) >= in.cfg.PollInterval:
 		in.poll(now)
 	}
+	// A file whose lines yield no events (blank, invalid, a decompression bomb) is read on
+	// for at most this much per step, so it cannot hold up every other file.
+	budget := 4 * int64(in.cfg.BatchMaxBytes)
 	for _, t := range in.order {
-		for t.more && ctx.Err() == nil {
+		for spent := int64(0); t.more && ctx.Err() == nil && spent < budget; {
+			from := t.readOff
 			if b, ack := in.readBatch(t, now); b != nil {
 				return b, ack, false
 			}
+			spent += max(t.readOff-from, 1)
 		}
 	}
 	if !in.once || ctx.Err() != nil || in.needScan.Load() {
@@ -281,6 +298,7 @@ func (in *Input) scan(now time.Time) {
 	}
 	young := map[fileKey]int64{}
 	youngOf := map[string]bool{} // live files with a young backup
+	badGzip := map[fileKey]probe{}
 	cands := make([]cand, 0, len(found))
 	for _, p := range found {
 		fi, err := os.Stat(p.Path)
@@ -320,6 +338,9 @@ func (in *Input) scan(now time.Time) {
 		prefix, key, err := readPrefix(c.Path, gz, in.fpBytes)
 		if err != nil {
 			in.log.Debug("cannot fingerprint file", "path", c.Path, "error", err)
+			if gz && key == c.key {
+				in.unreadableGzip(c.Path, c.fi, err, badGzip, now)
+			}
 			continue
 		}
 		if key != c.key {
@@ -357,7 +378,7 @@ func (in *Input) scan(now time.Time) {
 		}
 		c.t = in.track(c.foundPath, c.key, gz, prefix, c.fi, now)
 	}
-	in.young = young
+	in.young, in.badGzip = young, badGzip
 	paths := make(map[string]bool, len(cands))
 	for _, c := range cands {
 		paths[c.Path] = true
@@ -724,7 +745,7 @@ func (in *Input) ensureOpen(t *tracked, now time.Time) error {
 	if err != nil || keyOf(fi) != t.key || (!t.gz && fi.Size() < t.readOff) {
 		rd.close()
 		in.needScan.Store(true)
-		return fmt.Errorf("%s is no longer the file it was", t.path)
+		return fmt.Errorf("%s: %w", t.path, errReplaced)
 	}
 	t.rd, t.lastRead = rd, now
 	return nil
@@ -762,8 +783,14 @@ func (in *Input) closeReader(t *tracked) {
 // readBatch reads up to one batch from t. Lines that yield no event (invalid, blank,
 // too long) are acknowledged at once, so they advance the checkpoint without shipping.
 func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.AckFunc) {
+	if t.rd == nil && t.gz {
+		in.opens++ // an attempt, even when it fails
+	}
 	if err := in.ensureOpen(t, now); err != nil {
 		in.log.Debug("cannot read file now", "path", t.path, "error", err)
+		if !errors.Is(err, errReplaced) && !errors.Is(err, fs.ErrNotExist) {
+			in.gzipStopped(t, err, now)
+		}
 		t.more = false
 		return nil, nil
 	}
@@ -786,10 +813,14 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 			nuls += t.rd.nuls
 		}
 		t.rd.nuls = 0
+		if err == nil && t.gz && in.cfg.MaxGzipRatio > 0 && t.rd.pos > int64(in.cfg.MaxGzipRatio)*max(t.rd.zin.n, 64<<10) {
+			err = errGzipRatio
+		}
 		if err != nil {
 			// A gzip still being written, or an I/O error: try again later from the
-			// last complete line.
+			// last complete line, unless it is a .gz that will not get better.
 			in.log.Debug("read stopped", "path", t.path, "offset", t.readOff, "error", err)
+			in.gzipStopped(t, err, now)
 			in.closeReader(t)
 			t.more = false
 			break
@@ -891,6 +922,78 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 	return events, ack
 }
 
+// unreadableGzip counts a .gz matched by the paths that cannot be decompressed at all
+// (not gzip, or cut inside its header), once it has stopped changing, as lost: its size
+// on disk as bytes, events estimated from it (a lower bound: they were compressed). It is
+// warned about and counted once per agent start while it stays as it is.
+func (in *Input) unreadableGzip(path string, fi os.FileInfo, err error, bad map[fileKey]probe, now time.Time) {
+	key := keyOf(fi)
+	if now.Sub(fi.ModTime()) < in.youngFor {
+		in.needScan.Store(true) // may be a gzip being written: look again
+		return
+	}
+	pr := probe{size: fi.Size(), mod: fi.ModTime()}
+	bad[key] = pr
+	if old, ok := in.badGzip[key]; ok && old.size == pr.size && old.mod.Equal(pr.mod) {
+		return
+	}
+	events := 0
+	if fi.Size() > 0 {
+		events = int(math.Ceil(float64(fi.Size()) / in.avgLineBytes(&tracked{})))
+		in.met.InputBytesLost(in.name, fi.Size())
+		in.met.InputEventsLost(in.name, events)
+	}
+	in.log.Warn("a .gz file cannot be decompressed; counted lost", "path", path, "bytes", fi.Size(), "estimated_events", events, "error", err)
+}
+
+// errGzipRatio stops a .gz that expands more than max_gzip_ratio.
+var errGzipRatio = errors.New("expands more than max_gzip_ratio")
+
+// gzipStopped decides what a .gz that could not be read on means. Still changing, it
+// may be a gzip being written: the caller retries from the last complete line. Once it
+// has not changed for youngFor (a crash during compression, a file that is not gzip past
+// some point, trailing garbage), or when it expanded past max_gzip_ratio, it is done:
+// what could not be read is counted lost and warned about once, its read position is
+// kept, and it is not decompressed again from the start at every poll.
+func (in *Input) gzipStopped(t *tracked, err error, now time.Time) {
+	if !t.gz {
+		return
+	}
+	var (
+		fi        os.FileInfo
+		serr      error
+		used, pos int64
+	)
+	if t.rd != nil {
+		fi, serr = t.rd.f.Stat()
+		used, pos = t.rd.zin.n, t.rd.pos
+	} else {
+		fi, serr = os.Stat(t.path) // could not even reach the read position
+	}
+	if serr != nil || keyOf(fi) != t.key {
+		return
+	}
+	if !errors.Is(err, errGzipRatio) && now.Sub(fi.ModTime()) < in.youngFor {
+		in.needPoll.Store(true)
+		return
+	}
+	// What is left: at least what the plain file held beyond this point when it was last
+	// seen, the compressed rest at the expansion seen so far, or the partial line read.
+	lost := max(0, t.size-t.readOff, pos-t.readOff)
+	if used > 0 && fi.Size() > used {
+		lost = max(lost, int64(float64(fi.Size()-used)*float64(pos)/float64(used)))
+	}
+	events := int(math.Ceil(float64(lost) / in.avgLineBytes(t)))
+	if lost > 0 {
+		in.met.InputBytesLost(in.name, lost)
+		in.met.InputEventsLost(in.name, events)
+	}
+	in.log.Warn("a .gz file cannot be read to its end; what follows the last complete line is counted lost",
+		"path", t.path, "offset", t.readOff, "estimated_lost_bytes", lost, "estimated_events", events, "error", err)
+	t.gzEnded, t.size, t.eofSize = true, t.readOff, fi.Size()
+	in.dirty.Store(true)
+}
+
 // widenFingerprint extends t's fingerprint over the bytes now read from it, up to
 // fingerprint_bytes. A file tracked while empty or short would otherwise be checkpointed
 // with lines handed out past its fingerprint, and a rescan or restart could not tell it
@@ -966,16 +1069,34 @@ func (in *Input) atEnd(t *tracked) {
 	}
 }
 
-// warn logs at most one warning per 10 s per input (the rest at debug), so a file full
-// of bad lines cannot flood the log. Never logs line content.
+// warnEvery is how often one class of per-line warning is logged.
+const warnEvery = 10 * time.Second
+
+// warn logs a per-line warning at most once per warnEvery for each message (its class),
+// at any log level, with how many like it were held back since: a 2.3 KB .gz of bad lines
+// made a million debug lines when each was logged. Never logs line content.
 func (in *Input) warn(msg string, args ...any) {
 	now := time.Now()
-	if now.Sub(in.lastWarn) >= 10*time.Second {
-		in.lastWarn = now
-		in.log.Warn(msg, args...)
+	w := in.warned[msg]
+	if w == nil {
+		w = &warnClass{}
+		in.warned[msg] = w
+	}
+	if !w.last.IsZero() && now.Sub(w.last) < warnEvery {
+		w.held++
 		return
 	}
-	in.log.Debug(msg, args...)
+	if w.held > 0 {
+		args = append(args, "more_since_last_warning", w.held)
+	}
+	w.last, w.held = now, 0
+	in.log.Warn(msg, args...)
+}
+
+// warnClass is the state of one class of per-line warning.
+type warnClass struct {
+	last time.Time
+	held int64
 }
 
 func isGzip(path string) bool { return strings.HasSuffix(path, ".gz") }
@@ -1104,6 +1225,9 @@ func (in *Input) persist(save bool) error {
 			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
 			Ended: t.gz && t.gzEnded, Lost: t.lostCounted,
 		})
+	}
+	for key, pr := range in.badGzip {
+		states = append(states, FileState{Dev: key.Dev, Inode: key.Ino, Size: pr.size, LastSeen: pr.mod, Unreadable: true})
 	}
 	in.mu.Unlock()
 	in.met.InputCheckpointLag(in.name, lag)

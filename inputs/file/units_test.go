@@ -33,7 +33,8 @@ func TestConfigValidate(t *testing.T) {
 			c.BatchMaxEvents = 0
 			c.BatchMaxBytes = 0
 			c.PruneAfter = -1
-		}, []string{"format: unknown format", "start_at:", "max_line_bytes:", "poll_interval:", "max_open_files:", "fingerprint_bytes:", "batch_max_events:", "batch_max_bytes:", "prune_after:"}},
+			c.MaxGzipRatio = -1
+		}, []string{"format: unknown format", "start_at:", "max_line_bytes:", "poll_interval:", "max_open_files:", "fingerprint_bytes:", "batch_max_events:", "batch_max_bytes:", "prune_after:", "max_gzip_ratio:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
