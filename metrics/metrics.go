@@ -55,9 +55,18 @@ type Metrics struct {
 	eventsDropped, fieldsRedacted, filterErrors                                         *family
 	eventsShipped, bytesShipped, outputErrors, outputRetries, deadLettered              *family
 
-	checkpointLag *prometheus.GaugeVec
-	batchSeconds  *prometheus.HistogramVec
-	lag           sync.Map // input -> *atomic.Int64
+	checkpointLag        *prometheus.GaugeVec
+	checkpointSaveErrors *family
+	batchSeconds         *prometheus.HistogramVec
+	lag                  sync.Map // input -> *atomic.Int64
+	checkpoints          sync.Map // input -> *checkpointState
+}
+
+// checkpointState is what is known of one input's checkpoint file.
+type checkpointState struct {
+	mu      sync.Mutex
+	current time.Time // when the saved checkpoint was last known current
+	err     error     // why the last save failed; nil when it succeeded
 }
 
 // New registers every series (and the Go runtime and process collectors) on a new registry.
@@ -87,13 +96,36 @@ func New() *Metrics {
 	m.outputErrors = counter("output_errors", "output_errors_total", "Failed output writes.", "output")
 	m.outputRetries = counter("retries", "output_retries_total", "Retried output writes.", "output")
 	m.deadLettered = counter("dead_lettered", "dead_letter_events_total", "Events an output rejected for good and wrote to its dead-letter file.", "output")
+	m.checkpointSaveErrors = counter("checkpoint_save_errors", "checkpoint_save_errors_total", "Checkpoint saves that failed (a full or read-only data_dir); a restart re-ships what was delivered since the last save.", "input")
 	m.checkpointLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_checkpoint_lag_bytes", Help: "Bytes in input files not yet acknowledged by every output."}, []string{"input"})
 	m.batchSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "auditship_batch_seconds", Help: "Time of one output write.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 	}, []string{"output"})
-	reg.MustRegister(m.checkpointLag, m.batchSeconds)
+	reg.MustRegister(m.checkpointLag, m.batchSeconds, checkpointAge{m})
 	return m
+}
+
+// checkpointAgeDesc is auditship_checkpoint_age_seconds, computed at each scrape.
+var checkpointAgeDesc = prometheus.NewDesc("auditship_checkpoint_age_seconds",
+	"Seconds since the input's checkpoint on disk was last known to hold every acknowledgement (about 1 normally; it grows while saves fail).",
+	[]string{"input"}, nil)
+
+// checkpointAge collects auditship_checkpoint_age_seconds per input.
+type checkpointAge struct{ m *Metrics }
+
+func (c checkpointAge) Describe(ch chan<- *prometheus.Desc) { ch <- checkpointAgeDesc }
+
+func (c checkpointAge) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	c.m.checkpoints.Range(func(k, v any) bool {
+		s := v.(*checkpointState)
+		s.mu.Lock()
+		age := now.Sub(s.current).Seconds()
+		s.mu.Unlock()
+		ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, age, k.(string))
+		return true
+	})
 }
 
 // KV is one summary total.
@@ -167,6 +199,49 @@ func (m *Metrics) InputCheckpointLag(in string, b int64) {
 		v, _ = m.lag.LoadOrStore(in, new(atomic.Int64))
 	}
 	v.(*atomic.Int64).Store(b)
+}
+
+// InputCheckpointSaved records a checkpoint save (config.Metrics).
+func (m *Metrics) InputCheckpointSaved(in string, err error) {
+	v, ok := m.checkpoints.Load(in)
+	if !ok {
+		v, _ = m.checkpoints.LoadOrStore(in, &checkpointState{current: time.Now()})
+	}
+	s := v.(*checkpointState)
+	s.mu.Lock()
+	s.err = err
+	if err == nil {
+		s.current = time.Now()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		m.checkpointSaveErrors.add(in, 1)
+	}
+}
+
+// CheckpointFailures returns, by input, why its last checkpoint save failed; empty when
+// every checkpoint is being saved. Readiness fails on it: an agent that cannot save its
+// checkpoints would re-ship everything since the last save after a restart.
+func (m *Metrics) CheckpointFailures() map[string]error {
+	out := map[string]error{}
+	m.checkpoints.Range(func(k, v any) bool {
+		s := v.(*checkpointState)
+		s.mu.Lock()
+		if s.err != nil {
+			out[k.(string)] = s.err
+		}
+		s.mu.Unlock()
+		return true
+	})
+	return out
+}
+
+// ForgetInput drops an input's checkpoint lag and checkpoint state: a reload removed it,
+// and what it left unread was counted when it was (see the reload in cmd/auditship).
+func (m *Metrics) ForgetInput(in string) {
+	m.lag.Delete(in)
+	m.checkpointLag.DeleteLabelValues(in)
+	m.checkpoints.Delete(in)
 }
 
 // Lag returns the summed checkpoint lag of every input: bytes read or waiting to be

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditship/auditship/internal/fsfault"
 )
 
 // fileAgentConfig is an agent reading %DIR%/audit.log into %DIR%/out.ndjson, with the
@@ -58,5 +61,46 @@ func TestSecondAgentOnDataDirExits(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s shipped %d times", id, n)
 		}
+	}
+}
+
+// TestCheckpointsThatCannotBeSaved (issue 20 kind 5): when data_dir fills up, the save
+// errors are counted, the checkpoint's age grows and /readyz fails naming the input; once
+// space is freed it is ready again. An agent refuses to start on a full data_dir.
+func TestCheckpointsThatCannotBeSaved(t *testing.T) {
+	dir := t.TempDir()
+	state := fsfault.Mount(t, 1<<20)
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, strings.Replace(fileAgentConfig(addr), "%DIR%/state", state, 1))
+	logPath := filepath.Join(dir, "audit.log")
+	appendTo(t, logPath, auditLine("c-1", "get", "pods"))
+	a := startAgent(t, cfg)
+	waitFor(t, "ready", func() bool { code, _ := getOK(addr, "/readyz"); return code == 200 })
+
+	fsfault.Fill(t, state, 0)
+	appendTo(t, logPath, auditLine("c-2", "get", "pods"))
+	waitFor(t, "/readyz to name the input", func() bool {
+		code, body := getOK(addr, "/readyz")
+		return code == 503 && strings.Contains(body, "input apiserver: checkpoint cannot be saved")
+	})
+	m := scrape(t, addr)
+	if m[`auditship_checkpoint_save_errors_total{input="apiserver"}`] < 1 {
+		t.Fatalf("save errors not counted: %v", m)
+	}
+	age := m[`auditship_checkpoint_age_seconds{input="apiserver"}`]
+	waitFor(t, "the checkpoint's age to grow", func() bool {
+		return scrape(t, addr)[`auditship_checkpoint_age_seconds{input="apiserver"}`] > age
+	})
+
+	if err := os.Remove(filepath.Join(state, ".fill")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready again", func() bool { code, _ := getOK(addr, "/readyz"); return code == 200 })
+	a.stop(t)
+
+	fsfault.Fill(t, state, 0)
+	err := runAgent(context.Background(), cfg, true, nil, &syncBuf{})
+	if err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Fatalf("start on a full data_dir: %v", err)
 	}
 }

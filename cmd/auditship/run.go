@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -120,6 +122,12 @@ func (a *agent) readyz(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("output %s: not ready", o.Name))
 			}
 		}
+	}
+	// An input whose checkpoint cannot be saved (full or read-only data_dir) would make
+	// the next restart re-ship all it delivered since: not ready. The input logs why.
+	failing := a.m.CheckpointFailures()
+	for _, name := range slices.Sorted(maps.Keys(failing)) {
+		errs = append(errs, fmt.Errorf("input %s: checkpoint cannot be saved", name))
 	}
 	return errors.Join(errs...)
 }

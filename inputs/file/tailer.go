@@ -195,6 +195,17 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		}
 	}
 	in.fresh = !found
+	if in.fresh && c.StartAt == "end" {
+		// start_at applies to the agent's first start on data_dir only. Another input's
+		// checkpoint there means the agent ran before, so this input was renamed or added
+		// (by a reload or a restart): skipping what its files hold would lose events no
+		// one shipped, silently.
+		if others, err := in.reg.others(); err != nil || len(others) > 0 {
+			log.Warn("start_at: end ignored: data_dir holds checkpoints of other inputs (this input was renamed or added after the first start); reading its files from the beginning so nothing is skipped",
+				"other_inputs", others, "error", err)
+			in.fresh = false
+		}
+	}
 	if c.Watch && !set.Once {
 		w, err := fsnotify.NewWatcher()
 		if err != nil {

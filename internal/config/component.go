@@ -54,6 +54,9 @@ type Metrics interface {
 	// writer kept its offset leaves a run of them).
 	InputNULBytesSkipped(input string, n int64)
 	OutputDeadLettered(output string, n int)
+	// InputCheckpointSaved reports a checkpoint save: err nil when the saved checkpoint
+	// is now current (saved, or nothing new to save), else why the save failed.
+	InputCheckpointSaved(input string, err error)
 }
 
 // NopMetrics discards everything.
@@ -68,6 +71,7 @@ func (NopMetrics) InputCheckpointLag(string, int64)   {}
 func (NopMetrics) InputLinesSkipped(string, int)      {}
 func (NopMetrics) InputNULBytesSkipped(string, int64) {}
 func (NopMetrics) OutputDeadLettered(string, int)     {}
+func (NopMetrics) InputCheckpointSaved(string, error) {}
 
 // InputFactory creates one input type.
 type InputFactory struct {
