@@ -29,8 +29,10 @@ type Config struct {
 	Exclude []string `mapstructure:"exclude"`
 	// Format is audit, kube-audit-rest or auto.
 	Format string `mapstructure:"format"`
-	// StartAt applies only when the input has no checkpoint yet: end skips what the files
-	// already hold. Files that appear later are always read from their beginning.
+	// StartAt applies only on the agent's first start on data_dir (no input has a
+	// checkpoint there yet): end skips what the files already hold. An input renamed or
+	// added later reads from the beginning, and files that appear later are always read
+	// from their beginning.
 	StartAt string `mapstructure:"start_at"`
 	// MaxLineBytes: longer lines are skipped whole (never split) and counted.
 	MaxLineBytes config.ByteSize `mapstructure:"max_line_bytes"`

@@ -3,6 +3,10 @@ package file
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -77,6 +81,25 @@ func (r registry) load(reset bool, log hclog.Logger) ([]FileState, bool, error) 
 		return nil, false, err
 	}
 	return doc.Files, found, nil
+}
+
+// others returns the names of the other inputs with a checkpoint beside this one.
+func (r registry) others() ([]string, error) {
+	dir, own := filepath.Split(r.store.Path())
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); n != own && e.Type().IsRegular() && strings.HasSuffix(n, ".json") {
+			names = append(names, strings.TrimSuffix(n, ".json"))
+		}
+	}
+	return names, nil
 }
 
 func (r registry) save(files []FileState) error {

@@ -1242,10 +1242,13 @@ func (in *Input) persist(save bool) error {
 	}
 	in.mu.Unlock()
 	in.met.InputCheckpointLag(in.name, lag)
-	if !save {
-		return nil
+	var err error
+	if save {
+		err = in.reg.save(states)
 	}
-	return in.reg.save(states)
+	// Reported either way: nothing to save means the checkpoint on disk is current.
+	in.met.InputCheckpointSaved(in.name, err)
+	return err
 }
 
 // Close stops the watcher, writes the final checkpoint and closes every file.
