@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/pipeline"
 )
 
 // repoRoot is the directory holding go.mod.
@@ -183,4 +184,105 @@ func tail(s string) string {
 		return "..." + s[len(s)-4000:]
 	}
 	return s
+}
+
+// TestOnceShipsToEachDistribution runs `validate` and `run --once` of the real binary
+// against estest answering as OpenSearch 1 and 2 and Elasticsearch 7.17 and 9 (and as
+// Amazon OpenSearch Service, signatures required), with issue 13's lines: two requests
+// sharing an auditID and stage (kind 1), and two Services whose targetPort is 8080 then
+// "http" (kind 8). The run must end, with all four indexed and nothing dead-lettered.
+func TestOnceShipsToEachDistribution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the agent binary")
+	}
+	bin := buildAgent(t)
+	var lines bytes.Buffer
+	for _, ev := range append(pipeline.Batch{
+		testEvent(t, `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"m"},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:00Z"}`),
+		testEvent(t, `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings","verb":"create","user":{"username":"m"},"objectRef":{"resource":"clusterrolebindings","name":"x","apiGroup":"rbac.authorization.k8s.io"},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:00Z"}`),
+	}, servicePair(t)...) {
+		lines.Write(ev.Raw())
+		lines.WriteByte('\n')
+	}
+	const key, secret = "AKIDAUDITSHIPE2E", "e2e-secret"
+	tests := []struct {
+		flavor estest.Flavor
+		sigv4  bool
+	}{
+		{estest.OpenSearch2, false},
+		{estest.OpenSearch1, false},
+		{estest.Elasticsearch717, false},
+		{estest.Elasticsearch9, false},
+		{estest.OpenSearch2, true},
+	}
+	for _, tt := range tests {
+		name := tt.flavor.Distribution + "-" + tt.flavor.Version
+		if tt.sigv4 {
+			name += "-sigv4"
+		}
+		t.Run(name, func(t *testing.T) {
+			var sig *estest.SigV4
+			extra := ""
+			if tt.sigv4 {
+				sig = &estest.SigV4{Region: "eu-west-1", Service: "es", AccessKeyID: key, SecretAccessKey: secret}
+				extra = "    aws_sigv4: {region: eu-west-1, service: es}\n"
+			}
+			srv := startFlavor(t, tt.flavor, sig)
+			dir := t.TempDir()
+			logPath := filepath.Join(dir, "audit.log")
+			if err := os.WriteFile(logPath, lines.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dlq := filepath.Join(dir, "dlq", "siem.ndjson")
+			cfgPath := filepath.Join(dir, "auditship.yaml")
+			cfgText := fmt.Sprintf(`data_dir: %s
+log_level: warn
+http:
+  listen: ""
+inputs:
+  apiserver:
+    type: file
+    paths: [%q]
+    start_at: beginning
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: [%q]
+    dead_letter_path: %s
+    flush_interval: 50ms
+    retry_max_backoff: 500ms
+%s`, filepath.Join(dir, "state"), logPath, srv.URL, dlq, extra)
+			if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret,
+				"AWS_SESSION_TOKEN=", "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
+				"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true")
+			validate := exec.Command(bin, "validate", "-c", cfgPath)
+			validate.Env = env
+			if out, err := validate.CombinedOutput(); err != nil {
+				t.Fatalf("validate: %v\n%s", err, out)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var stderr bytes.Buffer
+			run := exec.CommandContext(ctx, bin, "run", "--once", "-c", cfgPath)
+			run.Env, run.Stderr = env, &stderr
+			if err := run.Run(); err != nil {
+				t.Fatalf("run --once: %v (ended by the deadline: %v)\n%s", err, ctx.Err() != nil, tail(stderr.String()))
+			}
+			if n := srv.Count("k8s-audit-*"); n != 4 {
+				t.Errorf("%d documents, want 4\n%s", n, tail(stderr.String()))
+			}
+			if _, err := os.Stat(dlq); err == nil {
+				t.Errorf("dead letters written: %v", readDeadLetters(t, dlq))
+			}
+			if !strings.Contains(stderr.String(), "shipped 4 events") || !strings.Contains(stderr.String(), " 0 dead-lettered") {
+				t.Errorf("summary does not say 4 shipped, 0 dead-lettered:\n%s", tail(stderr.String()))
+			}
+			if st := srv.Stats(); tt.sigv4 && (st.BadSignature != 0 || st.Signed == 0) {
+				t.Errorf("signed %d, refused %d", st.Signed, st.BadSignature)
+			}
+		})
+	}
 }

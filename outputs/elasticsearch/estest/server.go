@@ -399,12 +399,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			target = parts[0]
 		}
 		s.bulk(w, r, target)
-	case last == "_mget" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
-		target := ""
-		if len(parts) == 2 {
-			target = parts[0]
-		}
-		s.mget(w, r, target)
 	case last == "_count" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		target := "_all"
 		if len(parts) == 2 {
@@ -466,52 +460,6 @@ func (s *Server) info(w http.ResponseWriter) {
 		"version":      version,
 		"tagline":      tagline,
 	})
-}
-
-// mget answers _mget with {"docs":[{"_index","_id"}]} or {"ids":[..]} and an index in
-// the path.
-func (s *Server) mget(w http.ResponseWriter, r *http.Request, pathIndex string) {
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
-		return
-	}
-	var req struct {
-		Docs []struct {
-			Index string `json:"_index"`
-			ID    string `json:"_id"`
-		} `json:"docs"`
-		IDs []string `json:"ids"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "x_content_parse_exception", "failed to parse _mget body")
-		return
-	}
-	for _, id := range req.IDs {
-		req.Docs = append(req.Docs, struct {
-			Index string `json:"_index"`
-			ID    string `json:"_id"`
-		}{pathIndex, id})
-	}
-	s.mu.Lock()
-	docs := make([]any, len(req.Docs))
-	for i, d := range req.Docs {
-		name := d.Index
-		if name == "" {
-			name = pathIndex
-		}
-		out := map[string]any{"_index": name, "_id": d.ID, "found": false}
-		ix := s.indices[name]
-		if ix == nil {
-			out = map[string]any{"_index": name, "_id": d.ID, "error": map[string]any{
-				"type": "index_not_found_exception", "reason": "no such index [" + name + "]"}}
-		} else if doc := ix.docs[d.ID]; doc != nil {
-			out["found"], out["_version"], out["_source"] = true, doc.version, doc.source
-		}
-		docs[i] = out
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, filterPath(map[string]any{"docs": docs}, r.URL.Query().Get("filter_path")))
 }
 
 // action is a parsed action-and-metadata line.
