@@ -74,30 +74,7 @@ func TestAgentKilledAndRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	dlq := filepath.Join(dir, "dlq", "siem.ndjson")
-	cfgPath := filepath.Join(dir, "auditship.yaml")
-	cfgText := fmt.Sprintf(`data_dir: %s
-log_level: warn
-http:
-  listen: ""
-inputs:
-  apiserver:
-    type: file
-    paths: [%q]
-    format: audit
-    start_at: beginning
-outputs:
-  siem:
-    type: elasticsearch
-    addresses: [%q]
-    dead_letter_path: %s
-    batch_max_events: 250
-    flush_interval: 50ms
-    retry_max_backoff: 500ms
-    request_timeout: 10s
-`, filepath.Join(dir, "state"), logPath, srv.URL, dlq)
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeAgentConfig(t, dir, logPath, srv.URL, dlq, "    batch_max_events: 250\n    request_timeout: 10s\n")
 
 	if out, err := exec.Command(bin, "validate", "-c", cfgPath).CombinedOutput(); err != nil {
 		if strings.Contains(string(out), "unknown output type") {
@@ -178,6 +155,35 @@ wait:
 	t.Logf("server: %+v; rejected %d", st, rejected)
 }
 
+// writeAgentConfig writes a config reading logPath from the beginning and shipping to
+// url, with extra lines (indented for the output section) appended; it returns its path.
+func writeAgentConfig(t testing.TB, dir, logPath, url, dlq, extra string) string {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "auditship.yaml")
+	cfgText := fmt.Sprintf(`data_dir: %s
+log_level: warn
+http:
+  listen: ""
+inputs:
+  apiserver:
+    type: file
+    paths: [%q]
+    format: audit
+    start_at: beginning
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: [%q]
+    dead_letter_path: %s
+    flush_interval: 50ms
+    retry_max_backoff: 500ms
+%s`, filepath.Join(dir, "state"), logPath, url, dlq, extra)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath
+}
+
 // tail keeps the end of a long log for a failure message.
 func tail(s string) string {
 	if len(s) > 4000 {
@@ -234,27 +240,7 @@ func TestOnceShipsToEachDistribution(t *testing.T) {
 				t.Fatal(err)
 			}
 			dlq := filepath.Join(dir, "dlq", "siem.ndjson")
-			cfgPath := filepath.Join(dir, "auditship.yaml")
-			cfgText := fmt.Sprintf(`data_dir: %s
-log_level: warn
-http:
-  listen: ""
-inputs:
-  apiserver:
-    type: file
-    paths: [%q]
-    start_at: beginning
-outputs:
-  siem:
-    type: elasticsearch
-    addresses: [%q]
-    dead_letter_path: %s
-    flush_interval: 50ms
-    retry_max_backoff: 500ms
-%s`, filepath.Join(dir, "state"), logPath, srv.URL, dlq, extra)
-			if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			cfgPath := writeAgentConfig(t, dir, logPath, srv.URL, dlq, extra)
 			env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret,
 				"AWS_SESSION_TOKEN=", "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
 				"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true")
