@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/outputs/elasticsearch/estest"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -645,6 +647,57 @@ func TestBodiesOfAnyShapeAreIndexed(t *testing.T) {
 			}
 			if n := srv.Count("k8s-audit-*"); n != len(tt.bodies) {
 				t.Errorf("%d documents, want %d", n, len(tt.bodies))
+			}
+		})
+	}
+}
+
+// TestCorpusIndexesWithoutRejection ships every audit event of the shared corpus (real
+// public logs) with the default configuration to estest answering as Elasticsearch 8
+// and as OpenSearch 2: no body may be rejected by a mapping another body made. Without
+// the template the same events meet dynamic mapping, and the test logs how many it
+// rejects.
+func TestCorpusIndexesWithoutRejection(t *testing.T) {
+	var events pipeline.Batch
+	ids := map[string]bool{}
+	corpustest.Lines(t, func(_ string, line []byte) {
+		if !bytes.Contains(line, []byte(`"audit.k8s.io/`)) || !bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
+			return
+		}
+		ev, err := pipeline.NewRawEvent(append([]byte(nil), line...), pipeline.SourceAudit)
+		if err != nil {
+			return
+		}
+		if k, _ := ev.Field("kind").(string); k != "Event" {
+			return
+		}
+		events = append(events, ev)
+		ids[string(bytes.TrimSpace(line))] = true
+	})
+	if len(events) < 100 {
+		t.Fatalf("only %d audit events in the corpus", len(events))
+	}
+	for _, tt := range []struct {
+		flavor   estest.Flavor
+		template bool
+	}{{estest.Elasticsearch8, true}, {estest.OpenSearch2, true}, {estest.Elasticsearch8, false}} {
+		t.Run(fmt.Sprintf("%s-%s-template-%v", tt.flavor.Distribution, tt.flavor.Version, tt.template), func(t *testing.T) {
+			srv := startFlavor(t, tt.flavor, nil)
+			out, _, m := newTestOutput(t, srv.URL, func(c *Config) { c.SetupTemplate = tt.template })
+			for i := 0; i < len(events); i += 100 {
+				if err := out.Write(context.Background(), events[i:min(i+100, len(events))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !tt.template {
+				t.Logf("%d events, %d distinct; without the template %d rejected by dynamic mapping", len(events), len(ids), m.deadLettered())
+				return
+			}
+			if d := m.deadLettered(); d != 0 {
+				t.Errorf("%d of %d corpus events dead-lettered", d, len(events))
+			}
+			if n := srv.Count("k8s-audit-*"); n != len(ids) {
+				t.Errorf("%d documents for %d distinct events", n, len(ids))
 			}
 		})
 	}
