@@ -64,6 +64,8 @@ func (c cluster) supported() error {
 
 // parseInfo reads GET /'s answer: OpenSearch names itself in version.distribution;
 // Elasticsearch has no distribution member (and, from 7.14, sends X-Elastic-Product).
+// OpenSearch 1.x with compatibility.override_main_response_version reports 7.10.2 and
+// no distribution, but keeps its tagline: it is then OpenSearch of unknown version.
 func parseInfo(body []byte) (cluster, error) {
 	v, err := fastjson.ParseBytes(body)
 	if err != nil {
@@ -82,6 +84,9 @@ func parseInfo(body []byte) (cluster, error) {
 	}
 	if len(parts) > 1 {
 		c.minor, _ = strconv.Atoi(parts[1])
+	}
+	if !c.openSearch && strings.Contains(string(v.GetStringBytes("tagline")), "OpenSearch") {
+		c = cluster{openSearch: true}
 	}
 	return c, nil
 }

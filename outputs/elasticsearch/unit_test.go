@@ -554,3 +554,36 @@ outputs:
 		t.Errorf("unknown key not reported: %v", err)
 	}
 }
+
+func TestParseInfo(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       string // cluster.String(), or the error's start
+		objectType string
+	}{
+		{"elasticsearch 8", `{"version":{"number":"8.19.0","build_flavor":"default"},"tagline":"You Know, for Search"}`, "Elasticsearch 8.19.0", "flattened"},
+		{"elasticsearch 7.17", `{"version":{"number":"7.17.25"},"tagline":"You Know, for Search"}`, "Elasticsearch 7.17.25", "flattened"},
+		{"opensearch 2.19", `{"version":{"distribution":"opensearch","number":"2.19.1"},"tagline":"The OpenSearch Project: https://opensearch.org/"}`, "OpenSearch 2.19.1", "flat_object"},
+		{"opensearch 2.6", `{"version":{"distribution":"opensearch","number":"2.6.0"}}`, "OpenSearch 2.6.0", ""},
+		{"opensearch 3", `{"version":{"distribution":"opensearch","number":"3.1.0"}}`, "OpenSearch 3.1.0", "flat_object"},
+		{"opensearch 1 posing as 7.10.2", `{"version":{"number":"7.10.2"},"tagline":"The OpenSearch Project: https://opensearch.org/"}`, "OpenSearch (version unknown)", ""},
+		{"no version", `{"tagline":"hello"}`, "GET / answered without version.number", ""},
+		{"not json", `<html>`, "GET / answered with something other than JSON", ""},
+		{"odd version", `{"version":{"number":"latest"}}`, `GET / reported version "latest"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseInfo([]byte(tt.body))
+			got := c.String()
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.HasPrefix(got, tt.want) {
+				t.Errorf("parseInfo = %q, want %q", got, tt.want)
+			}
+			if err == nil && c.objectType() != tt.objectType {
+				t.Errorf("objectType = %q, want %q", c.objectType(), tt.objectType)
+			}
+		})
+	}
+}
