@@ -34,11 +34,17 @@ func indexTemplate(pattern string, dataStream bool, bodies string, c cluster) ([
 	if bodies == "disabled" {
 		body = disabled
 	}
+	// OpenSearch before 2.9 takes flat_object only for fields at the root of the
+	// document (opensearch-project/OpenSearch#7136).
+	inner := flattened
+	if c.openSearch && !c.atLeast(2, 9) {
+		inner = disabled
+	}
 	userInfo := map[string]any{"properties": map[string]any{
 		"username": keyword,
 		"uid":      keyword,
 		"groups":   keyword,
-		"extra":    flattened,
+		"extra":    inner,
 	}}
 	date := map[string]any{"type": "date", "format": "strict_date_optional_time||epoch_millis"}
 
@@ -65,7 +71,7 @@ func indexTemplate(pattern string, dataStream bool, bodies string, c cluster) ([
 			"sourceIPs":                map[string]any{"type": "ip", "ignore_malformed": true},
 			"userAgent":                keyword,
 			"objectRef":                objectRef(keyword),
-			"responseStatus":           responseStatus(keyword, flattened),
+			"responseStatus":           responseStatus(keyword, inner),
 			"requestObject":            body,
 			"responseObject":           body,
 			"oldObject":                body,

@@ -439,6 +439,7 @@ func TestIndexTemplatePerCluster(t *testing.T) {
 		{cluster{version: "7.17.25", major: 7, minor: 17}, map[string]any{"type": "flattened", "ignore_above": 8191.0, "depth_limit": 1000.0}},
 		{cluster{openSearch: true, version: "2.19.1", major: 2, minor: 19}, map[string]any{"type": "flat_object"}},
 		{cluster{openSearch: true, version: "2.7.0", major: 2, minor: 7}, map[string]any{"type": "flat_object"}},
+		{cluster{openSearch: true, version: "2.8.0", major: 2, minor: 8}, map[string]any{"type": "flat_object"}},
 		{cluster{openSearch: true, version: "2.6.0", major: 2, minor: 6}, map[string]any{"type": "object", "enabled": false}},
 		{cluster{openSearch: true, version: "1.3.20", major: 1, minor: 3}, map[string]any{"type": "object", "enabled": false}},
 		{cluster{openSearch: true}, map[string]any{"type": "object", "enabled": false}},
@@ -452,6 +453,18 @@ func TestIndexTemplatePerCluster(t *testing.T) {
 		for _, f := range []string{"requestObject", "responseObject", "oldObject", "annotations"} {
 			if got := sprintf("%v", props[f]); got != sprintf("%v", tt.want) {
 				t.Errorf("%s: %s = %s, want %v", tt.c, f, got, tt.want)
+			}
+		}
+		// Below the root, flat_object needs OpenSearch 2.9.
+		wantInner := sprintf("%v", tt.want)
+		if tt.c.openSearch && !tt.c.atLeast(2, 9) {
+			wantInner = sprintf("%v", map[string]any{"type": "object", "enabled": false})
+		}
+		user, _ := props["user"]["properties"].(map[string]any)
+		status, _ := props["responseStatus"]["properties"].(map[string]any)
+		for name, got := range map[string]any{"user.extra": user["extra"], "responseStatus.details": status["details"]} {
+			if sprintf("%v", got) != wantInner {
+				t.Errorf("%s: %s = %v, want %s", tt.c, name, got, wantInner)
 			}
 		}
 	}
