@@ -53,7 +53,7 @@ type Metrics struct {
 
 	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped, nulBytes *family
 	eventsDropped, fieldsRedacted, filterErrors                                         *family
-	eventsShipped, bytesShipped, outputErrors, outputRetries, deadLettered              *family
+	eventsShipped, bytesShipped, outputBytes, outputErrors, outputRetries, deadLettered *family
 
 	checkpointLag        *prometheus.GaugeVec
 	checkpointSaveErrors *family
@@ -93,6 +93,7 @@ func New() *Metrics {
 	m.filterErrors = counter("filter_errors", "filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
 	m.eventsShipped = counter("shipped", "events_shipped_total", "Events delivered by an output.", "output")
 	m.bytesShipped = counter("bytes_shipped", "bytes_shipped_total", "Input bytes of the events delivered by an output.", "output")
+	m.outputBytes = counter("output_bytes", "output_bytes_total", "Bytes of the events delivered by an output as written (one NDJSON line each, before compression or envelopes): what a SIEM ingests, against auditship_bytes_read_total.", "output")
 	m.outputErrors = counter("output_errors", "output_errors_total", "Failed output writes.", "output")
 	m.outputRetries = counter("retries", "output_retries_total", "Retried output writes.", "output")
 	m.deadLettered = counter("dead_lettered", "dead_letter_events_total", "Events an output rejected for good and wrote to its dead-letter file.", "output")
@@ -262,9 +263,10 @@ func (m *Metrics) FilterRedacted(f string, n int) { m.fieldsRedacted.add(f, int6
 func (m *Metrics) FilterFailed(f string, _ error) { m.filterErrors.add(f, 1) }
 func (m *Metrics) OutputError(out string)         { m.outputErrors.add(out, 1) }
 func (m *Metrics) OutputRetry(out string)         { m.outputRetries.add(out, 1) }
-func (m *Metrics) OutputShipped(out string, events, bytes int) {
+func (m *Metrics) OutputShipped(out string, events, bytes, outBytes int) {
 	m.eventsShipped.add(out, int64(events))
 	m.bytesShipped.add(out, int64(bytes))
+	m.outputBytes.add(out, int64(outBytes))
 }
 func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())

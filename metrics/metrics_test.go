@@ -22,8 +22,8 @@ func TestTotalsAndExposition(t *testing.T) {
 	}
 	wg.Wait()
 	m.FilterDropped("health")
-	m.OutputShipped("siem", 10, 300)
-	m.OutputShipped("archive", 5, 100)
+	m.OutputShipped("siem", 10, 300, 120)
+	m.OutputShipped("archive", 5, 100, 40)
 	m.InputCheckpointLag("a", 7)
 	m.InputCheckpointLag("b", 3)
 
@@ -49,6 +49,15 @@ auditship_events_dropped_total{filter="health"} 1
 auditship_events_dropped_total{filter="leases"} 4000
 `
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "auditship_events_dropped_total"); err != nil {
+		t.Error(err)
+	}
+	wantOut := `
+# HELP auditship_output_bytes_total Bytes of the events delivered by an output as written (one NDJSON line each, before compression or envelopes): what a SIEM ingests, against auditship_bytes_read_total.
+# TYPE auditship_output_bytes_total counter
+auditship_output_bytes_total{output="archive"} 40
+auditship_output_bytes_total{output="siem"} 120
+`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(wantOut), "auditship_output_bytes_total"); err != nil {
 		t.Error(err)
 	}
 }

@@ -10,7 +10,8 @@ type Observer interface {
 	// FilterFailed counts an event a filter could not process; it is dropped, never shipped.
 	// err never carries event content.
 	FilterFailed(filter string, err error)
-	OutputShipped(output string, events, bytes int)
+	// OutputShipped counts delivered events, their input bytes and their bytes as written.
+	OutputShipped(output string, events, bytes, outBytes int)
 	OutputError(output string)
 	OutputRetry(output string)
 	OutputBatch(output string, d time.Duration)
@@ -19,13 +20,13 @@ type Observer interface {
 // NopObserver discards every count.
 type NopObserver struct{}
 
-func (NopObserver) FilterDropped(string)              {}
-func (NopObserver) FilterRedacted(string, int)        {}
-func (NopObserver) FilterFailed(string, error)        {}
-func (NopObserver) OutputShipped(string, int, int)    {}
-func (NopObserver) OutputError(string)                {}
-func (NopObserver) OutputRetry(string)                {}
-func (NopObserver) OutputBatch(string, time.Duration) {}
+func (NopObserver) FilterDropped(string)                {}
+func (NopObserver) FilterRedacted(string, int)          {}
+func (NopObserver) FilterFailed(string, error)          {}
+func (NopObserver) OutputShipped(string, int, int, int) {}
+func (NopObserver) OutputError(string)                  {}
+func (NopObserver) OutputRetry(string)                  {}
+func (NopObserver) OutputBatch(string, time.Duration)   {}
 
 // Stage is a filter with the name its counts are reported under.
 type Stage struct {

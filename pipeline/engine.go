@@ -389,7 +389,7 @@ func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 		err := r.spec.Output.Write(ctx, b)
 		r.obs.OutputBatch(name, time.Since(start))
 		if err == nil {
-			r.obs.OutputShipped(name, len(b), b.Bytes())
+			r.obs.OutputShipped(name, len(b), b.Bytes(), b.OutBytes())
 			return nil
 		}
 		r.obs.OutputError(name)
@@ -407,7 +407,7 @@ func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 					failed = append(failed, ev)
 				}
 			}
-			r.obs.OutputShipped(name, len(b)-len(failed), b.Bytes()-failed.Bytes())
+			r.obs.OutputShipped(name, len(b)-len(failed), b.Bytes()-failed.Bytes(), b.OutBytes()-failed.OutBytes())
 			b = failed
 			backoff = r.spec.Options.RetryInitial
 		}

@@ -856,3 +856,23 @@ func (b Batch) Bytes() int {
 	}
 	return n
 }
+
+// OutBytes returns the size of the batch's events as written, one NDJSON line each
+// (newline included, before any compression or envelope an output adds): what leaves the
+// agent, against Bytes, what came in. A settled event costs nothing to measure; one a
+// per-output filter changed since is encoded once more.
+func (b Batch) OutBytes() int {
+	n := 0
+	var scratch []byte
+	for _, e := range b {
+		if raw := e.Raw(); raw != nil {
+			n += len(raw) + 1
+			continue
+		}
+		var err error
+		if scratch, err = e.AppendJSON(scratch[:0]); err == nil {
+			n += len(scratch) + 1
+		}
+	}
+	return n
+}
