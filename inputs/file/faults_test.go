@@ -2,6 +2,8 @@ package file
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -451,4 +453,137 @@ func blankBackup(t *testing.T, size int) (live, backup, data string) {
 	appendFile(t, backup, strings.Repeat("\n", size))
 	appendFile(t, live, lines("n", 0, 3))
 	return live, backup, t.TempDir()
+}
+
+// Issue 20 kind 1: a power loss cuts the unsynced tail of the live file and the writer
+// appends after the cut, so the file keeps its first KiB. The agent finds where its
+// content is still what was read and reads on from there: every new line ships (a few
+// old ones before the cut may ship again), what was seen but never read is counted lost.
+func TestCutAndWrittenAgainBehindTheOffset(t *testing.T) {
+	const written = 1000
+	tests := []struct {
+		name     string
+		running  bool
+		read     int // lines delivered before the cut
+		cut      int // lines kept by the cut
+		midLine  bool
+		appended int  // lines written after the cut before the agent looks
+		later    int  // lines written after the agent looked
+		lost     bool // lines seen but never read were cut away
+	}{
+		{"down: file longer than the offset again", false, written, 100, false, 1000, 0, false},
+		{"down: file still shorter", false, written, 100, false, 300, 0, false},
+		{"down: nothing appended yet", false, written, 100, false, 0, 50, false},
+		{"down: unread lines cut away", false, 500, 100, false, 200, 0, true},
+		{"down: cut mid-line", false, written, 100, true, 100, 0, false},
+		{"running: file longer than the offset again", true, written, 100, false, 1000, 0, false},
+		{"running: file still shorter", true, written, 100, false, 500, 0, false},
+		{"running: seen cut, then written", true, written, 100, false, 0, 500, false},
+		{"running: cut near the end", true, written, 990, false, 20, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			appendFile(t, live, lines("a", 0, written))
+			c := testConfig(live)
+			c.BatchMaxEvents = 100
+			m := &recMetrics{}
+			in := newInput(t, c, data, false, m)
+			equalIDs(t, readN(t, in, tt.read), ids("a", 0, tt.read))
+			if !tt.running {
+				if err := in.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				in.mu.Lock() // hold the agent still: it looks again after the writer
+			}
+			keep := int64(len(lines("a", 0, tt.cut)))
+			if tt.midLine {
+				keep += 100
+			}
+			if err := os.Truncate(live, keep); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, live, lines("b", 0, tt.appended))
+			var got []string
+			collect := func(n int) {
+				if tt.running {
+					got = append(got, readUntil(t, in, fmt.Sprintf("b-%06d", n-1))...)
+				} else {
+					got = append(got, readAll(t, newInput(t, c, data, true, m))...)
+				}
+			}
+			if tt.running {
+				in.mu.Unlock()
+				if tt.appended == 0 {
+					// Sees the cut: may read some lines before it again, nothing else.
+					got = append(got, readUpTo(t, in, fmt.Sprintf("a-%06d", tt.cut-1))...)
+				}
+			}
+			if tt.appended > 0 {
+				collect(tt.appended)
+			}
+			if tt.later > 0 {
+				if !tt.running && tt.appended == 0 {
+					got = append(got, readAll(t, newInput(t, c, data, true, m))...)
+				}
+				appendFile(t, live, lines("b", tt.appended, tt.appended+tt.later))
+				collect(tt.appended + tt.later)
+			}
+			if tt.running {
+				expectNothing(t, in)
+				if err := in.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// What ships: maybe some old lines before the cut again, then every new one.
+			old := 0
+			for old < len(got) && strings.HasPrefix(got[old], "a-") {
+				old++
+			}
+			want := ids("b", 0, tt.appended+tt.later)
+			if tt.midLine {
+				want = want[1:] // glued to the cut line: invalid, counted
+			}
+			equalIDs(t, got[old:], want)
+			if old > 0 {
+				equalIDs(t, got[:old], ids("a", tt.cut-old, tt.cut))
+			}
+			t.Logf("%d lines before the cut shipped again", old)
+			st := m.get()
+			if tt.midLine != (st.invalid == 1) {
+				t.Fatalf("%d invalid lines", st.invalid)
+			}
+			if tt.lost != (st.lostBytes > 0) {
+				t.Fatalf("lost bytes %d", st.lostBytes)
+			}
+			if tt.lost && st.lostBytes != int64(len(lines("a", tt.read, written))) {
+				t.Fatalf("lost bytes %d, want the %d lines seen but not read", st.lostBytes, written-tt.read)
+			}
+			// A restart ships nothing again.
+			if got := readAll(t, newInput(t, c, data, true, nil)); len(got) != 0 {
+				t.Fatalf("restart shipped %d events again", len(got))
+			}
+		})
+	}
+}
+
+// readUpTo reads a following input until it has nothing more, or returned last.
+func readUpTo(t *testing.T, in *Input, last string) []string {
+	t.Helper()
+	var got []string
+	for !slices.Contains(got, last) {
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		b, ack, err := in.Read(ctx)
+		cancel()
+		if err != nil {
+			return got
+		}
+		for _, ev := range b {
+			got = append(got, auditID(ev))
+		}
+		ack(nil)
+	}
+	return got
 }

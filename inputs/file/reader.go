@@ -43,6 +43,8 @@ type reader struct {
 	scratch  []byte
 	// nuls counts NUL bytes skipped between lines; the caller takes and resets it.
 	nuls int64
+	// term is the length of the last line's terminator: 1 for '\n', 0 for a NUL.
+	term int
 	// zin counts the compressed bytes a .gz reader consumed, to bound the expansion.
 	zin *countingReader
 }
@@ -173,6 +175,7 @@ func (r *reader) next() (frame, []byte, error) {
 		if n < len(buf) && buf[n] == '\n' {
 			n++
 		}
+		r.term = n - len(seg)
 		r.consume(n)
 		r.off = r.pos
 		if r.skipping || len(line) > r.max {

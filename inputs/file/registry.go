@@ -44,6 +44,9 @@ type FileState struct {
 	// Lost is set once the unread part of a vanished file was counted lost, so a restart
 	// does not count it again.
 	Lost bool `json:"lost,omitempty"`
+	// Anchors tell whether the content before Offset is still what was read (a plain
+	// file written to; see anchor).
+	Anchors []anchor `json:"anchors,omitempty"`
 	// Unreadable marks a .gz that could not be decompressed at all and was counted lost
 	// (it has no fingerprint; LastSeen holds its mtime), so a restart does not count it
 	// again while it stays as it is.

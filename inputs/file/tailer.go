@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -60,6 +61,8 @@ type tracked struct {
 	// vanished with its unread bytes.
 	avgLine           float64
 	linesIn, lineByte int64
+	// anchors are line tails read from a plain file that is written to, oldest first.
+	anchors []anchor
 }
 
 // Input is the `type: file` input.
@@ -187,7 +190,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 			path: st.Path, key: fileKey{Dev: st.Dev, Ino: st.Inode}, gz: st.Gzip, fp: fp,
 			acks: pipeline.NewAckTracker(st.Offset), readOff: st.Offset, size: st.Size,
 			lastSeen: st.LastSeen, eofSize: -1, more: true, avgLine: float64(st.AvgLineBytes),
-			gzEnded: st.Gzip && st.Ended, lostCounted: st.Lost,
+			gzEnded: st.Gzip && st.Ended, lostCounted: st.Lost, anchors: st.Anchors,
 		}
 		in.files = append(in.files, t)
 		if t.key != (fileKey{}) {
@@ -368,6 +371,9 @@ func (in *Input) scan(now time.Time) {
 			}
 			in.rebind(t, c.Path, c.key, gz, prefix, c.fi)
 			in.bind(t, c.foundPath, c.fi, now)
+			if !gz {
+				in.checkTail(t, c.Path, c.fi)
+			}
 			c.t = t
 			continue
 		}
@@ -516,9 +522,6 @@ func (in *Input) confirm(t *tracked, path string, gz bool, fi os.FileInfo) bool 
 	if t.confirmed && fi.Size() == t.verSize && fi.ModTime().Equal(t.verMod) {
 		return true
 	}
-	if !gz && fi.Size() < t.readOff {
-		return false
-	}
 	prefix, key, err := readPrefix(path, gz, in.fpBytes)
 	if err != nil || key != keyOf(fi) {
 		return true // cannot tell now; the next scan checks again
@@ -529,6 +532,9 @@ func (in *Input) confirm(t *tracked, path string, gz bool, fi os.FileInfo) bool 
 	if t.fp.Len == 0 && t.readOff > 0 {
 		return false // read before without an identity: nothing to prove it is the same file
 	}
+	if !gz && !in.checkTail(t, path, fi) {
+		return true // cannot tell now; the next scan checks again
+	}
 	if len(prefix.b) > t.fp.Len {
 		t.fp = newFingerprint(prefix)
 	}
@@ -536,8 +542,56 @@ func (in *Input) confirm(t *tracked, path string, gz bool, fi os.FileInfo) bool 
 	return true
 }
 
+// checkTail verifies, for a plain file whose first bytes match t, that what lies before
+// t's read offset is still what was read, and moves the read offset back to where it
+// still is when not (truncated and written again: a power loss cut the unsynced tail and
+// the writer appended after the cut). It reports false when the file cannot be read now.
+func (in *Input) checkTail(t *tracked, path string, fi os.FileInfo) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if cur, err := f.Stat(); err != nil || keyOf(cur) != t.key {
+		return false
+	}
+	resume, intact := resumePoint(t.anchors, t.readOff, fi.Size(), f)
+	if !intact {
+		in.truncated(t, resume, fi.Size())
+	}
+	return true
+}
+
+// truncated moves t back to resume, where its content is still what was read: the lines
+// after it are read (again, for those that were shipped before the cut: Elasticsearch
+// overwrites them by _id). What had been seen past the read offset and was never read is
+// gone with the cut, and counted lost.
+func (in *Input) truncated(t *tracked, resume, size int64) {
+	seen := t.size // the size last seen; while running, it may have grown after the cut
+	if t.verSize > 0 {
+		seen = min(seen, t.verSize) // the size last seen with the content checked
+	}
+	lost := max(0, seen-t.readOff)
+	events := int(math.Ceil(float64(lost) / in.avgLineBytes(t)))
+	if lost > 0 {
+		in.met.InputBytesLost(in.name, lost)
+		in.met.InputEventsLost(in.name, events)
+	}
+	in.log.Warn("file was cut behind the read position and written again (a power loss cut its tail?); reading on from where it still holds what was read",
+		"path", t.path, "offset", t.readOff, "resume_at", resume, "size", size, "read_again_bytes", max(0, t.readOff-resume),
+		"unread_bytes_lost", lost, "estimated_events_lost", events)
+	in.closeReader(t)
+	t.readOff, t.acks, t.size = resume, pipeline.NewAckTracker(resume), size
+	t.eofSize, t.more, t.confirmed = -1, size > resume, false
+	t.anchors = anchorsUpTo(t.anchors, resume)
+	in.dirty.Store(true)
+}
+
 func (in *Input) bind(t *tracked, p foundPath, fi os.FileInfo, now time.Time) {
 	t.path, t.backup, t.gz = p.Path, p.Backup, isGzip(p.Path)
+	if t.backup || t.gz {
+		t.anchors = nil // no longer written to, so never cut and written again
+	}
 	t.seen, t.lastSeen = true, now
 	if t.lostCounted {
 		in.log.Info("file counted as lost was found again", "path", t.path)
@@ -859,6 +913,9 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 			in.warn("skipped a line longer than max_line_bytes", "path", t.path, "offset", lineOff, "max_line_bytes", in.maxLine)
 			continue
 		}
+		if !t.gz && !t.backup {
+			t.anchors = addAnchor(t.anchors, lineAnchor(line, t.rd.term, t.readOff))
+		}
 		if isBlank(line) {
 			continue
 		}
@@ -1045,6 +1102,9 @@ func (in *Input) stillSame(t *tracked) bool {
 	prefix, err := prefixOf(t.rd.f, false, t.fp.Len)
 	if err != nil || !t.fp.matches(prefix) {
 		return false
+	}
+	if _, intact := resumePoint(t.anchors, t.readOff, fi.Size(), t.rd.f); !intact {
+		return false // cut and written again: the scan finds where to resume
 	}
 	t.confirmed, t.verSize, t.verMod = true, fi.Size(), fi.ModTime()
 	return true
@@ -1234,7 +1294,7 @@ func (in *Input) persist(save bool) error {
 			Path: t.path, Dev: t.key.Dev, Inode: t.key.Ino,
 			Fingerprint: t.fp.String(), FingerprintLen: t.fp.Len, FingerprintLead: t.fp.Lead, Gzip: t.gz,
 			Offset: wm, Size: t.size, LastSeen: t.lastSeen, AvgLineBytes: int64(in.avgLineBytes(t)),
-			Ended: t.gz && t.gzEnded, Lost: t.lostCounted,
+			Ended: t.gz && t.gzEnded, Lost: t.lostCounted, Anchors: slices.Clone(anchorsUpTo(t.anchors, wm)), // saved outside mu
 		})
 	}
 	for key, pr := range in.badGzip {
