@@ -545,8 +545,11 @@ func personWrite(c *call, s *src) {
 		c.ref, c.uri = ref("", "v1", ns, "services", "", ""), coreURI(ns, "services", "", "")+"?fieldManager=kubectl-client-side-apply&fieldValidation=Strict"
 	default:
 		name := app + "-" + s.hex(9) + "-" + s.alnum(5)
-		c.verb, c.req, c.resp = "delete", obj{"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background"}, status(200, "", "")
-		c.old = pod(s, name, ns, app, pick(s, nodes))
+		// Deleting a pod answers with the pod, marked for deletion (a Status is what
+		// objects deleted at once answer with).
+		p := pod(s, name, ns, app, pick(s, nodes))
+		p["metadata"].(obj)["deletionTimestamp"], p["metadata"].(obj)["deletionGracePeriodSeconds"] = s.ts(30*time.Second), 30
+		c.verb, c.req, c.resp, c.old = "delete", obj{"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background"}, p, p
 		c.ref, c.uri = ref("", "v1", ns, "pods", name, ""), coreURI(ns, "pods", name, "")
 	}
 }

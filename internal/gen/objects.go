@@ -278,7 +278,6 @@ func container(s *src, app string, withEnv bool) obj {
 		"name": app, "image": fmt.Sprintf("registry.example.com/%s:v1.%d.%d", app, s.intn(30), s.intn(10)),
 		"ports":                  []any{obj{"containerPort": 8080, "protocol": "TCP"}},
 		"resources":              obj{"requests": obj{"cpu": "100m", "memory": "128Mi"}, "limits": obj{"memory": "512Mi"}},
-		"volumeMounts":           []any{obj{"name": "kube-api-access-" + s.alnum(5), "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}},
 		"terminationMessagePath": "/dev/termination-log", "imagePullPolicy": "IfNotPresent",
 	}
 	if withEnv {
@@ -303,7 +302,10 @@ func pod(s *src, name, ns, app, nodeName string) obj {
 		managedFields(s, "kube-controller-manager", "v1", "", obj{"metadata": only(md, "generateName", "labels", "ownerReferences"), "spec": spec}),
 		managedFields(s, "kubelet", "v1", "status", obj{"status": status}),
 	}
+	// The service account admission plugin adds the token volume and its mount after the
+	// fields were attributed to their manager, so managedFields never lists them.
 	spec["volumes"] = []any{obj{"name": "kube-api-access", "projected": obj{"sources": []any{obj{"serviceAccountToken": obj{"expirationSeconds": 3607, "path": "token"}}}}}}
+	spec["containers"].([]any)[0].(obj)["volumeMounts"] = []any{obj{"name": "kube-api-access", "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}}
 	if nodeName != "" {
 		spec["nodeName"] = nodeName
 	}
