@@ -105,6 +105,8 @@ func TestInsecureTransportWarned(t *testing.T) {
 		{"s3 endpoint over http", strings.Replace(validBase, "  debug:\n    type: file\n    path: %DIR%/out.ndjson\n",
 			"  archive:\n    type: object_store\n    url: s3://bucket/audit/\n    endpoint: http://minio.example:9000\n", 1),
 			[]string{"endpoint: http://minio.example:9000 is http://"}},
+		{"sigv4 over http", esOutput("    addresses: [\"http://search.example:80\"]\n    aws_sigv4:\n      region: eu-west-1\n      service: es\n"),
+			[]string{"addresses[0]: credentials are sent over http://"}},
 		{"http without credentials", esOutput("    addresses: [\"http://es.example:9200\"]\n"), nil},
 		{"credentials over http to loopback", esOutput("    addresses: [\"http://127.0.0.1:9200\"]\n    api_key_file: " + key + "\n"), nil},
 		{"https with credentials", esOutput("    addresses: [\"https://es.example:9200\"]\n    api_key_file: " + key + "\n"), nil},

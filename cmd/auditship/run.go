@@ -24,6 +24,7 @@ import (
 	"github.com/auditship/auditship/internal/gctune"
 	"github.com/auditship/auditship/internal/httpapi"
 	"github.com/auditship/auditship/internal/safefile"
+	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -277,7 +278,7 @@ func tryReload(path string, f config.Factories, log hclog.Logger) *config.Config
 func watchFile(ctx context.Context, path string, every time.Duration) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	sum := func() []byte {
-		data, err := os.ReadFile(path)
+		data, err := secretfile.ReadConfig(path)
 		if err != nil {
 			return nil
 		}

@@ -71,3 +71,36 @@ func TestReloadLogNeverQuotesURLCredentials(t *testing.T) {
 		t.Fatalf("reload log:\n%s", buf.String())
 	}
 }
+
+// TestValidateNeverQuotesCredentialValues: a credential given in the wrong shape is
+// reported by key, without the value the decoder would quote.
+func TestValidateNeverQuotesCredentialValues(t *testing.T) {
+	for _, keys := range []string{
+		"    username: shipper\n    password: {value: HUNTER2-SECRET}\n",
+		"    username: shipper\n    password: [HUNTER2-SECRET, x]\n",
+		"    api_key: {id: HUNTER2-SECRET}\n",
+		"    bearer_token: [HUNTER2-SECRET, x]\n",
+	} {
+		p := writeConfig(t, t.TempDir(), esOutput("    addresses: [\"https://es.example:9200\"]\n"+keys))
+		code, stdout, stderr := run(t, "", "validate", "-c", p)
+		if code != exitUsage || !strings.Contains(stderr, "not shown: the key holds a credential") {
+			t.Errorf("%q: exit %d, stderr %q", keys, code, stderr)
+		}
+		if strings.Contains(stdout+stderr, "HUNTER2") {
+			t.Errorf("%q: output quotes the credential:\n%s", keys, stderr)
+		}
+	}
+}
+
+// TestValidateBoundsFilesTheConfigNames: the config file itself and a policy_file are
+// read under a bound: a device or a FIFO fails at once instead of reading forever.
+func TestValidateBoundsFilesTheConfigNames(t *testing.T) {
+	if code, _, stderr := run(t, "", "validate", "-c", "/dev/zero"); code != exitUsage || !strings.Contains(stderr, "/dev/zero is not a regular file") {
+		t.Errorf("-c /dev/zero: exit %d, stderr %q", code, stderr)
+	}
+	body := strings.Replace(validBase, "filters:\n", "filters:\n  - type: audit_policy\n    policy_file: /dev/zero\n", 1)
+	code, _, stderr := run(t, "", "validate", "-c", writeConfig(t, t.TempDir(), body))
+	if code != exitUsage || !strings.Contains(stderr, "/dev/zero is not a regular file") {
+		t.Errorf("policy_file /dev/zero: exit %d, stderr %q", code, stderr)
+	}
+}

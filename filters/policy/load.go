@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/auditship/auditship/internal/secretfile"
 )
 
 // Level is an audit level, ordered: None < Metadata < Request < RequestResponse.
@@ -90,7 +91,7 @@ type rule struct {
 
 // LoadFile reads and validates an audit.k8s.io/v1 (or v1beta1) Policy file.
 func LoadFile(path string) (*Policy, error) {
-	b, err := os.ReadFile(path)
+	b, err := secretfile.ReadConfig(path)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/auditship/auditship/internal/secretfile"
 )
 
 // Config is a loaded, decoded configuration.
@@ -103,7 +106,13 @@ func Load(path string, f Factories) (*Config, error) {
 	v.SetDefault("http.wedge_timeout", "5m")
 	v.SetDefault("reset_corrupt_checkpoints", false)
 	v.SetDefault("shutdown_timeout", "30s")
-	if err := v.ReadInConfig(); err != nil {
+	// Read under secretfile's bounds (a regular file, at most MaxConfigBytes): -c
+	// /dev/zero fails at once instead of reading until memory runs out.
+	data, err := secretfile.ReadConfig(path)
+	if err == nil {
+		err = v.ReadConfig(bytes.NewReader(data))
+	}
+	if err != nil {
 		return nil, Problems{RedactURLs(fmt.Sprintf("%s: %v", path, err))}
 	}
 	// Rebuild the tree from every key so that environment overrides are part of it.
@@ -362,9 +371,13 @@ func decodeInto(p *problems, key string, raw map[string]any, target any) bool {
 	if err := dec.Decode(raw); err != nil {
 		for _, e := range flattenErrors(err) {
 			var de *mapstructure.DecodeError
-			if errors.As(e, &de) {
+			switch {
+			case errors.As(e, &de) && credentialKey(de.Name()):
+				// The decoder's message quotes the value, which is a credential.
+				p.add(join(key, de.Name()), errors.New("invalid value (not shown: the key holds a credential); want a string"))
+			case errors.As(e, &de):
 				p.add(join(key, de.Name()), de.Unwrap())
-			} else {
+			default:
 				p.add(orTop(key), e)
 			}
 		}
@@ -388,6 +401,22 @@ func decodeInto(p *problems, key string, raw map[string]any, target any) bool {
 		}
 	}
 	return true
+}
+
+// credentialKey reports whether a config key holds a credential's value itself
+// (password, api_key, bearer_token, a secret or token), not where to find one (_file,
+// _env).
+func credentialKey(name string) bool {
+	name = strings.ToLower(name[strings.LastIndexAny(name, ".[")+1:])
+	if strings.HasSuffix(name, "_file") || strings.HasSuffix(name, "_env") {
+		return false
+	}
+	for _, w := range []string{"password", "api_key", "token", "secret"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func join(prefix, k string) string {

@@ -1,8 +1,8 @@
 // Package httpapi serves the agent's own endpoints: /metrics (Prometheus), /healthz
 // (the process is alive and not wedged) and /readyz (inputs open, outputs reachable).
 //
-// The probes answer in few words: "ok", or "not ready" with one line per component such
-// as "output siem: not ready". Why a component is not ready (hostnames, paths, bucket
+// The probes answer in few words: "ok", or "not ready" ("not ok" for /healthz) with one
+// line per component such as "output siem: not ready". Why a component is not ready (hostnames, paths, bucket
 // names, the resolver's address) is for the agent's log, not for whoever can reach the
 // port. /readyz's result is cached for ReadyCacheTTL, so probing it often costs no more
 // than one round of checks against the outputs.
@@ -57,10 +57,10 @@ func Start(addr string, e Endpoints) (*Server, error) {
 		mux.Handle("/metrics", promhttp.HandlerFor(e.Registry, promhttp.HandlerOpts{Registry: e.Registry}))
 	}
 	if e.Healthz != nil {
-		mux.HandleFunc("/healthz", probe(e.Healthz))
+		mux.HandleFunc("/healthz", probe(e.Healthz, "not ok"))
 	}
 	if e.Readyz != nil {
-		mux.HandleFunc("/readyz", probe(newCached(e.Readyz, ReadyCacheTTL, time.Now).check))
+		mux.HandleFunc("/readyz", probe(newCached(e.Readyz, ReadyCacheTTL, time.Now).check, "not ready"))
 	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -78,13 +78,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func probe(check Check) http.HandlerFunc {
+// probe answers "ok", or failure and the check's error on the next line.
+func probe(check Check, failure string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err := check(r.Context()); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "not ready\n%v\n", err)
+			fmt.Fprintf(w, "%s\n%v\n", failure, err)
 			return
 		}
 		fmt.Fprintln(w, "ok")

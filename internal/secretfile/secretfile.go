@@ -1,6 +1,7 @@
 // Package secretfile reads the files a config names for credentials (passwords, API keys,
 // tokens, HMAC keys, TLS keys) and certificates, with a bound on their size and a check
-// of who else may read them.
+// of who else may read them; and, under the same rules but a larger bound, the config
+// file itself and the files it names (audit policies).
 package secretfile
 
 import (
@@ -17,6 +18,9 @@ import (
 const (
 	MaxCredentialBytes  = 64 << 10
 	MaxCertificateBytes = 4 << 20
+	// MaxConfigBytes bounds the config file and the policies it names: hundreds of
+	// times any real one.
+	MaxConfigBytes = 16 << 20
 )
 
 // ReadCredential returns the content of path, a file holding a credential. It fails,
@@ -41,6 +45,14 @@ func ReadCredential(path string) (data []byte, warning string, err error) {
 // MaxCertificateBytes.
 func ReadCertificate(path string) ([]byte, error) {
 	data, _, err := read(path, MaxCertificateBytes)
+	return data, err
+}
+
+// ReadConfig returns the content of path, the config file or a file it names (an audit
+// policy), under the same rules as ReadCredential with MaxConfigBytes: `validate -c
+// /dev/zero` fails at once instead of reading forever.
+func ReadConfig(path string) ([]byte, error) {
+	data, _, err := read(path, MaxConfigBytes)
 	return data, err
 }
 

@@ -241,10 +241,10 @@ func (c *Config) Validate() error {
 	if c.TLS.InsecureSkipVerify {
 		warn("tls.insecure_skip_verify", "certificate verification is off: whoever is on the path can read the credentials and audit events and answer in Elasticsearch's place")
 	}
-	if methods > 0 {
+	if methods > 0 || c.AWSSigV4.enabled() {
 		for i, a := range c.Addresses {
 			if config.Cleartext(a) {
-				warn(fmt.Sprintf("addresses[%d]", i), "credentials are sent over http:// to %s, readable on the network; use https://", config.RedactURL(a))
+				warn(fmt.Sprintf("addresses[%d]", i), "credentials are sent over http:// to %s, readable on the network (with the audit events); use https://", config.RedactURL(a))
 			}
 		}
 	}
