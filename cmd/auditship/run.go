@@ -317,7 +317,11 @@ func printSummary(w io.Writer, m *metrics.Metrics, d time.Duration) {
 			kv.Key, kv.Value, m.Total("retries/"+kv.Key), m.Total("dead_lettered/"+kv.Key))
 	}
 	if lost := m.Sum("bytes_lost/"); lost > 0 {
-		fmt.Fprintf(w, "auditship: WARNING %s rotated or deleted away before they could be read\n", humanBytes(lost))
+		fmt.Fprintf(w, "auditship: WARNING lost %s (about %d events): rotated or deleted away, cut, or unreadable before they could be read (paths in the log)\n",
+			humanBytes(lost), m.Sum("events_lost/"))
+	}
+	if nuls := m.Sum("nul_bytes_skipped/"); nuls > 0 {
+		fmt.Fprintf(w, "auditship: skipped %s of NUL bytes between lines\n", humanBytes(nuls))
 	}
 }
 
