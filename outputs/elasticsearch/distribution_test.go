@@ -207,3 +207,20 @@ func TestSigV4(t *testing.T) {
 		})
 	}
 }
+
+// TestSigV4WithoutCredentials: no source in the AWS chain has credentials. Nothing is
+// sent unsigned; the write fails, to be retried, saying why.
+func TestSigV4WithoutCredentials(t *testing.T) {
+	awsEnv(t, "", "", "")
+	srv := startFlavor(t, estest.OpenSearch2, &estest.SigV4{Region: "eu-west-1", Service: "es", AccessKeyID: "AKID", SecretAccessKey: "s"})
+	out, _, _ := newTestOutput(t, srv.URL, func(c *Config) { c.AWSSigV4 = SigV4Config{Region: "eu-west-1", Service: "es"} })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := out.Write(ctx, servicePair(t))
+	if err == nil || pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "aws_sigv4") {
+		t.Fatalf("Write = %v, want a retryable aws_sigv4 error", err)
+	}
+	if st := srv.Stats(); st.Requests != 0 {
+		t.Errorf("%d requests reached the server", st.Requests)
+	}
+}
