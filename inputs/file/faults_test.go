@@ -321,6 +321,20 @@ func TestBrokenGzipIsCountedOnce(t *testing.T) {
 			appendFile(t, gz, "not gzip")
 			cutFile(t, gz, 1)
 		}, true, false},
+		{"cut during compression, plain file still there", "audit.log", func(t *testing.T, gz string) {
+			if err := os.WriteFile(strings.TrimSuffix(gz, ".gz"), []byte(lines("g", 0, 200)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cutFile(t, gz, 0.5)
+		}, true, false},
+		{"only NULs", "audit.log", func(t *testing.T, gz string) {
+			p := strings.TrimSuffix(gz, ".gz")
+			if err := os.WriteFile(p, make([]byte, maxGzipNULLead+1), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			gzipAway(t, p)
+			cutFile(t, gz, 1)
+		}, false, true},
 		{"not gzip at all", "audit*.log*", func(t *testing.T, gz string) {
 			if err := os.WriteFile(gz, []byte(lines("x", 0, 40)), 0o600); err != nil {
 				t.Fatal(err)
@@ -467,19 +481,22 @@ func TestCutAndWrittenAgainBehindTheOffset(t *testing.T) {
 		read     int // lines delivered before the cut
 		cut      int // lines kept by the cut
 		midLine  bool
+		zeroed   bool // the cut part reads as zeros (size kept), as after a crash on ext4
 		appended int  // lines written after the cut before the agent looks
 		later    int  // lines written after the agent looked
 		lost     bool // lines seen but never read were cut away
 	}{
-		{"down: file longer than the offset again", false, written, 100, false, 1000, 0, false},
-		{"down: file still shorter", false, written, 100, false, 300, 0, false},
-		{"down: nothing appended yet", false, written, 100, false, 0, 50, false},
-		{"down: unread lines cut away", false, 500, 100, false, 200, 0, true},
-		{"down: cut mid-line", false, written, 100, true, 100, 0, false},
-		{"running: file longer than the offset again", true, written, 100, false, 1000, 0, false},
-		{"running: file still shorter", true, written, 100, false, 500, 0, false},
-		{"running: seen cut, then written", true, written, 100, false, 0, 500, false},
-		{"running: cut near the end", true, written, 990, false, 20, 0, false},
+		{"down: file longer than the offset again", false, written, 100, false, false, 1000, 0, false},
+		{"down: file still shorter", false, written, 100, false, false, 300, 0, false},
+		{"down: nothing appended yet", false, written, 100, false, false, 0, 50, false},
+		{"down: unread lines cut away", false, 500, 100, false, false, 200, 0, true},
+		{"down: cut mid-line", false, written, 100, true, false, 100, 0, false},
+		{"down: tail zeroed", false, written, 100, false, true, 100, 0, false},
+		{"running: tail zeroed", true, written, 900, false, true, 100, 0, false},
+		{"running: file longer than the offset again", true, written, 100, false, false, 1000, 0, false},
+		{"running: file still shorter", true, written, 100, false, false, 500, 0, false},
+		{"running: seen cut, then written", true, written, 100, false, false, 0, 500, false},
+		{"running: cut near the end", true, written, 990, false, false, 20, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -502,7 +519,19 @@ func TestCutAndWrittenAgainBehindTheOffset(t *testing.T) {
 			if tt.midLine {
 				keep += 100
 			}
-			if err := os.Truncate(live, keep); err != nil {
+			if tt.zeroed {
+				fi, err := os.Stat(live)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.OpenFile(live, os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.WriteAt(make([]byte, fi.Size()-keep), keep); err != nil || f.Close() != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.Truncate(live, keep); err != nil {
 				t.Fatal(err)
 			}
 			appendFile(t, live, lines("b", 0, tt.appended))

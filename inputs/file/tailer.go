@@ -349,7 +349,14 @@ func (in *Input) scan(now time.Time) {
 			continue
 		}
 		gz := isGzip(c.Path)
+		if pr, ok := in.badGzip[c.key]; ok && gz && pr.size == c.fi.Size() && pr.mod.Equal(c.fi.ModTime()) {
+			badGzip[c.key] = pr // counted already; not decompressed again
+			continue
+		}
 		prefix, key, err := readPrefix(c.Path, gz, in.fpBytes)
+		if err == nil && gz && len(prefix.b) == 0 && prefix.lead >= maxGzipNULLead {
+			err = errGzipRatio // nothing but NULs as far as it was decompressed
+		}
 		if err != nil {
 			in.log.Debug("cannot fingerprint file", "path", c.Path, "error", err)
 			if gz && key == c.key {
