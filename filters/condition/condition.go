@@ -302,9 +302,12 @@ func (c *Condition) String() string { return c.src }
 
 // Eval runs the expression over fields, the event's decoded JSON (numbers are float64, so
 // `responseStatus.code == 403` compares numerically). It never modifies fields.
-func (c *Condition) Eval(fields map[string]any) (bool, error) {
+func (c *Condition) Eval(fields map[string]any) (bool, error) { return c.eval(fields, nil) }
+
+// eval is Eval with the budget b (nil: a fresh one).
+func (c *Condition) eval(fields map[string]any, b *budget) (bool, error) {
 	if c.refs == nil {
-		return c.runAll(fields)
+		return c.runAll(fields, b)
 	}
 	return c.evalRefs(func(r *ref) (any, bool) {
 		v, ok := pipeline.Walk(fields, r.path)
@@ -312,13 +315,13 @@ func (c *Condition) Eval(fields map[string]any) (bool, error) {
 			return true, ok && v != nil
 		}
 		return v, ok
-	})
+	}, b)
 }
 
 // EvalEvent is Eval over ev, decoding only the values the expression reads.
 func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
 	if c.refs == nil {
-		return c.runAll(ev.Fields())
+		return c.runAll(ev.Fields(), nil)
 	}
 	return c.evalRefs(func(r *ref) (any, bool) {
 		if r.present {
@@ -326,10 +329,10 @@ func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
 			return true, k != pipeline.KindAbsent && k != pipeline.KindNull
 		}
 		return ev.Path(r.path...)
-	})
+	}, nil)
 }
 
-func (c *Condition) evalRefs(get func(r *ref) (any, bool)) (bool, error) {
+func (c *Condition) evalRefs(get func(r *ref) (any, bool), b *budget) (bool, error) {
 	env, _ := c.envs.Get().(map[string]any)
 	if env == nil {
 		env = make(map[string]any, len(c.refs))
@@ -339,7 +342,7 @@ func (c *Condition) evalRefs(get func(r *ref) (any, bool)) (bool, error) {
 			env[c.refs[i].name] = v
 		}
 	}
-	match, err := c.run(env)
+	match, err := c.run(env, b)
 	clear(env) // the pooled map must not keep the event alive
 	c.envs.Put(env)
 	return match, err
@@ -347,19 +350,23 @@ func (c *Condition) evalRefs(get func(r *ref) (any, bool)) (bool, error) {
 
 // runAll evaluates over every field ($env): over a copy of fields when a budget is to be
 // added, so that the event is not changed.
-func (c *Condition) runAll(fields map[string]any) (bool, error) {
+func (c *Condition) runAll(fields map[string]any, b *budget) (bool, error) {
 	if !c.budgeted {
-		return c.run(fields)
+		return c.run(fields, nil)
 	}
 	env := make(map[string]any, len(fields)+1)
 	maps.Copy(env, fields)
-	return c.run(env)
+	return c.run(env, b)
 }
 
-// run evaluates over env, adding the evaluation's budget to it if the program charges one.
-func (c *Condition) run(env map[string]any) (bool, error) {
+// run evaluates over env, adding the evaluation's budget to it (b, or a fresh one when
+// nil) if the program charges one.
+func (c *Condition) run(env map[string]any, b *budget) (bool, error) {
 	if c.budgeted {
-		env[budgetName] = newBudget()
+		if b == nil {
+			b = newBudget()
+		}
+		env[budgetName] = b
 	}
 	out, err := expr.Run(c.prog, env)
 	if err != nil {
@@ -370,11 +377,11 @@ func (c *Condition) run(env map[string]any) (bool, error) {
 		}
 		return false, newEvalError(c.src, msg, err)
 	}
-	b, ok := out.(bool)
+	match, ok := out.(bool)
 	if !ok {
 		return false, newEvalError(c.src, fmt.Sprintf("result is %T, not bool", out), nil)
 	}
-	return b, nil
+	return match, nil
 }
 
 // nilSafeMembers turns every `a.b` and `a["b"]` into `a?.b` / `a?.["b"]`, so a path

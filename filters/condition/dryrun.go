@@ -11,6 +11,12 @@ import (
 // DryRunTimeout bounds how long Compile's dry run over the sample events may take.
 const DryRunTimeout = 5 * time.Second
 
+// MaxSampleCost is what an evaluation may cost on one of the (small, ordinary) sample
+// events: a sixteenth of MaxCost. An expression above it would spend tens of
+// milliseconds on ordinary events (loops nested over ranges), and the whole budget on
+// larger ones.
+const MaxSampleCost = MaxCost / 16
+
 // samples are audit events (audit.k8s.io/v1) of the shapes a filter meets: a request
 // with its objects, a denied one with impersonation, a health check without objectRef,
 // a RequestReceived without responseStatus, a watch and an admission-webhook-annotated
@@ -52,9 +58,13 @@ func (c *Condition) evalSamples() error {
 		if err := json.Unmarshal([]byte(s), &fields); err != nil {
 			return fmt.Errorf("sample event: %w", err) // a bug in this file
 		}
-		_, err := c.Eval(fields)
+		b := newBudget()
+		_, err := c.eval(fields, b)
 		if errors.Is(err, ErrBudget) {
 			return fmt.Errorf("dry run: %s on a sample event; simplify it (see docs/filters.md, expression limits)", err.(*EvalError).detail)
+		}
+		if spent := MaxCost - b.left; spent > MaxSampleCost {
+			return fmt.Errorf("dry run: costs %d units on a sample event, more than %d; an ordinary event should cost far less than the budget of %d (see docs/filters.md, expression limits)", spent, MaxSampleCost, MaxCost)
 		}
 		if err != nil {
 			failed++

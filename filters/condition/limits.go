@@ -211,12 +211,17 @@ func limitOptions(c *costs) []expr.Option {
 	}
 }
 
-// cheapResults are the builtins whose result is a scalar or a value that already
-// exists (an element of their argument): nothing new to charge.
+// cheapResults are the builtins whose result is a scalar, a value that already exists
+// (an element of their argument) or no larger than their argument: nothing new to charge,
+// so lower(a 300 KB annotation) costs nothing however large the event. toBase64, toJSON,
+// string and join are charged: nested, each can multiply its argument's size.
 var cheapResults = map[string]bool{
 	"all": true, "none": true, "any": true, "one": true, "count": true, "sum": true,
 	"find": true, "findIndex": true, "findLast": true, "findLastIndex": true,
 	"len": true, "type": true, "abs": true, "ceil": true, "floor": true, "round": true,
+	// No longer than their argument, which is the event's or was charged when built.
+	"lower": true, "upper": true, "trim": true, "trimPrefix": true, "trimSuffix": true,
+	"split": true, "splitAfter": true, "fromBase64": true,
 	"int": true, "float": true, "indexOf": true, "lastIndexOf": true,
 	"hasPrefix": true, "hasSuffix": true, "max": true, "min": true, "mean": true,
 	"median": true, "now": true, "duration": true, "date": true, "timezone": true,

@@ -96,6 +96,9 @@ func TestCostlyExpressionsRefused(t *testing.T) {
 		`replace(repeat("a", 600), "", repeat("b", 600)) != ""`,
 		`len(1..100000000) > 0`,
 		`len(sort(1..900000)) > 0`,
+		// Within the budget, but far above what an ordinary event should cost.
+		`let r = 1..400; !all(r, all(r, verb != ""))`,
+		`len(map(1..20000, requestURI)) > 0`,
 	} {
 		_, err := Compile(src)
 		if err == nil || !strings.Contains(err.Error(), "budget") {
@@ -129,6 +132,27 @@ func TestEvaluationStopsAtBudget(t *testing.T) {
 	}
 	if _, err := c.Eval(map[string]any{"user": map[string]any{"groups": groups}}); !errors.Is(err, ErrBudget) {
 		t.Fatalf("string doubling over the event's groups: err = %v, want ErrBudget", err)
+	}
+}
+
+// TestLargeEventValuesAreNotCharged: reading and lowering a large value of the event
+// costs nothing; the budget is for what the expression builds and loops over.
+func TestLargeEventValuesAreNotCharged(t *testing.T) {
+	big := strings.Repeat("Last-Applied ", 100_000) // 1.3 MB, five times MaxCost
+	for _, src := range []string{
+		`lower((annotations["kubectl.kubernetes.io/last-applied-configuration"] ?? "")) contains "last-applied"`,
+		`trim(upper((annotations["kubectl.kubernetes.io/last-applied-configuration"] ?? ""))) startsWith "LAST"`,
+		`len(split(annotations["kubectl.kubernetes.io/last-applied-configuration"] ?? "", " ")) > 3`,
+		`annotations["kubectl.kubernetes.io/last-applied-configuration"] matches "Applied"`,
+	} {
+		c, err := Compile(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		ok, err := c.Eval(map[string]any{"annotations": map[string]any{"kubectl.kubernetes.io/last-applied-configuration": big}})
+		if err != nil || !ok {
+			t.Errorf("%.60s: = %v, %v", src, ok, err)
+		}
 	}
 }
 
