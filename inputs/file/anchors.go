@@ -87,6 +87,19 @@ func (a anchor) holds(r io.ReaderAt, size int64) bool {
 	return crc32.Checksum(buf, castagnoli) == a.CRC
 }
 
+// atLineStart reports whether off, where the file was read up to, is still where a line
+// starts: after a newline or a NUL, or at a NUL run. The newest anchor at or before off
+// may lie a few lines back (thinned): a cut between the two is then still noticed, unless
+// the new content happens to have a line boundary at off too.
+func atLineStart(r io.ReaderAt, off, size int64) bool {
+	if off == 0 {
+		return true
+	}
+	var b [2]byte
+	n, _ := r.ReadAt(b[:min(2, size-off+1)], off-1)
+	return n > 0 && (b[0] == '\n' || b[0] == 0 || (n > 1 && b[1] == 0))
+}
+
 // resumePoint decides where to read a plain file of size bytes whose first bytes still
 // match, given its read offset and the anchors taken before it. intact is set when
 // nothing before off changed (the newest anchor at or before off holds and the file is
@@ -101,7 +114,7 @@ func resumePoint(as []anchor, off, size int64, r io.ReaderAt) (resume int64, int
 		}
 		return off, true
 	}
-	if size >= off && as[len(as)-1].holds(r, size) {
+	if size >= off && as[len(as)-1].holds(r, size) && atLineStart(r, off, size) {
 		return off, true
 	}
 	for i := len(as) - 1; i >= 0; i-- {

@@ -39,6 +39,8 @@ func TestResumePoint(t *testing.T) {
 		{"cut mid-line, then appended", as, int64(len(old)), lines("a", 0, 12)[:12*lineLen-40] + lines("b", 0, 30), 11 * lineLen, false},
 		{"rewritten from the first line on", as, int64(len(old)), lines("b", 0, 40), 0, false},
 		{"offset before the cut", as, 5 * lineLen, lines("a", 0, 12) + lines("b", 0, 30), 5 * lineLen, true},
+		{"cut between the newest anchor and the offset", as[:len(as)-3], int64(len(old)), lines("a", 0, 18) + lines("bb", 0, 30), 17 * lineLen, false},
+		{"newest anchor before the offset, unchanged", as[:len(as)-3], int64(len(old)), old, int64(len(old)), true},
 		{"no anchors, shorter", nil, int64(len(old)), lines("a", 0, 12), 12 * lineLen, false},
 		{"no anchors, longer: cannot tell", nil, int64(len(old)), lines("a", 0, 12) + lines("b", 0, 30), int64(len(old)), true},
 	}
