@@ -154,7 +154,7 @@ func decodeMember(b []byte) any {
 	}
 	v, err := decodeValue(b)
 	if err != nil {
-		_ = json.Unmarshal(b, &v)
+		_ = DecodeJSON(b, &v)
 	}
 	return v
 }
@@ -460,8 +460,8 @@ func (e *Event) DeleteField(key string) {
 	}
 }
 
-// SetField sets a top-level member to v (a value as encoding/json decodes one); the other
-// members keep their original bytes.
+// SetField sets a top-level member to v (a value as DecodeJSON decodes one: numbers as
+// json.Number, which is written as its text); the other members keep their original bytes.
 func (e *Event) SetField(key string, v any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

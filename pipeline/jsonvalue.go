@@ -3,11 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"math/bits"
-	"strconv"
 	"sync"
 	"unicode"
 	"unicode/utf16"
@@ -16,15 +15,15 @@ import (
 
 // Lines are checked and split in one pass (scanObject): a validator for the JSON grammar
 // that records the top-level members as it goes. Values are decoded later, only when read,
-// exactly as encoding/json decodes them into an `any`: objects as map[string]any (a
-// repeated key keeps its last value), arrays as []any, numbers as float64, strings
-// unescaped the same way (escaped strings go through encoding/json).
+// exactly as encoding/json decodes them into an `any` with UseNumber: objects as
+// map[string]any (a repeated key keeps its last value), arrays as []any, numbers as
+// json.Number (the literal text, so that 9007199254740993, 1e400, -0 and 1.0 are written
+// back as they were read, never rounded through float64), strings unescaped the same way.
 //
 // The fast path vouches only for what it can decode exactly as encoding/json would; it
-// declines (errDecline) lines nested deeper than fastMaxDepth and numbers with an exponent
-// or more than 300 digits (they may overflow float64, which encoding/json rejects), and
-// the caller hands those to encoding/json, which decides. A line it declines for a syntax
-// error is rejected by encoding/json too, with encoding/json's message.
+// declines (errDecline) lines nested deeper than fastMaxDepth, and the caller hands those
+// to encoding/json (DecodeJSON), which decides. A line it declines for a syntax error is
+// rejected by encoding/json too, with encoding/json's message.
 
 // topField is one member of an event's top-level object, as offsets into the event's
 // bytes: the key token (quotes included) and the value. Offsets rather than slices or a
@@ -483,13 +482,12 @@ func str(b []byte, i int) (int, bool) {
 	}
 }
 
-// number returns the index just past the number at b[i], or -1 when there is none the
-// fast path decodes exactly.
+// number returns the index just past the number at b[i] (RFC 8259 grammar), or -1 when
+// there is none.
 func number(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	start := i
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
@@ -499,9 +497,6 @@ func number(b []byte, i int) int {
 		}
 	default:
 		return -1
-	}
-	if i-start > 300 {
-		return -1 // may overflow float64
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -514,7 +509,19 @@ func number(b []byte, i int) int {
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		return -1 // may overflow float64
+		// Any exponent is taken: a number is kept as its text (json.Number), so there
+		// is no float64 range to check.
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		es := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == es {
+			return -1
+		}
 	}
 	return i
 }
@@ -708,7 +715,8 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// decodeValue decodes one valid JSON value as encoding/json does into an `any`.
+// decodeValue decodes one valid JSON value as encoding/json does into an `any` with
+// UseNumber.
 func decodeValue(b []byte) (any, error) {
 	d := valueDecoder{b: b}
 	d.i = skipSpace(b, 0)
@@ -756,18 +764,12 @@ func (d *valueDecoder) value() (any, error) {
 		for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || b[j] == '+' || b[j] == '-') {
 			j++
 		}
-		f, err := strconv.ParseFloat(string(b[d.i:j]), 64)
-		if err != nil {
-			// strconv's error quotes the literal whole (a million digits, say): keep
-			// where it is and what is wrong with it.
-			var ne *strconv.NumError
-			if errors.As(err, &ne) {
-				err = ne.Err
-			}
-			return nil, fmt.Errorf("number at byte %d: %w", d.i, err)
+		if j == d.i+1 && (c < '0' || c > '9') {
+			return nil, errors.New("invalid number")
 		}
+		n := json.Number(b[d.i:j]) // the literal text: see the top of this file
 		d.i = j
-		return f, nil
+		return n, nil
 	}
 }
 

@@ -9,9 +9,11 @@
 package condition
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,8 +302,10 @@ func reserved(name string) bool {
 // String returns the source expression.
 func (c *Condition) String() string { return c.src }
 
-// Eval runs the expression over fields, the event's decoded JSON (numbers are float64, so
-// `responseStatus.code == 403` compares numerically). It never modifies fields.
+// Eval runs the expression over fields, the event's decoded JSON as pipeline.DecodeJSON
+// decodes it (numbers as json.Number). The expression sees each number as an int64 when
+// its text is an integer that fits, else as a float64, so `responseStatus.code == 403`
+// and `>= 400` compare numerically. It never modifies fields.
 func (c *Condition) Eval(fields map[string]any) (bool, error) { return c.eval(fields, nil) }
 
 // eval is Eval with the budget b (nil: a fresh one).
@@ -339,7 +343,7 @@ func (c *Condition) evalRefs(get func(r *ref) (any, bool), b *budget) (bool, err
 	}
 	for i := range c.refs {
 		if v, ok := get(&c.refs[i]); ok {
-			env[c.refs[i].name] = v
+			env[c.refs[i].name] = exprValue(v)
 		}
 	}
 	match, err := c.run(env, b)
@@ -348,14 +352,16 @@ func (c *Condition) evalRefs(get func(r *ref) (any, bool), b *budget) (bool, err
 	return match, err
 }
 
-// runAll evaluates over every field ($env): over a copy of fields when a budget is to be
-// added, so that the event is not changed.
+// runAll evaluates over every field ($env), numbers as exprValue gives them: over a copy
+// of fields when numbers were converted or a budget is to be added, so that the event is
+// not changed.
 func (c *Condition) runAll(fields map[string]any, b *budget) (bool, error) {
-	if !c.budgeted {
-		return c.run(fields, nil)
+	v, copied := numbersOut(fields)
+	env, _ := v.(map[string]any)
+	if c.budgeted && !copied {
+		env = make(map[string]any, len(fields)+1)
+		maps.Copy(env, fields)
 	}
-	env := make(map[string]any, len(fields)+1)
-	maps.Copy(env, fields)
 	return c.run(env, b)
 }
 
@@ -395,4 +401,58 @@ func (nilSafeMembers) Visit(node *ast.Node) {
 	}
 	m.Optional = true
 	ast.Patch(node, &ast.ChainNode{Node: m})
+}
+
+// exprValue returns v as an expression sees it: every json.Number in it (an event's number,
+// kept as its text so that it is written out unchanged) as an int64 when the text is an
+// integer in int64's range, else as the float64 strconv.ParseFloat makes of it (±Inf past
+// float64's range). Objects and arrays that hold numbers are copied, never changed.
+func exprValue(v any) any {
+	nv, _ := numbersOut(v)
+	return nv
+}
+
+// numbersOut is exprValue that also reports whether it made a new value.
+func numbersOut(v any) (any, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return i, true
+		}
+		f, _ := strconv.ParseFloat(string(t), 64)
+		return f, true
+	case map[string]any:
+		var out map[string]any
+		for k, x := range t {
+			nx, changed := numbersOut(x)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(t)
+			}
+			out[k] = nx
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	case []any:
+		var out []any
+		for i, x := range t {
+			nx, changed := numbersOut(x)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = slices.Clone(t)
+			}
+			out[i] = nx
+		}
+		if out == nil {
+			return t, false
+		}
+		return out, true
+	}
+	return v, false
 }

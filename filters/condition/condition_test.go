@@ -24,7 +24,7 @@ const healthz = `{"kind":"Event","level":"Metadata","stage":"ResponseComplete","
 func fields(t *testing.T, s string) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
+	if err := pipeline.DecodeJSON([]byte(s), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -62,6 +62,12 @@ func TestEval(t *testing.T) {
 		{`objectRef != nil`, `{"objectRef":{}}`, true},
 		{`user.username.x == nil && user.username != nil`, healthz, true},
 		{`impersonatedUser.username == "bob"`, sample, false},
+		// Numbers are kept as their text in the event; expressions see them as numbers,
+		// integers exactly (2^53+1 is not 2^53), whole or inside an object ($env).
+		{`n == 9007199254740993 && n > 9007199254740992 && n % 2 == 1`, `{"n":9007199254740993}`, true},
+		{`o.n == 1500 && o.f < 0 && o.z == 0 && o.big > 1e308`, `{"o":{"n":1.5e3,"f":-2.5E-3,"z":-0,"big":1e400}}`, true},
+		{`$env.o.n == 1.0 && $env.a[1] == 2`, `{"o":{"n":1.0},"a":[1,2.0]}`, true},
+		{`responseStatus.code in [401, 403] && responseStatus.code >= 400`, sample, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {

@@ -49,8 +49,8 @@ var bom = []byte("\xef\xbb\xbf")
 
 // parse checks a line and returns it as an event of src. The fast path validates the
 // line and decodes it lazily; a line it does not vouch for (a syntax error, deep nesting,
-// numbers that need a range check) is decoded by encoding/json, which then decides what
-// is an error and says why.
+// a repeated key) is decoded by encoding/json (pipeline.DecodeJSON: numbers keep their
+// text), which then decides what is an error and says why.
 func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	line = bytes.TrimPrefix(line, bom)
 	line = bytes.TrimRight(line, " \t\r")
@@ -70,7 +70,7 @@ func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 		return nil, nil, ErrInvalidUTF8
 	}
 	var m map[string]any
-	if err := json.Unmarshal(line, &m); err != nil {
+	if err := pipeline.DecodeJSON(line, &m); err != nil {
 		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
 	}
 	// The fast path did not vouch for these bytes (a repeated key among them, perhaps),

@@ -14,11 +14,12 @@ import (
 	"github.com/auditship/auditship/pipeline"
 )
 
-// reference is what the decoder did before the fast path: encoding/json into a map.
+// reference is what the decoder did before the fast path: encoding/json into a map, with
+// numbers as json.Number (their text).
 func reference(line []byte) (map[string]any, error) {
 	line = bytes.TrimPrefix(line, bom)
 	var m map[string]any
-	err := json.Unmarshal(line, &m)
+	err := pipeline.DecodeJSON(line, &m)
 	return m, err
 }
 
