@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/auditship/auditship/pipeline"
@@ -163,14 +164,24 @@ func eventList(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
 	return out, nil
 }
 
-type karDecoder struct{}
+// karDecoder decodes kube-audit-rest lines. now is the clock that dates lines without a
+// timestamp (time.Now when nil).
+type karDecoder struct{ now func() time.Time }
 
-func (karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
+// readTime is the time a line is read, for lines that carry none.
+func readTime(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
+}
+
+func (d karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
 	raw, parsed, err := parse(line, pipeline.SourceKubeAuditRest)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := fromAdmissionReview(parsed.Fields())
+	ev, err := fromAdmissionReview(parsed.Fields(), readTime(d.now))
 	if err != nil {
 		return nil, err
 	}
@@ -178,15 +189,16 @@ func (karDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
 	return []*pipeline.Event{ev}, nil
 }
 
-type autoDecoder struct{}
+// autoDecoder decodes audit and kube-audit-rest lines; now is karDecoder's.
+type autoDecoder struct{ now func() time.Time }
 
-func (autoDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
+func (d autoDecoder) Decode(line []byte) ([]*pipeline.Event, error) {
 	raw, parsed, err := parse(line, pipeline.SourceAudit)
 	if err != nil {
 		return nil, err
 	}
 	if isAdmissionReview(parsed) {
-		ev, err := fromAdmissionReview(parsed.Fields())
+		ev, err := fromAdmissionReview(parsed.Fields(), readTime(d.now))
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditship/auditship/internal/corpustest"
 )
@@ -197,5 +198,67 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("rejected %d lines, want %d", bad, tc.wantBad)
 			}
 		})
+	}
+}
+
+// TestKubeAuditRestReadTime: a kube-audit-rest line without a requestReceivedTimestamp
+// (older kube-audit-rest writes none), or with one that is empty, null or not a string,
+// is dated with the time it was read and marked auditship.io/time-source: read; a line
+// with a timestamp keeps it, unmarked (issue 13, kind 7).
+func TestKubeAuditRestReadTime(t *testing.T) {
+	read := time.Date(2026, 11, 30, 4, 5, 6, 789012345, time.FixedZone("CET", 3600))
+	const readText = "2026-11-30T03:05:06.789012Z"
+	review := `"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"u1","resource":{"group":"","version":"v1","resource":"configmaps"},"name":"cm","namespace":"ns","operation":"UPDATE","userInfo":{"username":"alice"}}`
+	tests := []struct {
+		name, line, want string
+		marked           bool
+	}{
+		{"none", `{` + review + `}`, readText, true},
+		{"empty", `{` + review + `,"requestReceivedTimestamp":""}`, readText, true},
+		{"null", `{` + review + `,"requestReceivedTimestamp":null}`, readText, true},
+		{"not a string", `{` + review + `,"requestReceivedTimestamp":1764471906}`, readText, true},
+		{"its own", `{` + review + `,"requestReceivedTimestamp":"2026-11-20T10:00:00.123456Z"}`, "2026-11-20T10:00:00.123456Z", false},
+	}
+	decoders := map[string]Decoder{
+		"kube-audit-rest": karDecoder{now: func() time.Time { return read }},
+		"auto":            autoDecoder{now: func() time.Time { return read }},
+	}
+	for _, tc := range tests {
+		for name, dec := range decoders {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				evs, err := dec.Decode([]byte(tc.line))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev := evs[0]
+				for _, k := range []string{"requestReceivedTimestamp", "stageTimestamp"} {
+					if got, _ := ev.Field(k).(string); got != tc.want {
+						t.Errorf("%s = %q, want %q", k, got, tc.want)
+					}
+				}
+				src, _ := ev.Path("annotations", AnnotationTimeSource)
+				if marked := src == TimeSourceRead; marked != tc.marked {
+					t.Errorf("annotation %s = %v, want marked %v", AnnotationTimeSource, src, tc.marked)
+				}
+				out, err := ev.AppendJSON(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Contains(out, []byte(`"requestReceivedTimestamp":"`+tc.want+`"`)) {
+					t.Errorf("written without its time: %s", out)
+				}
+			})
+		}
+	}
+	// The decoders New returns date lines with the clock.
+	dec, _ := New("kube-audit-rest")
+	before := time.Now().UTC().Truncate(time.Microsecond)
+	evs, err := dec.Decode([]byte(`{` + review + `}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, evs[0].Field("requestReceivedTimestamp").(string))
+	if err != nil || ts.Before(before) || ts.Location() != time.UTC {
+		t.Fatalf("read time %v (%v), read after %v", ts, err, before)
 	}
 }

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"strings"
+	"time"
 
 	"github.com/auditship/auditship/pipeline"
 )
@@ -12,7 +13,16 @@ const (
 	AnnotationSource    = "auditship.io/source"
 	AnnotationOperation = "auditship.io/admission-operation"
 	AnnotationDryRun    = "auditship.io/dry-run"
+	// AnnotationTimeSource is "read" on an event whose requestReceivedTimestamp and
+	// stageTimestamp are the time auditship read the line, because the line had none
+	// (kube-audit-rest before it wrote requestReceivedTimestamp): the time is the agent's,
+	// not the API server's.
+	AnnotationTimeSource = "auditship.io/time-source"
+	TimeSourceRead       = "read"
 )
+
+// timestampLayout is how kube-apiserver writes an audit event's times (metav1.MicroTime).
+const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // fromAdmissionReview maps a kube-audit-rest line onto the audit.k8s.io/v1 Event shape so
 // one set of filters and one index serve both sources:
@@ -27,13 +37,16 @@ const (
 //	request.object              -> requestObject
 //	request.oldObject           -> oldObject (no audit counterpart; kept, and redacted
 //	                               like the bodies)
-//	requestReceivedTimestamp    -> requestReceivedTimestamp and stageTimestamp
+//	requestReceivedTimestamp    -> requestReceivedTimestamp and stageTimestamp; a line
+//	                               without one (or with an empty or non-string one) gets
+//	                               the time it was read (now), in UTC with microseconds,
+//	                               and the annotation auditship.io/time-source: read
 //	level, stage                -> "Request", "ResponseComplete" (admission sees the
 //	                               request body only, and only requests that got that far)
 //	requestURI                  -> rebuilt from the resource coordinates
 //
 // No counterpart: sourceIPs, userAgent, responseStatus, responseObject, impersonatedUser.
-func fromAdmissionReview(m map[string]any) (*pipeline.Event, error) {
+func fromAdmissionReview(m map[string]any, now time.Time) (*pipeline.Event, error) {
 	req, ok := m["request"].(map[string]any)
 	if !ok {
 		return nil, ErrNotReview
@@ -95,10 +108,15 @@ func fromAdmissionReview(m map[string]any) (*pipeline.Event, error) {
 	if old, ok := req["oldObject"].(map[string]any); ok {
 		ev["oldObject"] = old
 	}
-	if ts, ok := m["requestReceivedTimestamp"].(string); ok && ts != "" {
-		ev["requestReceivedTimestamp"] = ts
-		ev["stageTimestamp"] = ts
+	ts, _ := m["requestReceivedTimestamp"].(string)
+	if ts == "" {
+		// Every event has a time: index names, object keys and SIEM searches need one.
+		// The read time is marked, so nobody takes it for the API server's.
+		ts = now.UTC().Format(timestampLayout)
+		annotations[AnnotationTimeSource] = TimeSourceRead
 	}
+	ev["requestReceivedTimestamp"] = ts
+	ev["stageTimestamp"] = ts
 	return pipeline.NewEvent(nil, ev, pipeline.SourceKubeAuditRest), nil
 }
 
