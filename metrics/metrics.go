@@ -18,10 +18,11 @@ import (
 // filters report drops and redactions per event, so the hot path must not build label
 // strings or hash label values every time.
 type family struct {
-	kind string // its key in summaries, e.g. "dropped"
-	vec  *prometheus.CounterVec
-	mu   sync.RWMutex
-	by   map[string]*series
+	kind  string // its key in summaries, e.g. "dropped"
+	label string // input, filter or output
+	vec   *prometheus.CounterVec
+	mu    sync.RWMutex
+	by    map[string]*series
 }
 
 type series struct {
@@ -30,6 +31,13 @@ type series struct {
 }
 
 func (f *family) add(label string, n int64) {
+	s := f.series(label)
+	s.c.Add(float64(n))
+	s.n.Add(n)
+}
+
+// series returns label's series, creating it (at 0) if need be.
+func (f *family) series(label string) *series {
 	f.mu.RLock()
 	s := f.by[label]
 	f.mu.RUnlock()
@@ -41,8 +49,7 @@ func (f *family) add(label string, n int64) {
 		}
 		f.mu.Unlock()
 	}
-	s.c.Add(float64(n))
-	s.n.Add(n)
+	return s
 }
 
 // Metrics holds every auditship_* series.
@@ -77,7 +84,7 @@ func New() *Metrics {
 	counter := func(kind, name, help, label string) *family {
 		vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "auditship_" + name, Help: help}, []string{label})
 		reg.MustRegister(vec)
-		f := &family{kind: kind, vec: vec, by: map[string]*series{}}
+		f := &family{kind: kind, label: label, vec: vec, by: map[string]*series{}}
 		m.families = append(m.families, f)
 		return f
 	}
@@ -127,6 +134,36 @@ func (c checkpointAge) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, age, k.(string))
 		return true
 	})
+}
+
+// Components names the configured components, for Declare.
+type Components struct {
+	Inputs, Filters, Outputs []string
+}
+
+// Declare creates every labelled series at 0 for each component that does not have it
+// yet: every counter labelled input, filter or output, auditship_checkpoint_lag_bytes and
+// auditship_checkpoint_age_seconds (about 0) per input and auditship_batch_seconds per
+// output. A series that exists only after its first
+// increment breaks rate() and absent() alerts (an error counter that never moved looks
+// like a missing target), so the agent declares its components before it starts them,
+// and again after a reload (series of components a reload removed stay, at their last
+// value). Declaring keeps the values of series that exist.
+func (m *Metrics) Declare(c Components) {
+	names := map[string][]string{"input": c.Inputs, "filter": c.Filters, "output": c.Outputs}
+	for _, f := range m.families {
+		for _, n := range names[f.label] {
+			f.series(n)
+		}
+	}
+	for _, in := range c.Inputs {
+		m.checkpointLag.WithLabelValues(in)
+		// A checkpoint not saved yet is current: the input has acknowledged nothing.
+		m.checkpoints.LoadOrStore(in, &checkpointState{current: time.Now()})
+	}
+	for _, out := range c.Outputs {
+		m.batchSeconds.WithLabelValues(out)
+	}
 }
 
 // KV is one summary total.

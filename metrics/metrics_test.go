@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -67,5 +68,67 @@ func BenchmarkFilterDropped(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.FilterDropped("lease-renewals")
+	}
+}
+
+// TestDeclareExportsEverySeriesAtZero: after Declare, every labelled family has a series
+// at 0 for each named component of its kind (issue 13, kind 9), so rate() and absent()
+// see them before anything happened; declaring again keeps what was counted.
+func TestDeclareExportsEverySeriesAtZero(t *testing.T) {
+	m := New()
+	c := Components{Inputs: []string{"apiserver", "kar"}, Filters: []string{"no-watch", "secrets"}, Outputs: []string{"siem", "archive"}}
+	m.Declare(c)
+	got := map[string]float64{}
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			for _, l := range s.GetLabel() {
+				v := s.GetCounter().GetValue() + s.GetGauge().GetValue() + float64(s.GetHistogram().GetSampleCount())
+				got[mf.GetName()+"{"+l.GetName()+"="+l.GetValue()+"}"] = v
+			}
+		}
+	}
+	want := map[string][]string{"input": c.Inputs, "filter": c.Filters, "output": c.Outputs}
+	check := func(name, label string) {
+		t.Helper()
+		for _, n := range want[label] {
+			k := name + "{" + label + "=" + n + "}"
+			if v, ok := got[k]; !ok || v != 0 {
+				t.Errorf("%s: exported %v, value %v; want 0", k, ok, v)
+			}
+		}
+	}
+	if len(m.families) < 14 {
+		t.Fatalf("only %d counter families", len(m.families))
+	}
+	for _, f := range m.families {
+		desc := make(chan *prometheus.Desc, 1)
+		f.vec.Describe(desc)
+		name := strings.Split(strings.TrimPrefix((<-desc).String(), `Desc{fqName: "`), `"`)[0]
+		check(name, f.label)
+	}
+	check("auditship_checkpoint_lag_bytes", "input")
+	for _, in := range c.Inputs {
+		if v, ok := got["auditship_checkpoint_age_seconds{input="+in+"}"]; !ok || v > 60 {
+			t.Errorf("checkpoint age of %s: exported %v, %v s", in, ok, v)
+		}
+	}
+	check("auditship_batch_seconds", "output")
+	for _, name := range []string{"auditship_events_invalid_total", "auditship_output_errors_total", "auditship_output_retries_total", "auditship_events_lost_total"} {
+		if _, ok := got[name+"{input=kar}"]; !ok {
+			if _, ok := got[name+"{output=siem}"]; !ok {
+				t.Errorf("%s not exported", name)
+			}
+		}
+	}
+
+	m.OutputError("siem")
+	m.InputEventsLost("kar", 3)
+	m.Declare(c)
+	if m.Total("output_errors/siem") != 1 || m.Total("events_lost/kar") != 3 {
+		t.Error("Declare reset a counted series")
 	}
 }

@@ -244,6 +244,75 @@ outputs:
 	}
 }
 
+// TestEverySeriesAtZeroFromStart: before anything is read, /metrics exports every
+// labelled series at 0 for each configured input, filter (global, per-output, named or
+// not) and output, so rate() and absent() alerts work from the start (issue 13, kind 9).
+func TestEverySeriesAtZeroFromStart(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	appendTo(t, filepath.Join(dir, "audit.log"), "")
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+data_dir: %%DIR%%/state
+http:
+  listen: %s
+inputs:
+  apiserver:
+    type: file
+    paths: ["%%DIR%%/audit.log"]
+  kar:
+    type: file
+    paths: ["%%DIR%%/kar/*.log"]
+    format: kube-audit-rest
+filters:
+  - type: drop
+    name: no-watch
+    when: 'verb == "watch"'
+  - type: redact
+    preset: kubernetes-secrets
+outputs:
+  debug:
+    type: file
+    path: %%DIR%%/out.ndjson
+    filters:
+      - type: drop
+        name: no-leases
+        when: 'objectRef?.resource == "leases"'
+  archive:
+    type: object_store
+    url: "file://%%DIR%%/archive/"
+`, addr))
+	a := startAgent(t, cfg)
+	series := map[string][]string{
+		"input": {"auditship_events_read_total", "auditship_bytes_read_total", "auditship_events_invalid_total",
+			"auditship_events_lost_total", "auditship_bytes_lost_total", "auditship_lines_skipped_total",
+			"auditship_checkpoint_lag_bytes"},
+		"filter": {"auditship_events_dropped_total", "auditship_fields_redacted_total", "auditship_filter_errors_total"},
+		"output": {"auditship_events_shipped_total", "auditship_bytes_shipped_total", "auditship_output_errors_total",
+			"auditship_output_retries_total", "auditship_dead_letter_events_total", "auditship_batch_seconds_count"},
+	}
+	names := map[string][]string{
+		"input":  {"apiserver", "kar"},
+		"filter": {"no-watch", "redact-1", "no-leases"},
+		"output": {"debug", "archive"},
+	}
+	var want []string
+	for label, families := range series {
+		for _, f := range families {
+			for _, n := range names[label] {
+				want = append(want, fmt.Sprintf(`%s{%s=%q}`, f, label, n))
+			}
+		}
+	}
+	waitFor(t, "pipeline started", func() bool { return strings.Contains(a.stderr.String(), "pipeline started") })
+	m := scrape(t, addr)
+	for _, k := range want {
+		if v, ok := m[k]; !ok || v != 0 {
+			t.Errorf("%s: exported %v, value %v; want 0 from start", k, ok, v)
+		}
+	}
+	a.stop(t)
+}
+
 func shippedIDs(t *testing.T, path string) map[string]int {
 	t.Helper()
 	data, _ := os.ReadFile(path)

@@ -161,6 +161,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 	changed := watchFile(ctx, path, 2*time.Second)
 	start := time.Now()
 	for {
+		m.Declare(componentNames(cfg))
 		set := baseSettings(cfg, log, m, once)
 		parts, err := buildPipeline(cfg, f, set)
 		if err != nil {
@@ -260,6 +261,25 @@ func logWarnings(cfg *config.Config, w io.Writer) {
 	for _, line := range cfg.Warnings {
 		log.Error("insecure configuration", "warning", line)
 	}
+}
+
+// componentNames lists cfg's inputs, filters (global and per-output) and outputs, whose
+// series are exported at 0 before anything is counted.
+func componentNames(cfg *config.Config) metrics.Components {
+	var c metrics.Components
+	for _, in := range cfg.Inputs {
+		c.Inputs = append(c.Inputs, in.Name)
+	}
+	for _, f := range cfg.Filters {
+		c.Filters = append(c.Filters, f.Name)
+	}
+	for _, o := range cfg.Outputs {
+		c.Outputs = append(c.Outputs, o.Name)
+		for _, f := range o.Filters {
+			c.Filters = append(c.Filters, f.Name)
+		}
+	}
+	return c
 }
 
 // tryReload returns the new config, or nil (logged) when it is invalid: the running
