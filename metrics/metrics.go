@@ -67,6 +67,12 @@ type Metrics struct {
 	batchSeconds         *prometheus.HistogramVec
 	lag                  sync.Map // input -> *atomic.Int64
 	checkpoints          sync.Map // input -> *checkpointState
+
+	// owed counts, per output, events it dead-lettered that the engine has not yet
+	// reported shipped: an output dead-letters items inside a write it then reports
+	// successful, so the engine's count of the write includes them (see OutputShipped).
+	owedMu sync.Mutex
+	owed   map[string]int64
 }
 
 // checkpointState is what is known of one input's checkpoint file.
@@ -98,8 +104,8 @@ func New() *Metrics {
 	m.eventsDropped = counter("dropped", "events_dropped_total", "Events dropped by a filter.", "filter")
 	m.fieldsRedacted = counter("redacted", "fields_redacted_total", "Fields removed, masked or hashed by a filter.", "filter")
 	m.filterErrors = counter("filter_errors", "filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
-	m.eventsShipped = counter("shipped", "events_shipped_total", "Events delivered by an output.", "output")
-	m.bytesShipped = counter("bytes_shipped", "bytes_shipped_total", "Input bytes of the events delivered by an output.", "output")
+	m.eventsShipped = counter("shipped", "events_shipped_total", "Events delivered by an output (not those it dead-lettered).", "output")
+	m.bytesShipped = counter("bytes_shipped", "bytes_shipped_total", "Input bytes of the events delivered by an output (not those it dead-lettered).", "output")
 	m.outputBytes = counter("output_bytes", "output_bytes_total", "Bytes of the events delivered by an output as written (one NDJSON line each, before compression or envelopes): what a SIEM ingests, against auditship_bytes_read_total.", "output")
 	m.outputErrors = counter("output_errors", "output_errors_total", "Failed output writes.", "output")
 	m.outputRetries = counter("retries", "output_retries_total", "Retried output writes.", "output")
@@ -226,8 +232,17 @@ func (m *Metrics) InputLinesSkipped(in string, n int)  { m.linesSkipped.add(in, 
 func (m *Metrics) InputNULBytesSkipped(in string, n int64) {
 	m.nulBytes.add(in, n)
 }
+
+// OutputDeadLettered counts events out rejected for good and wrote to its dead-letter
+// file. They are not shipped: the next OutputShipped of out leaves them out.
 func (m *Metrics) OutputDeadLettered(out string, n int) {
 	m.deadLettered.add(out, int64(n))
+	m.owedMu.Lock()
+	if m.owed == nil {
+		m.owed = map[string]int64{}
+	}
+	m.owed[out] += int64(n)
+	m.owedMu.Unlock()
 }
 
 func (m *Metrics) InputCheckpointLag(in string, b int64) {
@@ -300,10 +315,27 @@ func (m *Metrics) FilterRedacted(f string, n int) { m.fieldsRedacted.add(f, int6
 func (m *Metrics) FilterFailed(f string, _ error) { m.filterErrors.add(f, 1) }
 func (m *Metrics) OutputError(out string)         { m.outputErrors.add(out, 1) }
 func (m *Metrics) OutputRetry(out string)         { m.outputRetries.add(out, 1) }
+
+// OutputShipped counts a write the engine saw succeed: events (their input bytes, and
+// their bytes as written) delivered, less those the output dead-lettered during it
+// (OutputDeadLettered, called before the write returns), so
+// auditship_events_shipped_total counts only events the destination holds. The bytes of
+// dead-lettered events are taken out at the write's average event size.
 func (m *Metrics) OutputShipped(out string, events, bytes, outBytes int) {
-	m.eventsShipped.add(out, int64(events))
-	m.bytesShipped.add(out, int64(bytes))
-	m.outputBytes.add(out, int64(outBytes))
+	m.owedMu.Lock()
+	dead := min(m.owed[out], int64(events))
+	if dead > 0 {
+		m.owed[out] -= dead
+	}
+	m.owedMu.Unlock()
+	b, ob := int64(bytes), int64(outBytes)
+	if dead > 0 {
+		b -= b * dead / int64(events)
+		ob -= ob * dead / int64(events)
+	}
+	m.eventsShipped.add(out, int64(events)-dead)
+	m.bytesShipped.add(out, b)
+	m.outputBytes.add(out, ob)
 }
 func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())

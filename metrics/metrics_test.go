@@ -132,3 +132,44 @@ func TestDeclareExportsEverySeriesAtZero(t *testing.T) {
 		t.Error("Declare reset a counted series")
 	}
 }
+
+// TestShippedLeavesOutDeadLettered: events an output dead-lettered during a write the
+// engine then reports shipped are not counted shipped (issue 13, kind 10), in events and
+// (at the write's average size) bytes; a later write is not charged for them again.
+func TestShippedLeavesOutDeadLettered(t *testing.T) {
+	tests := []struct {
+		name          string
+		dead          []int // dead-lettered before each write
+		writes        [][2]int
+		events, bytes int64
+	}{
+		{"none", []int{0}, [][2]int{{13, 1300}}, 13, 1300},
+		{"some", []int{3}, [][2]int{{13, 1300}}, 10, 1000},
+		{"all", []int{5}, [][2]int{{5, 500}}, 0, 0},
+		{"then clean writes", []int{2, 0}, [][2]int{{4, 400}, {6, 600}}, 8, 800},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New()
+			for i, w := range tc.writes {
+				if tc.dead[i] > 0 {
+					m.OutputDeadLettered("siem", tc.dead[i])
+				}
+				m.OutputShipped("siem", w[0], w[1], w[1]/2)
+			}
+			if got := m.Total("shipped/siem"); got != tc.events {
+				t.Errorf("shipped %d, want %d", got, tc.events)
+			}
+			if got := m.Total("bytes_shipped/siem"); got != tc.bytes {
+				t.Errorf("bytes shipped %d, want %d", got, tc.bytes)
+			}
+			if got := m.Total("output_bytes/siem"); got != tc.bytes/2 {
+				t.Errorf("output bytes %d, want %d", got, tc.bytes/2)
+			}
+			m.OutputShipped("other", 7, 70, 35) // another output owes nothing
+			if m.Total("shipped/other") != 7 {
+				t.Error("dead letters of one output charged to another")
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/outputs/elasticsearch/estest"
 )
 
 // TestRunOnceBothSources ships an audit log and a kube-audit-rest log with --once: every
@@ -208,4 +209,62 @@ func writeEvents(t *testing.T, path string, g *gen.Generator, n int) {
 		b.WriteByte('\n')
 	}
 	appendTo(t, path, b.String())
+}
+
+// TestRunOnceSummaryCounts: the --once summary reports lines skipped for exceeding
+// max_line_bytes (with a warning), and "shipped" leaves out the events the output
+// dead-lettered, which it lists apart (issue 13, kind 10). The output is the in-repo
+// Elasticsearch test server rejecting every document with a requestObject for good.
+func TestRunOnceSummaryCounts(t *testing.T) {
+	es, err := estest.Start(estest.Options{Faults: estest.Faults{RejectField: "requestObject"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(es.Close)
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 10 {
+		b.WriteString(auditLine(fmt.Sprintf("ok-%d", i), "get", "pods"))
+	}
+	for i := range 3 {
+		line := auditLine(fmt.Sprintf("rejected-%d", i), "create", "configmaps")
+		b.WriteString(strings.Replace(line, `"verb"`, `"requestObject":{"kind":"ConfigMap","data":{"k":"v"}},"verb"`, 1))
+	}
+	for i := range 2 {
+		long := auditLine(fmt.Sprintf("long-%d", i), "get", "pods")
+		b.WriteString(strings.Replace(long, `"verb"`, `"pad":"`+strings.Repeat("x", 2048)+`","verb"`, 1))
+	}
+	appendTo(t, filepath.Join(dir, "audit.log"), b.String())
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+data_dir: %%DIR%%/state
+http:
+  listen: ""
+inputs:
+  apiserver:
+    type: file
+    paths: ["%%DIR%%/audit.log"]
+    max_line_bytes: 1KiB
+outputs:
+  siem:
+    type: elasticsearch
+    addresses: ["%s"]
+    dead_letter_path: %%DIR%%/dlq.ndjson
+`, es.URL))
+	code, _, stderr := run(t, "", "run", "-c", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("run --once: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"read 13 events",
+		"skipped over max_line_bytes 2,",
+		"output siem: shipped 10 events, 3 dead-lettered",
+		"WARNING 2 lines longer than max_line_bytes were skipped",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := es.Stats().ItemsCreated; n != 10 {
+		t.Errorf("server holds %d documents, want 10", n)
+	}
 }
