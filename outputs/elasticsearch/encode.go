@@ -18,6 +18,9 @@ type bulkItem struct {
 	pos   int // index in the batch
 	index string
 	id    docID
+	// src is where the document's bytes are in the bulk body, to compare with what a
+	// 409 says is stored.
+	src [2]int
 }
 
 // badItem is an event that could not be encoded: it is dead-lettered, not sent.
@@ -69,9 +72,10 @@ func (e *encoder) encode(dst []byte, b pipeline.Batch) ([]byte, []bulkItem, []ba
 		dst = append(dst, `","_id":"`...)
 		dst = append(dst, id[:]...)
 		dst = append(dst, "\"}}\n"...)
+		start := len(dst)
 		dst = append(dst, doc...)
+		items = append(items, bulkItem{pos: i, index: index, id: id, src: [2]int{start, len(dst)}})
 		dst = append(dst, '\n')
-		items = append(items, bulkItem{pos: i, index: index, id: id})
 	}
 	return dst, items, bad
 }

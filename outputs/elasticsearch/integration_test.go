@@ -702,3 +702,73 @@ func TestCorpusIndexesWithoutRejection(t *testing.T) {
 		})
 	}
 }
+
+// TestConflictWithDifferentStoredDocument: a 409 counts as delivered only when the
+// stored document is what was sent. One altered after indexing (or written under the
+// id by something else) is dead-lettered and counted, never silently "delivered".
+func TestConflictWithDifferentStoredDocument(t *testing.T) {
+	const ev = `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"create","user":{"username":"mallory","groups":["system:authenticated"]},"objectRef":{"resource":"clusterrolebindings","name":"pwn"},"responseStatus":{"code":201},"requestObject":{"n":9007199254740993},"requestReceivedTimestamp":"2026-11-20T10:00:00Z"}`
+	tests := []struct {
+		name       string
+		dataStream bool
+		stored     func(string) string // from the document as sent
+		wantDead   bool
+	}{
+		{name: "unchanged", stored: func(d string) string { return d }},
+		{name: "a field added (ingest pipeline)", stored: func(d string) string {
+			return strings.Replace(d, `"kind":"Event",`, `"kind":"Event","event":{"ingested":"2026-11-20T10:00:01Z"},`, 1)
+		}},
+		{name: "keys reordered", stored: func(d string) string {
+			return strings.Replace(d, `"kind":"Event","auditID":"a",`, `"auditID":"a","kind":"Event",`, 1)
+		}},
+		{name: "verb changed", stored: func(d string) string { return strings.Replace(d, `"verb":"create"`, `"verb":"list"`, 1) }, wantDead: true},
+		{name: "user removed", stored: func(d string) string {
+			return strings.Replace(d, `"user":{"username":"mallory","groups":["system:authenticated"]},`, ``, 1)
+		}, wantDead: true},
+		{name: "group list changed", stored: func(d string) string {
+			return strings.Replace(d, `["system:authenticated"]`, `["system:authenticated","x"]`, 1)
+		}, wantDead: true},
+		{name: "number's digits changed", stored: func(d string) string {
+			return strings.Replace(d, `9007199254740993`, `9007199254740992`, 1)
+		}, wantDead: true},
+		{name: "data stream, verb changed", dataStream: true, stored: func(d string) string {
+			return strings.Replace(d, `"verb":"create"`, `"verb":"list"`, 1)
+		}, wantDead: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, estest.Faults{})
+			out, cfg, m := newTestOutput(t, srv.URL, func(c *Config) {
+				if tt.dataStream {
+					c.DataStream = "k8s-audit"
+				}
+			})
+			ctx := context.Background()
+			if err := out.Write(ctx, pipeline.Batch{testEvent(t, ev)}); err != nil {
+				t.Fatal(err)
+			}
+			index, id := splitKey(docKey(t, cfg, testEvent(t, ev)))
+			sent := string(srv.Docs(index)[id])
+			if sent == "" {
+				t.Fatalf("%s/%s not stored", index, id)
+			}
+			if !srv.Replace(index, id, json.RawMessage(tt.stored(sent))) {
+				t.Fatal("replace failed")
+			}
+			// The replay: 409, then the comparison.
+			if err := out.Write(ctx, pipeline.Batch{testEvent(t, ev)}); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			if got := m.deadLettered(); (got == 1) != tt.wantDead || got > 1 {
+				t.Fatalf("%d dead-lettered, want dead=%v", got, tt.wantDead)
+			}
+			if !tt.wantDead {
+				return
+			}
+			dl := readDeadLetters(t, cfg.DeadLetterPath)
+			if len(dl) != 1 || dl[0].Status != 409 || dl[0].ErrorType != conflictDifferent || dl[0].ID != id || string(dl[0].Event) != sent {
+				t.Errorf("dead letter %+v", dl)
+			}
+		})
+	}
+}

@@ -1,9 +1,9 @@
 // Package elasticsearch is the `type: elasticsearch` output, for Elasticsearch 7.10 to 9
 // and OpenSearch 1 to 3 (with AWS SigV4 signing for Amazon OpenSearch Service and
 // Serverless): it ships batches with the Bulk API, each event a `create` with an _id
-// that is the digest of the document, so that a replay after a crash conflicts (409:
-// the same bytes are stored) instead of duplicating, and two different events never
-// share one. Items the cluster rejects for good go to a dead-letter file; items it is
+// that is the digest of the document, so that a replay after a crash conflicts (409,
+// delivered once the stored document is checked to be the one sent) instead of
+// duplicating, and two different events never share one. Items the cluster rejects for good go to a dead-letter file; items it is
 // too busy for are handed back to the engine, which retries only those.
 package elasticsearch
 
@@ -223,6 +223,9 @@ type itemResult struct {
 	status  int
 	errType string
 	reason  string
+	// errIndex is the index a 409 names: for a data stream, the backing index that
+	// holds the existing document.
+	errIndex string
 }
 
 // Write ships b with one bulk request. It returns nil when every event was indexed,
@@ -275,6 +278,7 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 			}
 		} else {
 			var doc []byte
+			var conflicts []int
 			for k, it := range items {
 				if k >= len(results) {
 					failed[it.pos] = errors.New("elasticsearch returned no result for this item")
@@ -284,7 +288,9 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 				switch {
 				case r.status == http.StatusOK || r.status == http.StatusCreated:
 				case r.status == http.StatusConflict:
-					// create of an _id that exists: an earlier attempt got it there.
+					// create of an _id that exists: an earlier attempt got it there, if
+					// the stored document is what was sent (checked below).
+					conflicts = append(conflicts, k)
 				case r.status == http.StatusTooManyRequests || r.status >= 500 || r.status < 400:
 					failed[it.pos] = fmt.Errorf("item %d (%s)", r.status, r.errType)
 				default:
@@ -293,6 +299,22 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 						pos: it.pos, Output: o.name, Index: it.index, ID: it.id.String(),
 						Status: r.status, ErrorType: r.errType, Reason: r.reason,
 						Event: append([]byte(nil), doc...),
+					})
+				}
+			}
+			if len(conflicts) > 0 {
+				differ, retry := o.checkConflicts(ctx, body, items, results, conflicts)
+				for k, err := range retry {
+					failed[items[k].pos] = err
+				}
+				for _, k := range differ {
+					it := items[k]
+					dead = append(dead, deadLetter{
+						pos: it.pos, Output: o.name, Index: it.index, ID: it.id.String(),
+						Status: http.StatusConflict, ErrorType: conflictDifferent,
+						Reason: "a document with this _id (the SHA-256 of this event as sent) exists, but its stored source differs: " +
+							"it was changed after indexing, or written by something other than auditship",
+						Event: append([]byte(nil), body[it.src[0]:it.src[1]]...),
 					})
 				}
 			}
@@ -437,7 +459,7 @@ func (o *Output) bulk(ctx context.Context, body []byte, items int) (results []it
 		Body:   reader,
 		Header: header,
 		// Only what the output reads: a full response is several times larger.
-		FilterPath: []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"},
+		FilterPath: []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason", "items.*.error.index"},
 	}.Do(ctx, o.transport)
 	if err != nil {
 		return nil, fmt.Errorf("bulk request: %w", err)
@@ -492,8 +514,13 @@ func parseBulkResponse(p *fastjson.Parser, body []byte) ([]itemResult, error) {
 		if st := r.Get("status"); st != nil {
 			out[i].status, _ = st.Int()
 		}
-		// A 409 is a success here: skip copying its error strings.
-		if e := r.Get("error"); e != nil && out[i].status != http.StatusConflict {
+		e := r.Get("error")
+		switch {
+		case e == nil:
+		case out[i].status == http.StatusConflict:
+			// Its reason is not needed: only where the stored document is.
+			out[i].errIndex = string(e.GetStringBytes("index"))
+		default:
 			out[i].errType = string(e.GetStringBytes("type"))
 			out[i].reason = string(e.GetStringBytes("reason"))
 		}

@@ -259,14 +259,14 @@ func TestInjectTimestamp(t *testing.T) {
 func TestParseBulkResponse(t *testing.T) {
 	body := `{"took":3,"errors":true,"items":[
 		{"create":{"_index":"i","_id":"1","status":201,"result":"created"}},
-		{"create":{"_index":"i","_id":"2","status":409,"error":{"type":"version_conflict_engine_exception","reason":"exists"}}},
+		{"create":{"_index":"i","_id":"2","status":409,"error":{"type":"version_conflict_engine_exception","reason":"exists","index":".ds-i-2026.11.30-000001"}}},
 		{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"busy"}}}]}`
 	var p fastjson.Parser
 	got, err := parseBulkResponse(&p, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []itemResult{{201, "", ""}, {409, "", ""}, {429, "es_rejected_execution_exception", "busy"}}
+	want := []itemResult{{201, "", "", ""}, {409, "", "", ".ds-i-2026.11.30-000001"}, {429, "es_rejected_execution_exception", "busy", ""}}
 	if len(got) != len(want) {
 		t.Fatalf("got %d items, want %d", len(got), len(want))
 	}

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,6 +308,20 @@ func (s *Server) Docs(name string) map[string]json.RawMessage {
 	return out
 }
 
+// Replace overwrites the source of an existing document in name (an index or data
+// stream), as something other than the shipper could; it reports whether there was one.
+func (s *Server) Replace(name, id string, source json.RawMessage) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ix := s.indices[name]
+	if ix == nil || ix.docs[id] == nil {
+		return false
+	}
+	ix.docs[id].source = append(json.RawMessage(nil), source...)
+	ix.docs[id].version++
+	return true
+}
+
 // Indices lists the index and data stream names that exist.
 func (s *Server) Indices() []string {
 	s.mu.Lock()
@@ -399,6 +414,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			target = parts[0]
 		}
 		s.bulk(w, r, target)
+	case last == "_mget" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		target := ""
+		if len(parts) == 2 {
+			target = parts[0]
+		}
+		s.mget(w, r, target)
 	case last == "_count" && len(parts) <= 2 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		target := "_all"
 		if len(parts) == 2 {
@@ -460,6 +481,58 @@ func (s *Server) info(w http.ResponseWriter) {
 		"version":      version,
 		"tagline":      tagline,
 	})
+}
+
+// backingIndex matches the backing index names bulk answers give for data streams.
+var backingIndex = regexp.MustCompile(`^\.ds-(.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$`)
+
+// mget answers _mget with {"docs":[{"_index","_id"}]} or {"ids":[..]} and an index in
+// the path.
+func (s *Server) mget(w http.ResponseWriter, r *http.Request, pathIndex string) {
+	body, err := readBody(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
+		return
+	}
+	var req struct {
+		Docs []struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		} `json:"docs"`
+		IDs []string `json:"ids"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "x_content_parse_exception", "failed to parse _mget body")
+		return
+	}
+	for _, id := range req.IDs {
+		req.Docs = append(req.Docs, struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		}{pathIndex, id})
+	}
+	s.mu.Lock()
+	docs := make([]any, len(req.Docs))
+	for i, d := range req.Docs {
+		name := d.Index
+		if name == "" {
+			name = pathIndex
+		}
+		out := map[string]any{"_index": name, "_id": d.ID, "found": false}
+		ix := s.indices[name]
+		if m := backingIndex.FindStringSubmatch(name); ix == nil && m != nil && s.indices[m[1]] != nil && s.indices[m[1]].dataStream {
+			ix = s.indices[m[1]] // a data stream's backing index, as 409s name it
+		}
+		if ix == nil {
+			out = map[string]any{"_index": name, "_id": d.ID, "error": map[string]any{
+				"type": "index_not_found_exception", "reason": "no such index [" + name + "]"}}
+		} else if doc := ix.docs[d.ID]; doc != nil {
+			out["found"], out["_version"], out["_source"] = true, doc.version, doc.source
+		}
+		docs[i] = out
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, filterPath(map[string]any{"docs": docs}, r.URL.Query().Get("filter_path")))
 }
 
 // action is a parsed action-and-metadata line.
