@@ -243,6 +243,9 @@ func TestBackupRenamedWhileDownIsFoundByIdentity(t *testing.T) {
 			m := &recMetrics{}
 			got := readAll(t, newInput(t, c, data, true, m))
 			st := m.get()
+			if st.lag != 0 {
+				t.Fatalf("lag %d bytes once everything readable was delivered", st.lag)
+			}
 			if tt.lost {
 				equalIDs(t, got, ids("n", 0, 5))
 				if want := int64(len(lines("r", 10, 50))); st.lostBytes != want || st.lostEv == 0 {
@@ -384,6 +387,9 @@ func TestBrokenGzipIsCountedOnce(t *testing.T) {
 			if tt.wantLost != (st.lostBytes > 0 && st.lostEv > 0) {
 				t.Fatalf("lost %d bytes, %d events", st.lostBytes, st.lostEv)
 			}
+			if st.lag != 0 {
+				t.Fatalf("lag %d bytes once everything readable was delivered", st.lag)
+			}
 			// Counted once: a restart neither ships nor counts it again.
 			m2 := &recMetrics{}
 			if got := readAll(t, newInput(t, c, data, true, m2)); len(got) != 0 {
@@ -417,8 +423,8 @@ func TestHostileBackupsAreBounded(t *testing.T) {
 		gzipAway(t, backup)
 		m := &recMetrics{}
 		equalIDs(t, readAll(t, newInput(t, testConfig(live), data, true, m)), ids("n", 0, 3))
-		if st := m.get(); st.bytesR > size/2 || st.lostBytes == 0 {
-			t.Fatalf("read %d of %d bytes, %d counted lost: want it stopped and counted", st.bytesR, size, st.lostBytes)
+		if st := m.get(); st.bytesR > size/2 || st.lostBytes == 0 || st.lag != 0 {
+			t.Fatalf("read %d of %d bytes, %d counted lost, lag %d: want it stopped, counted, and no lag", st.bytesR, size, st.lostBytes, st.lag)
 		}
 	})
 	t.Run("no starvation", func(t *testing.T) {
@@ -586,6 +592,9 @@ func TestCutAndWrittenAgainBehindTheOffset(t *testing.T) {
 			}
 			if tt.lost != (st.lostBytes > 0) {
 				t.Fatalf("lost bytes %d", st.lostBytes)
+			}
+			if st.lag != 0 {
+				t.Fatalf("lag %d bytes once everything readable was delivered", st.lag)
 			}
 			if tt.lost && st.lostBytes != int64(len(lines("a", tt.read, written))) {
 				t.Fatalf("lost bytes %d, want the %d lines seen but not read", st.lostBytes, written-tt.read)
