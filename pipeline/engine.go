@@ -36,6 +36,11 @@ type Config struct {
 	// DrainTimeout bounds how long shutdown waits for in-flight batches to be delivered;
 	// what is still undelivered then is left unacknowledged and re-read on the next start.
 	DrainTimeout time.Duration
+	// Delivered, when set, records what each output delivered of the batches left
+	// unacknowledged at shutdown, and keeps an output from being sent what it recorded
+	// there. Engines that follow one another in a process (reloads) share it, so a
+	// reload while one output is down does not repeat events in the others.
+	Delivered *Delivered
 }
 
 // Engine moves batches from inputs through filters to outputs. Channels between stages
@@ -206,7 +211,7 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 // input once every output acked its share (a dropped event needs no ack). When ctx (the
 // drain context) ends while an output is full, the batch is reported undelivered.
 func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
-	t := &batchAck{ack: ack, pending: 1, onDone: e.batchDone}
+	t := &batchAck{ack: ack, pending: 1, onDone: e.batchDone, record: e.cfg.Delivered}
 	kept := batch[:0:0]
 	for _, ev := range batch {
 		if e.cfg.Filters.Keep(ev, e.obs) {
@@ -219,9 +224,20 @@ func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
 	}
 	for _, r := range e.outputs {
 		share := kept
+		if e.cfg.Delivered.has(r.spec.Name) {
+			// Read again after a stop that left it unacknowledged: this output has some
+			// of it already. Those count as delivered by it, should this batch be left
+			// unacknowledged again (another reload while the other output is still down).
+			var had Batch
+			share, had = e.cfg.Delivered.without(r.spec.Name, share)
+			if len(had) > 0 {
+				t.delivered(r.spec.Name, had)
+			}
+		}
 		if len(r.spec.Filters) > 0 {
-			share = make(Batch, 0, len(kept))
-			for _, ev := range kept {
+			base := share
+			share = make(Batch, 0, len(base))
+			for _, ev := range base {
 				c := ev.Clone()
 				if r.spec.Filters.Keep(c, e.obs) {
 					share = append(share, c)
@@ -232,8 +248,18 @@ func (e *Engine) dispatch(ctx context.Context, batch Batch, ack AckFunc) {
 			continue
 		}
 		t.add()
+		done := t.done
+		if t.record != nil {
+			name, events := r.spec.Name, share
+			done = func(err error) {
+				if err == nil {
+					t.delivered(name, events)
+				}
+				t.done(err)
+			}
+		}
 		select {
-		case r.in <- job{events: share, done: t.done}:
+		case r.in <- job{events: share, done: done}:
 		case <-ctx.Done():
 			t.done(ctx.Err())
 		}
@@ -247,6 +273,20 @@ type batchAck struct {
 	err     error
 	ack     AckFunc
 	onDone  func(error)
+
+	record *Delivered       // where shares delivered of an unacknowledged batch go
+	shares []deliveredShare // shares delivered so far, when record is set
+}
+
+type deliveredShare struct {
+	output string
+	events Batch
+}
+
+func (b *batchAck) delivered(output string, events Batch) {
+	b.mu.Lock()
+	b.shares = append(b.shares, deliveredShare{output, events})
+	b.mu.Unlock()
 }
 
 func (b *batchAck) add() {
@@ -263,6 +303,12 @@ func (b *batchAck) done(err error) {
 	b.pending--
 	last := b.pending == 0
 	b.mu.Unlock()
+	if last && b.err != nil {
+		// The batch will be read again: remember who has which of its events.
+		for _, s := range b.shares {
+			b.record.record(s.output, s.events)
+		}
+	}
 	if last {
 		b.ack(b.err)
 		if b.onDone != nil {
