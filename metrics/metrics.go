@@ -64,6 +64,8 @@ type Metrics struct {
 
 	checkpointLag        *prometheus.GaugeVec
 	checkpointSaveErrors *family
+	bytesOrphaned        *family
+	configReloads        *family
 	batchSeconds         *prometheus.HistogramVec
 	lag                  sync.Map // input -> *atomic.Int64
 	checkpoints          sync.Map // input -> *checkpointState
@@ -111,6 +113,10 @@ func New() *Metrics {
 	m.outputRetries = counter("retries", "output_retries_total", "Retried output writes.", "output")
 	m.deadLettered = counter("dead_lettered", "dead_letter_events_total", "Events an output rejected for good and wrote to its dead-letter file.", "output")
 	m.checkpointSaveErrors = counter("checkpoint_save_errors", "checkpoint_save_errors_total", "Checkpoint saves that failed (a full or read-only data_dir); a restart re-ships what was delivered since the last save.", "input")
+	m.bytesOrphaned = counter("bytes_orphaned", "bytes_orphaned_total", "Bytes not yet delivered by an input a reload removed or renamed: unread unless an input of that name comes back.", "input")
+	m.configReloads = counter("config_reloads", "config_reloads_total", "Configuration reloads by result (success, or failure: the running configuration was kept or restarted).", "result")
+	m.configReloads.series("success")
+	m.configReloads.series("failure")
 	m.checkpointLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_checkpoint_lag_bytes", Help: "Bytes in input files not yet acknowledged by every output."}, []string{"input"})
 	m.batchSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "auditship_batch_seconds", Help: "Time of one output write.",
@@ -287,6 +293,26 @@ func (m *Metrics) CheckpointFailures() map[string]error {
 		return true
 	})
 	return out
+}
+
+// InputLag returns an input's last reported checkpoint lag in bytes.
+func (m *Metrics) InputLag(in string) int64 {
+	if v, ok := m.lag.Load(in); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// InputOrphaned counts bytes a reload left unread by removing their input.
+func (m *Metrics) InputOrphaned(in string, bytes int64) { m.bytesOrphaned.add(in, bytes) }
+
+// ConfigReload counts a reload by its result.
+func (m *Metrics) ConfigReload(ok bool) {
+	if ok {
+		m.configReloads.add("success", 1)
+	} else {
+		m.configReloads.add("failure", 1)
+	}
 }
 
 // ForgetInput drops an input's checkpoint lag and checkpoint state: a reload removed it,

@@ -120,6 +120,36 @@ func checkConfig(path string, f config.Factories, m *metrics.Metrics) (*config.C
 	return cfg, global, perOutput, nil
 }
 
+// checkOutputs reports, one problem per line, what would stop cfg's outputs from being
+// created: a secret or CA file that is missing, empty or holds no certificate, an output
+// path that is a directory or a symlink. `validate` and reloads call it, so a config that
+// validates can be started.
+func checkOutputs(cfg *config.Config, f config.Factories, m *metrics.Metrics) error {
+	set := baseSettings(cfg, hclog.NewNullLogger(), m, true)
+	var problems []string
+	for _, o := range cfg.Outputs {
+		s := set
+		s.Name = o.Name
+		fac := f.Outputs[o.Type]
+		var err error
+		if fac.Check != nil {
+			err = fac.Check(o.Config, s)
+		} else {
+			var out pipeline.Output
+			if out, _, err = fac.Create(o.Config, s); err == nil {
+				_ = out.Close(context.Background())
+			}
+		}
+		if err != nil {
+			problems = append(problems, problemLines(cfg.Path, o.Key, err)...)
+		}
+	}
+	if len(problems) > 0 {
+		return usageErr(config.Problems(problems))
+	}
+	return nil
+}
+
 // pipelineParts are the created components of a config.
 type pipelineParts struct {
 	inputs  []pipeline.InputSpec
@@ -137,7 +167,21 @@ func (p *pipelineParts) closeAll() {
 	}
 }
 
+// buildPipeline creates every component of cfg.
 func buildPipeline(cfg *config.Config, f config.Factories, set config.Settings) (*pipelineParts, error) {
+	parts, err := buildOutputs(cfg, f, set)
+	if err != nil {
+		return nil, err
+	}
+	if err := buildInputs(cfg, f, set, parts); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// buildOutputs creates cfg's filters and outputs: what a reload builds while the running
+// pipeline still runs, since inputs load checkpoints the running inputs still write.
+func buildOutputs(cfg *config.Config, f config.Factories, set config.Settings) (*pipelineParts, error) {
 	global, perOutput, err := buildFilters(cfg, f, set)
 	if err != nil {
 		return nil, err
@@ -154,6 +198,11 @@ func buildPipeline(cfg *config.Config, f config.Factories, set config.Settings) 
 		}
 		parts.outputs = append(parts.outputs, pipeline.OutputSpec{Name: o.Name, Output: out, Options: opts, Filters: perOutput[o.Name]})
 	}
+	return parts, nil
+}
+
+// buildInputs adds cfg's inputs to parts; on failure it closes everything in parts.
+func buildInputs(cfg *config.Config, f config.Factories, set config.Settings, parts *pipelineParts) error {
 	for _, in := range cfg.Inputs {
 		s := set
 		s.Name = in.Name
@@ -161,9 +210,9 @@ func buildPipeline(cfg *config.Config, f config.Factories, set config.Settings) 
 		input, err := f.Inputs[in.Type].Create(in.Config, s)
 		if err != nil {
 			parts.closeAll()
-			return nil, fmt.Errorf("create input %s: %w", in.Name, err)
+			return fmt.Errorf("create input %s: %w", in.Name, err)
 		}
 		parts.inputs = append(parts.inputs, pipeline.InputSpec{Name: in.Name, Input: input})
 	}
-	return parts, nil
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -160,16 +161,19 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 
 	changed := watchFile(ctx, path, 2*time.Second)
 	start := time.Now()
+	m.Declare(componentNames(cfg))
+	parts, err := buildPipeline(cfg, f, baseSettings(cfg, log, m, once))
+	if err != nil {
+		return err
+	}
+	// What healthy outputs delivered of the batches a reload left unacknowledged (an
+	// output down for longer than shutdown_timeout): the next pipeline reads those
+	// batches again and must not send them to those outputs a second time.
+	delivered := pipeline.NewDelivered()
 	for {
-		m.Declare(componentNames(cfg))
-		set := baseSettings(cfg, log, m, once)
-		parts, err := buildPipeline(cfg, f, set)
-		if err != nil {
-			return err
-		}
 		eng := pipeline.New(pipeline.Config{
 			Inputs: parts.inputs, Filters: parts.filters, Outputs: parts.outputs,
-			Logger: log, Observer: m, DrainTimeout: cfg.ShutdownTimeout,
+			Logger: log, Observer: m, DrainTimeout: cfg.ShutdownTimeout, Delivered: delivered,
 		})
 		a.set(eng, parts.outputs)
 		runCtx, cancel := context.WithCancel(ctx)
@@ -178,8 +182,8 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 		log.Info("pipeline started", "inputs", len(parts.inputs), "filters", len(parts.filters), "outputs", len(parts.outputs))
 
 		var next *config.Config
-	wait:
-		for {
+		var nextParts *pipelineParts
+		for nextParts == nil {
 			select {
 			case err := <-done:
 				cancel()
@@ -193,24 +197,87 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 				log.Info("stopped; checkpoints written")
 				return nil
 			case <-reload:
-				next = tryReload(path, f, log)
 			case <-changed:
-				next = tryReload(path, f, log)
 			}
-			if next != nil {
-				break wait
+			if next = tryReload(path, f, log, claim.Dir); next == nil {
+				m.ConfigReload(false)
+				continue
+			}
+			// What a valid config can still fail on when started (an empty api_key_file,
+			// a CA file without a certificate, an output path that is a directory) is in
+			// its filters and outputs: build them while the running pipeline goes on, and
+			// keep that one when they fail.
+			nextParts, err = buildOutputs(next, f, baseSettings(next, log, m, once))
+			if err != nil {
+				log.Error("new configuration cannot be started; keeping the running one", "error", err)
+				m.ConfigReload(false)
 			}
 		}
-		// Drain and checkpoint the running pipeline, then start the new one from the
-		// checkpoints: nothing is lost, and nothing is shipped twice.
+		// Drain and checkpoint the running pipeline, then start the new one's inputs from
+		// the checkpoints: nothing is lost, and nothing is shipped twice.
 		log.Info("reloading configuration")
 		cancel()
 		if err := <-done; err != nil {
-			return err
+			// A final checkpoint that could not be written: the new inputs resume from
+			// the last one saved (events may repeat, none are lost); readiness says so.
+			log.Error("stopping the running pipeline", "error", err)
 		}
-		cfg = next
+		a.set(nil, nil)
+		if err := buildInputs(next, f, baseSettings(next, log, m, once), nextParts); err != nil {
+			log.Error("new configuration's inputs cannot be started; restarting the previous configuration", "error", err)
+			m.ConfigReload(false)
+			if parts, err = buildPipeline(cfg, f, baseSettings(cfg, log, m, once)); err != nil {
+				return fmt.Errorf("a reload failed and the previous configuration cannot be restarted: %w", err)
+			}
+			continue
+		}
+		forgetRemovedInputs(cfg, next, m, log)
+		m.Declare(componentNames(next))
+		// An output removed, or now delivering elsewhere, gets everything again.
+		delivered.Retain(func(name string) bool { return sameOutput(cfg, next, name) })
+		if n := delivered.Len(); n > 0 {
+			log.Info("events already delivered by some outputs will not be sent to them again", "events", n)
+		}
+		m.ConfigReload(true)
+		cfg, parts = next, nextParts
 		log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
 		logWarnings(cfg, stderr)
+	}
+}
+
+// sameOutput reports whether output name has the same type and settings in both configs.
+func sameOutput(old, next *config.Config, name string) bool {
+	find := func(c *config.Config) *config.OutputComponent {
+		for i := range c.Outputs {
+			if c.Outputs[i].Name == name {
+				return &c.Outputs[i]
+			}
+		}
+		return nil
+	}
+	a, b := find(old), find(next)
+	return a != nil && b != nil && a.Type == b.Type && reflect.DeepEqual(a.Config, b.Config)
+}
+
+// forgetRemovedInputs accounts for the inputs a reload removed (or renamed): what they
+// had not delivered stays unread unless the input comes back under its name, so it is
+// warned about and counted (auditship_bytes_orphaned_total), and their lag is dropped
+// from the total the probes read.
+func forgetRemovedInputs(old, next *config.Config, m *metrics.Metrics, log hclog.Logger) {
+	kept := map[string]bool{}
+	for _, in := range next.Inputs {
+		kept[in.Name] = true
+	}
+	for _, in := range old.Inputs {
+		if kept[in.Name] {
+			continue
+		}
+		if lag := m.InputLag(in.Name); lag > 0 {
+			log.Warn("a reload removed an input with bytes not yet delivered; they stay unread unless an input of that name comes back (its checkpoint is kept)",
+				"input", in.Name, "bytes", lag)
+			m.InputOrphaned(in.Name, lag)
+		}
+		m.ForgetInput(in.Name)
 	}
 }
 
@@ -282,10 +349,18 @@ func componentNames(cfg *config.Config) metrics.Components {
 	return c
 }
 
-// tryReload returns the new config, or nil (logged) when it is invalid: the running
-// pipeline then keeps going on the old one.
-func tryReload(path string, f config.Factories, log hclog.Logger) *config.Config {
-	cfg, _, _, err := checkConfig(path, f, metrics.New())
+// tryReload returns the new config, or nil (logged) when it is invalid, when its outputs
+// could not be created (checkOutputs), or when it moves data_dir, which the running
+// agent holds locked: the running pipeline then keeps going on the old one.
+func tryReload(path string, f config.Factories, log hclog.Logger, dataDir string) *config.Config {
+	m := metrics.New()
+	cfg, _, _, err := checkConfig(path, f, m)
+	if err == nil {
+		err = checkOutputs(cfg, f, m)
+	}
+	if err == nil && config.ResolvePath(cfg.DataDir) != dataDir {
+		err = fmt.Errorf("data_dir cannot change on reload (%s to %s): the checkpoints and the lock are in the old one; restart the agent to move it", dataDir, config.ResolvePath(cfg.DataDir))
+	}
 	if err != nil {
 		log.Error("new configuration is invalid; keeping the running one", "error", config.RedactURLs(err.Error()))
 		return nil

@@ -64,7 +64,7 @@ func TestReloadLogNeverQuotesURLCredentials(t *testing.T) {
 	p := writeConfig(t, t.TempDir(), body)
 	var buf bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Error})
-	if cfg := tryReload(p, factories(), log); cfg != nil {
+	if cfg := tryReload(p, factories(), log, ""); cfg != nil {
 		t.Fatal("an invalid config was accepted on reload")
 	}
 	if !strings.Contains(buf.String(), "REDACTED@es.example") || strings.Contains(buf.String(), "PASSW0RD") {

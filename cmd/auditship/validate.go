@@ -15,8 +15,12 @@ func newValidateCmd() *cobra.Command {
 		Short: "Check a config: exit 0 when valid, else one line per problem and exit 2",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, _, err := checkConfig(path, factories(), metrics.New())
+			f, m := factories(), metrics.New()
+			cfg, _, _, err := checkConfig(path, f, m)
 			if err != nil {
+				return err
+			}
+			if err := checkOutputs(cfg, f, m); err != nil {
 				return err
 			}
 			// Allowed but unsafe: said on stderr, where problems go, without failing.

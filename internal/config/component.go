@@ -95,6 +95,11 @@ type OutputFactory struct {
 	Type      string
 	NewConfig func() any
 	Create    func(cfg any, set Settings) (pipeline.Output, pipeline.OutputOptions, error)
+	// Check, when set, reports what Create would fail on without creating anything (no
+	// file created, no connection made); `validate` and a reload call it. When nil they
+	// call Create and then Close, so Create must then do no I/O beyond reading the files
+	// the config names (secrets, CA certificates).
+	Check func(cfg any, set Settings) error
 }
 
 // Factories is the explicit set of component types a binary knows.

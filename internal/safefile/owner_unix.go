@@ -36,3 +36,7 @@ const (
 
 // isLoop reports the error O_NOFOLLOW gives for a symbolic link.
 func isLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
+
+// writable asks the kernel whether the agent may create entries in dir (access(2) with
+// W_OK also answers EROFS for root on a read-only filesystem).
+func writable(dir string) error { return syscall.Access(dir, 0x2) }

@@ -218,3 +218,44 @@ func MkdirUnder(root, rel string) (string, error) {
 	}
 	return dir, nil
 }
+
+// Check reports what would stop OpenAppend (with MkdirAll of its directory) from opening
+// path, without creating anything: an existing path must be a regular file the agent's
+// user owns (not a symlink, not a directory); a missing one needs its nearest existing
+// ancestor to be a directory that takes new entries. `validate` calls it.
+func Check(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %w", path, ErrSymlink)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+		}
+		return checkOwner(fi, path)
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	dir := filepath.Dir(path)
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s: %s is not a directory", path, dir)
+			}
+			if err := writable(dir); err != nil {
+				return fmt.Errorf("%s: cannot create files in %s: %w", path, dir, err)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("%s: no existing directory above it", path)
+		}
+		dir = parent
+	}
+}

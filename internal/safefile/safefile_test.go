@@ -228,3 +228,32 @@ func TestMkdirUnder(t *testing.T) {
 		})
 	}
 }
+
+// TestCheck: what OpenAppend would refuse, Check reports without creating anything.
+func TestCheck(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o600))
+	must(t, os.Mkdir(filepath.Join(root, "dir"), 0o700))
+	must(t, os.Symlink(filepath.Join(root, "file"), filepath.Join(root, "link")))
+	cases := []struct {
+		path, want string // want: error substring, "" for none
+	}{
+		{"file", ""},
+		{"new.ndjson", ""},
+		{"a/b/new.ndjson", ""},
+		{"dir", "not a regular file"},
+		{"link", "symbolic link"},
+		{"file/new.ndjson", "not a directory"},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			err := Check(filepath.Join(root, c.path))
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("Check: %v, want %q", err, c.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(root, "a")); err == nil {
+		t.Fatal("Check created a directory")
+	}
+}

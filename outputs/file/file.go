@@ -68,6 +68,9 @@ func NewFactory() config.OutputFactory {
 			opts.Batch.MaxEvents = 1 << 20
 			return out, opts, nil
 		},
+		Check: func(cfg any, _ config.Settings) error {
+			return safefile.Check(config.ResolvePath(cfg.(*Config).Path))
+		},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -90,6 +91,11 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 		}
 		o.store = s
 	default:
+		// A store directory that is something else fails every write; say so now, so
+		// `validate` and a reload refuse it (the directory itself is made on first use).
+		if fi, err := os.Stat(loc.dir); err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("url: %s is not a directory", loc.dir)
+		}
 		o.store = &dirStore{dir: loc.dir}
 	}
 	return o, nil
