@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/auditship
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test vet fuzz bench clean
+.PHONY: build demo test e2e vet fuzz bench clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/auditship
@@ -17,6 +17,12 @@ vet:
 test: vet
 	$(GO) test -race -count=1 -timeout 40m ./...
 	$(MAKE) fuzz FUZZTIME=20000x
+
+# The end-to-end tests alone: a real kube-apiserver and etcd (built once per machine into
+# ~/.cache/auditship/, see docs/development.md), MinIO, the Elasticsearch test server and
+# the agent binary. Part of `make test` as well.
+e2e:
+	$(GO) test -race -count=1 -timeout 40m ./e2e/ ./internal/testing/kube/
 
 FUZZTIME ?= 30s
 fuzz:

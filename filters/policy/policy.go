@@ -273,8 +273,11 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	return true, nil
 }
 
-// stripManagedFieldsJSON removes metadata.managedFields from a body's JSON, or from every
-// item of a list, as kube-apiserver does for omitManagedFields.
+// stripManagedFieldsJSON removes metadata.managedFields from a body's JSON, from every
+// item of a list, and from the object of every row of a Table (kubectl get's
+// `as=Table` responses embed each object, or its metadata, in rows[].object), as
+// kube-apiserver does for omitManagedFields (copyWithoutManagedFields in
+// k8s.io/apiserver/pkg/audit/request.go).
 func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
 	out, stripped := pipeline.JSONEditMember(body, "metadata", func(md []byte) ([]byte, bool) {
 		return pipeline.JSONDeleteMember(md, "managedFields")
@@ -282,7 +285,26 @@ func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
 	out, inItems := pipeline.JSONEditMember(out, "items", func(items []byte) ([]byte, bool) {
 		return pipeline.JSONEditElements(items, stripManagedFieldsJSON)
 	})
-	return out, stripped || inItems
+	inRows := false
+	if isTable(out) {
+		out, inRows = pipeline.JSONEditMember(out, "rows", func(rows []byte) ([]byte, bool) {
+			return pipeline.JSONEditElements(rows, func(row []byte) ([]byte, bool) {
+				return pipeline.JSONEditMember(row, "object", stripManagedFieldsJSON)
+			})
+		})
+	}
+	return out, stripped || inItems || inRows
+}
+
+// isTable reports whether a body is a meta.k8s.io Table: only then are its rows objects
+// (a custom resource may have a "rows" member of its own).
+func isTable(body []byte) bool {
+	table := false
+	pipeline.JSONEditMember(body, "kind", func(kind []byte) ([]byte, bool) {
+		table = string(kind) == `"Table"`
+		return kind, false
+	})
+	return table
 }
 
 func levelFrom(f func(string) any) (Level, bool) {

@@ -258,6 +258,36 @@ func TestManagedFieldsInLists(t *testing.T) {
 	}
 }
 
+// TestManagedFieldsInTables: kubectl get asks for Tables; each row embeds its object
+// (includeObject=Object) or the object's metadata (the default), managedFields included,
+// and kube-apiserver strips them there too. A "rows" member of another kind is data.
+func TestManagedFieldsInTables(t *testing.T) {
+	f := New(mustParse(t, "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitManagedFields: true\nrules:\n- level: RequestResponse\n"))
+	for _, tt := range []struct {
+		name, body string
+		stripped   bool
+	}{
+		{"full objects", `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"7"},"columnDefinitions":[],` +
+			`"rows":[{"cells":["a"],"object":{"kind":"Deployment","metadata":{"name":"a","managedFields":[{"manager":"kubectl"}]}}},` +
+			`{"cells":["b"],"object":{"kind":"Deployment","metadata":{"name":"b","managedFields":[{"manager":"hpa"}]}}}]}`, true},
+		{"metadata only", `{"kind":"Table","apiVersion":"meta.k8s.io/v1","rows":[{"cells":["a"],` +
+			`"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"a","managedFields":[{}]}}}]}`, true},
+		{"not a Table", `{"kind":"Report","apiVersion":"example.com/v1","metadata":{"name":"r"},` +
+			`"rows":[{"object":{"metadata":{"name":"x","managedFields":[{}]}}}]}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := event(t, `{"level":"RequestResponse","stage":"ResponseComplete","verb":"list","objectRef":{"resource":"deployments"},"responseObject":`+tt.body+`}`, nil)
+			if keep, err := f.Apply(ev); !keep || err != nil {
+				t.Fatal(keep, err)
+			}
+			out, _ := ev.AppendJSON(nil)
+			if strings.Contains(string(out), "managedFields") == tt.stripped {
+				t.Fatalf("managedFields stripped: want %v; out = %s", tt.stripped, out)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, doc string
@@ -507,6 +537,13 @@ func stripReference(body any) {
 	if items, ok := m["items"].([]any); ok {
 		for _, it := range items {
 			stripReference(it)
+		}
+	}
+	if rows, ok := m["rows"].([]any); ok && m["kind"] == "Table" {
+		for _, r := range rows {
+			if row, ok := r.(map[string]any); ok {
+				stripReference(row["object"])
+			}
 		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/auditship/auditship/internal/toolcache"
 )
 
 const (
@@ -170,7 +172,7 @@ func (s *Server) start() error {
 	cmd.Env = s.env
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	setParentDeathSignal(cmd)
+	toolcache.SetParentDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run %s: %w", s.bin, err)
 	}

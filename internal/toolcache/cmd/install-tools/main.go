@@ -1,5 +1,6 @@
-// Command install-tools builds every pinned test tool (MinIO, Helm) into the user cache, as
-// the tests would on first use, and prints their paths, so CI can do it up front.
+// Command install-tools builds every pinned test tool (MinIO, Helm, etcd, kube-apiserver)
+// into the user cache, as the tests would on first use, and prints their paths, so CI can
+// do it up front.
 package main
 
 import (

@@ -1,12 +1,12 @@
-package miniotest
+package toolcache
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// setParentDeathSignal has the kernel kill MinIO should the process that started it be
+// SetParentDeathSignal has the kernel kill the child should the process that started it be
 // killed (a test binary at its timeout, a SIGKILLed bench), so no server is left behind.
-func setParentDeathSignal(cmd *exec.Cmd) {
+func SetParentDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
