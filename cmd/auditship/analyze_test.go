@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +107,11 @@ func TestAnalyzeStdinAndErrors(t *testing.T) {
 func TestEmittedConfigKeepsSignalsAndCuts(t *testing.T) {
 	dir := t.TempDir()
 	inputs := map[string]string{"generated": writeGenerated(t, dir, 40000, gen.FormatAudit)}
+	// The cut each input must reach. The recorded kube-apiserver corpus is the e2e suite's
+	// security traffic on an API server without controllers or kubelets: 46% of its
+	// events carry a signal (a person's writes, secret reads, denials, exec), so what must
+	// be kept, at Metadata, is the floor; 85% is what keeping every signal leaves there.
+	minCut := map[string]float64{"generated": 90, "kube-apiserver": 84}
 	if real := realCorpusFile(t); real != "" {
 		inputs["kube-apiserver"] = real
 	}
@@ -120,16 +130,19 @@ func TestEmittedConfigKeepsSignalsAndCuts(t *testing.T) {
 			for _, c := range []string{cfg, "../../configs/siem-recommended.yaml"} {
 				kept, reduction := applyConfig(t, c, in)
 				t.Logf("%s on %s: reduction %.1f%%, %d signal events all kept", filepath.Base(c), name, reduction, kept)
-				if reduction < 90 {
-					t.Errorf("%s cuts %.1f%% of %s, want >= 90%%", c, reduction, name)
+				if reduction < minCut[name] {
+					t.Errorf("%s cuts %.1f%% of %s, want >= %.0f%%", c, reduction, name, minCut[name])
 				}
 			}
 		})
 	}
 }
 
-// applyConfig runs config's filters over file and checks every event with a signal
-// survives; it returns the count of those and the byte reduction.
+// applyConfig runs config's filters over file and checks every request with a security
+// signal survives: each event with a signal is kept, except a RequestReceived event whose
+// request is kept at a later stage (the policy omits that stage; the later event has the
+// same user, verb and object, and the response). It returns the count of kept events
+// with a signal and the byte reduction.
 func applyConfig(t *testing.T, config, file string) (int, float64) {
 	t.Helper()
 	_, chain, _, err := checkConfig(config, factories(), metrics.New())
@@ -145,6 +158,8 @@ func applyConfig(t *testing.T, config, file string) (int, float64) {
 	br := bufio.NewReaderSize(f, 1<<20)
 	var in, out int64
 	signals := 0
+	waiting := map[string]string{} // auditID -> what a dropped RequestReceived event was
+	keptLater := map[string]bool{}
 	m := metrics.New()
 	for {
 		line, err := readLine(br, maxTestLine)
@@ -157,11 +172,20 @@ func applyConfig(t *testing.T, config, file string) (int, float64) {
 			for _, ev := range evs {
 				at := analyze.Read(ev)
 				sig := at.Signals(nil)
+				id, _ := ev.Field("auditID").(string)
 				if !chain.Keep(ev, m) {
 					if len(sig) > 0 {
-						t.Errorf("an event with signals %v was dropped (%s %s by %s)", sig, at.Verb, at.ResourceName(), at.Username)
+						what := fmt.Sprintf("signals %v: %s %s by %s at %s", sig, at.Verb, at.ResourceName(), at.Username, at.Stage)
+						if at.Stage == "RequestReceived" && id != "" {
+							waiting[id] = what
+						} else {
+							t.Errorf("an event with %s was dropped", what)
+						}
 					}
 					continue
+				}
+				if at.Stage != "RequestReceived" {
+					keptLater[id] = true
 				}
 				signals += min(1, len(sig))
 				b, err := ev.AppendJSON(nil)
@@ -178,17 +202,46 @@ func applyConfig(t *testing.T, config, file string) (int, float64) {
 			break
 		}
 	}
+	for id, what := range waiting {
+		if !keptLater[id] {
+			t.Errorf("request %s (%s) was dropped at every stage", id, what)
+		}
+	}
 	return signals, 100 * (1 - float64(out)/float64(in))
 }
 
 // realCorpusFile returns the recorded kube-apiserver audit log (testdata), or "".
 func realCorpusFile(t *testing.T) string {
-	matches, _ := filepath.Glob("../../testdata/kube-apiserver/*audit*.log")
-	if len(matches) == 0 {
+	// The live file and its gzipped backups, oldest first, as one plain file.
+	backups, _ := filepath.Glob("../../testdata/kube-apiserver/audit-*.log.gz")
+	live := "../../testdata/kube-apiserver/audit.log"
+	if _, err := os.Stat(live); err != nil {
 		t.Log("no recorded kube-apiserver corpus under testdata/kube-apiserver")
 		return ""
 	}
-	return matches[0]
+	sort.Strings(backups)
+	var all bytes.Buffer
+	for _, b := range append(backups, live) {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(b, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if data, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+		}
+		all.Write(data)
+	}
+	p := filepath.Join(t.TempDir(), "kube-apiserver-audit.log")
+	if err := os.WriteFile(p, all.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // configs/siem-recommended.yaml keeps exactly what analyze calls a signal, with the same

@@ -71,10 +71,14 @@ func EmitConfig(r *Report, o EmitOptions) string {
 
 // EmittedPolicy is the audit Policy of the emitted config (and of
 // configs/siem-recommended.yaml): credentials, interactive access, reads and automation
-// at Metadata; people's writes at Request; managedFields omitted.
+// at Metadata; people's writes at Request; managedFields omitted; the RequestReceived
+// stage omitted, as kube-apiserver's own example policy does: every request is written
+// again at a later stage (ResponseStarted, ResponseComplete or Panic) with the same
+// user, verb and object and its response status, so no request is lost from the SIEM.
 const EmittedPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitManagedFields: true
+omitStages: ["RequestReceived"]
 rules:
   # Secrets and tokens: who touched which one, never the content.
   - level: Metadata

@@ -52,9 +52,18 @@ func suggest(r *Report) []Suggestion {
 		})
 	}
 	// The groups with signals, at the cheapest level that keeps them.
-	var readSaved, autoSaved, personSaved, readEv, autoEv, personEv int64
+	var readSaved, autoSaved, personSaved, readEv, autoEv, personEv, rrSaved, rrEv int64
 	for _, g := range r.Groups {
-		if !g.Signal || g.Level == "Metadata" || g.Level == "None" {
+		if !g.Signal {
+			continue
+		}
+		if g.Stage == "RequestReceived" {
+			// The same request is written again at a later stage, with its response.
+			rrSaved += g.Bytes
+			rrEv += g.Events
+			continue
+		}
+		if g.Level == "Metadata" || g.Level == "None" {
 			continue
 		}
 		switch {
@@ -83,6 +92,10 @@ func suggest(r *Report) []Suggestion {
 		out = append(out, Suggestion{Kind: "level", Title: "writes by people: Request with managedFields omitted (the change itself, not the server's echo)",
 			Filter:     "audit_policy: omitManagedFields: true, rule {level: Request, verbs: [create, update, patch, delete, deletecollection]}",
 			BytesSaved: personSaved, Events: personEv})
+	}
+	if rrSaved > 0 {
+		out = append(out, Suggestion{Kind: "level", Title: "omit the RequestReceived stage: every request is written again when it completes, with its response status",
+			Filter: `audit_policy: omitStages: ["RequestReceived"]`, BytesSaved: rrSaved, Events: rrEv})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].BytesSaved > out[j].BytesSaved })
 	return out
