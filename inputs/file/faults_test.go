@@ -625,3 +625,31 @@ func readUpTo(t *testing.T, in *Input, last string) []string {
 	}
 	return got
 }
+
+// Issue 13 kind 5, running: the live file, read and closed as idle, gets lines it is not
+// seen with, is rotated, and a second rotator renames the backup before the agent looks.
+func TestBackupRenamedWhileClosedIsFoundByIdentity(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "audit.log")
+	appendFile(t, live, lines("r", 0, 50))
+	c := testConfig(live)
+	c.CloseInactive = time.Millisecond
+	m := &recMetrics{}
+	in := newInput(t, c, data, false, m)
+	defer in.Close()
+	equalIDs(t, readN(t, in, 50), ids("r", 0, 50))
+	expectNothing(t, in) // idle: closed
+	in.mu.Lock()
+	appendFile(t, live, lines("r", 50, 60))
+	backup := lumberjackName(live, t0)
+	rename(t, live, backup)
+	appendFile(t, live, lines("n", 0, 5))
+	rename(t, backup, filepath.Join(dir, "audit.log.old-1"))
+	in.needScan.Store(true)
+	in.mu.Unlock()
+	equalIDs(t, readN(t, in, 15), concat(ids("r", 50, 60), ids("n", 0, 5)))
+	expectNothing(t, in)
+	if st := m.get(); st.lostBytes != 0 {
+		t.Fatalf("nothing was lost, but %d bytes were counted", st.lostBytes)
+	}
+}
