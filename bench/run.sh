@@ -405,7 +405,10 @@ done
 # The real kube-apiserver's output, when the repository holds a recording of it.
 if [ -s "$REAL_DIR/audit.log" ]; then
 	if [ ! -s "$OUT/real.log" ] || [ "$(cat "$OUT/real.size" 2>/dev/null)" != "$REAL_SIZE" ]; then
-		want=$(numfmt --from=iec "${REAL_SIZE%B}")
+		case $REAL_SIZE in
+		*iB) want=$(numfmt --from=iec-i "${REAL_SIZE%B}") ;; # 100MiB
+		*) want=$(numfmt --from=iec "${REAL_SIZE%B}") ;;      # 100M, 100MB
+		esac
 		: > "$OUT/real.log.tmp"
 		while [ "$(stat -c %s "$OUT/real.log.tmp")" -lt "$want" ]; do
 			for f in $(ls "$REAL_DIR"/audit-*.log.gz 2> /dev/null | sort); do
