@@ -16,8 +16,9 @@ func TestStats(t *testing.T) {
 		{`{"auditID":"a","requestObject":{"metadata":{"managedFields":[{"fieldsV1":{"k:{\"name\":\"app\"}":{}}}]}}}`, "", true},
 		{`{"auditID":"a","requestURI":"/x?a=1\u0026b=2"}`, "", false},
 		{`{"auditID":"a","o":{"a":1,"\u0061":2}}`, "repeated key", true},
-		{`{"auditID":"a","n":1e5}`, "number with an exponent", false},
-		{`{"auditID":"a","n":` + strings.Repeat("9", 301) + `}`, "number of over 300 digits", false},
+		// Numbers keep their literal text, so any valid number stays on the fast path.
+		{`{"auditID":"a","n":1e5}`, "", false},
+		{`{"auditID":"a","n":` + strings.Repeat("9", 301) + `}`, "", false},
 		{deep, "nested deeper than 200", false},
 		{`{"auditID":"a",}`, "invalid JSON (or not UTF-8)", false},
 		{`[1]`, "not an object", false},
