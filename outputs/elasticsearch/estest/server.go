@@ -1,14 +1,18 @@
-// Package estest is an in-process stand-in for an Elasticsearch 8 node, for tests. It
-// speaks the parts of the REST API an audit shipper uses the way the Bulk API reference
-// documents them: the X-Elastic-Product header on every answer, NDJSON `index`,
-// `create` and `delete` actions (with _index from the line or the path, _id given or
-// generated), per-item results with _index, _id, status, result and error{type,reason},
-// the top-level `errors` flag, 409 version_conflict_engine_exception on a create of an
-// existing _id, gzip request bodies, `_count`, composable index templates and data
-// streams. Faults can be switched on at run time: whole-request 429s (with
-// Retry-After), per-item 429s, 503s and 400s at a rate, slow answers, dropped
-// connections and downtime. Fault decisions are a hash of the seed and the document
-// (or request sequence number), so a run is repeatable however requests interleave.
+// Package estest is an in-process stand-in for an Elasticsearch or OpenSearch node, for
+// tests. It answers as the Flavor it is given (Elasticsearch 7.17, 8 or 9, OpenSearch 1
+// or 2: GET / as each does, the X-Elastic-Product header only from Elasticsearch 7.14,
+// `flattened` only on Elasticsearch, `flat_object` only on OpenSearch 2.7+), can require
+// AWS SigV4 signatures (SigV4), and enforces index mappings as the document parser does
+// (mapping.go). It speaks the parts of the REST API an audit shipper uses the way the
+// Bulk API reference documents them: NDJSON `index`, `create` and `delete` actions (with
+// _index from the line or the path, _id given or generated), per-item results with
+// _index, _id, status, result and error{type,reason,index}, the top-level `errors` flag,
+// 409 version_conflict_engine_exception on a create of an existing _id, gzip request
+// bodies, `_count`, `_mget`, composable index templates and data streams. Faults can be
+// switched on at run time: whole-request 429s (with Retry-After), per-item 429s, 503s and
+// 400s at a rate, slow answers, dropped connections and downtime. Fault decisions are a
+// hash of the seed and the document (or request sequence number), so a run is
+// repeatable however requests interleave.
 package estest
 
 import (
