@@ -1,6 +1,9 @@
 package pipeline
 
-import "sync"
+import (
+	"crypto/sha256"
+	"sync"
+)
 
 // MaxDelivered bounds how many events a Delivered set remembers (about 50 bytes each):
 // more than the batches in flight at a shutdown ever hold. Past it, further events are
@@ -14,8 +17,8 @@ const MaxDelivered = 1 << 18
 // already has it. Without it, a reload while one output is down repeated every in-flight
 // event in the healthy ones.
 //
-// An event is known by its auditID and stage, which kube-apiserver makes unique per
-// event; an event without an auditID is not remembered (and may repeat).
+// An event is known by the digest of its bytes as the engine settled them (eventKey);
+// an event without bytes is not remembered (and may repeat).
 type Delivered struct {
 	mu sync.Mutex
 	by map[string]map[string]struct{} // output -> event keys
@@ -25,14 +28,20 @@ type Delivered struct {
 // NewDelivered returns an empty set.
 func NewDelivered() *Delivered { return &Delivered{by: map[string]map[string]struct{}{}} }
 
-// eventKey returns the event's identity, or "" when it has none.
+// eventKey returns the event's identity: the SHA-256 of its bytes as the engine settled
+// them (after the global filters, before any output's own; an output's clone keeps
+// them), or "" when it has none. Not its auditID and stage: clients choose the audit ID
+// (the Audit-ID request header), so two different requests can share both, and the
+// second would be skipped as already delivered (issue 13 kind 1).
 func eventKey(ev *Event) string {
-	id, _ := ev.Field("auditID").(string)
-	if id == "" {
+	ev.mu.Lock()
+	raw := ev.raw
+	ev.mu.Unlock()
+	if raw == nil {
 		return ""
 	}
-	stage, _ := ev.Field("stage").(string)
-	return id + "\x00" + stage
+	sum := sha256.Sum256(raw)
+	return string(sum[:])
 }
 
 // record remembers that output delivered the events of b.
