@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -98,4 +99,19 @@ func kind(m fs.FileMode) string {
 		return "a socket"
 	}
 	return m.Type().String()
+}
+
+// ReadToken returns the content of path, a file holding one credential (a password, an
+// API key, a token), with surrounding whitespace removed, under ReadCredential's rules
+// and warning; an empty (or whitespace-only) file is an error naming path.
+func ReadToken(path string) (token, warning string, err error) {
+	b, warning, err := ReadCredential(path)
+	if err != nil {
+		return "", "", err
+	}
+	token = strings.TrimSpace(string(b))
+	if token == "" {
+		return "", "", fmt.Errorf("%s is empty", path)
+	}
+	return token, warning, nil
 }

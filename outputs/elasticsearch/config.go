@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/secretfile"
+	"github.com/auditship/auditship/internal/tlsconfig"
 )
 
 // Secret is a credential from the config. It prints as [redacted] so that a config dumped
@@ -19,13 +19,7 @@ func (Secret) String() string   { return "[redacted]" }
 func (Secret) GoString() string { return "[redacted]" }
 
 // TLSConfig is how the output verifies Elasticsearch and presents itself to it.
-type TLSConfig struct {
-	CAFile   string `mapstructure:"ca_file"`
-	CertFile string `mapstructure:"cert_file"`
-	KeyFile  string `mapstructure:"key_file"`
-	// InsecureSkipVerify turns certificate verification off; the output logs a warning.
-	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
-}
+type TLSConfig = tlsconfig.Client
 
 // SigV4Config turns on AWS Signature Version 4 request signing, for Amazon OpenSearch
 // Service (service es) and OpenSearch Serverless (service aoss). Credentials come from
@@ -220,26 +214,12 @@ func (c *Config) Validate() error {
 		add("compatibility", "is opensearch, but cloud_id names an Elastic Cloud deployment")
 	}
 
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		add("tls", "cert_file and key_file must be set together")
+	tlsErrs, tlsWarns := c.TLS.Check("Elasticsearch")
+	for _, p := range tlsErrs {
+		add(p.Key, "%s", p.Msg)
 	}
-	for _, f := range []struct{ key, path string }{{"tls.ca_file", c.TLS.CAFile}, {"tls.cert_file", c.TLS.CertFile}} {
-		if f.path == "" {
-			continue
-		}
-		if _, err := secretfile.ReadCertificate(f.path); err != nil {
-			add(f.key, "%v", err)
-		}
-	}
-	if c.TLS.KeyFile != "" {
-		if _, w, err := secretfile.ReadCredential(c.TLS.KeyFile); err != nil {
-			add("tls.key_file", "%v", err)
-		} else if w != "" {
-			warn("tls.key_file", "%s", w)
-		}
-	}
-	if c.TLS.InsecureSkipVerify {
-		warn("tls.insecure_skip_verify", "certificate verification is off: whoever is on the path can read the credentials and audit events and answer in Elasticsearch's place")
+	for _, p := range tlsWarns {
+		warn(p.Key, "%s", p.Msg)
 	}
 	if methods > 0 || c.AWSSigV4.enabled() {
 		for i, a := range c.Addresses {
@@ -310,14 +290,6 @@ func readSecret(key string, inline Secret, file string) (string, error) {
 
 // readSecretFile returns the trimmed content of a credential file and a warning about
 // its mode (see secretfile.ReadCredential).
-func readSecretFile(key, file string) (string, string, error) {
-	b, warning, err := secretfile.ReadCredential(file)
-	if err != nil {
-		return "", "", err
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", "", fmt.Errorf("%s is empty", file)
-	}
-	return v, warning, nil
+func readSecretFile(_, file string) (string, string, error) {
+	return secretfile.ReadToken(file)
 }

@@ -10,8 +10,6 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +27,6 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -126,19 +123,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	return o, nil
 }
 
-// loadKeyPair is tls.LoadX509KeyPair with both files read under secretfile's bounds.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := secretfile.ReadCertificate(certFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, _, err := secretfile.ReadCredential(keyFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
-}
-
 func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 	password, err := readSecret("password", cfg.Password, cfg.PasswordFile)
 	if err != nil {
@@ -153,28 +137,12 @@ func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
 		return elasticsearch.Config{}, err
 	}
 
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.TLS.CAFile != "" {
-		pem, err := secretfile.ReadCertificate(cfg.TLS.CAFile)
-		if err != nil {
-			return elasticsearch.Config{}, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return elasticsearch.Config{}, fmt.Errorf("tls.ca_file: no PEM certificate in %s", cfg.TLS.CAFile)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	if cfg.TLS.CertFile != "" {
-		cert, err := loadKeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return elasticsearch.Config{}, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		tlsCfg.Certificates = []tls.Certificate{cert}
+	tlsCfg, err := cfg.TLS.Config()
+	if err != nil {
+		return elasticsearch.Config{}, err
 	}
 	if cfg.TLS.InsecureSkipVerify {
 		log.Warn("tls.insecure_skip_verify is set: the Elasticsearch certificate is not verified, so credentials and audit events can be intercepted")
-		tlsCfg.InsecureSkipVerify = true
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
