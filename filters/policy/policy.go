@@ -18,14 +18,15 @@ type Attributes struct {
 	User   string
 	Groups []string
 	Verb   string
-	// ResourceRequest is true when the event has an objectRef; otherwise Path applies.
+	// ResourceRequest is true when the request's URL names a resource (see
+	// ParseRequestInfo); otherwise Path applies.
 	ResourceRequest bool
 	Namespace       string
 	APIGroup        string
 	Resource        string
 	Subresource     string
 	Name            string
-	// Path is the request path without its query string.
+	// Path is the request path without its query string, unescaped.
 	Path string
 }
 
@@ -117,9 +118,11 @@ func (r *rule) matchesResource(a *Attributes) bool {
 			switch {
 			case res == combined || res == "*":
 				return true
-			case a.Subresource != "" && strings.HasPrefix(res, "*/") && a.Subresource == res[2:]:
+			// The trims are kube-apiserver's (TrimLeft "*/", TrimRight "/*": character sets),
+			// so "*//status" and "pods/**" match as they do there.
+			case a.Subresource != "" && strings.HasPrefix(res, "*/") && a.Subresource == strings.TrimLeft(res, "*/"):
 				return true
-			case strings.HasSuffix(res, "/*") && a.Resource == res[:len(res)-2]:
+			case strings.HasSuffix(res, "/*") && a.Resource == strings.TrimRight(res, "/*"):
 				// "res/*" matches the resource and all its subresources.
 				return true
 			}
@@ -144,10 +147,13 @@ func str(r reader, path ...string) string {
 
 var objectRefNames = [...]string{"namespace", "apiGroup", "resource", "subresource", "name"}
 
-// attributesFrom reads the request's attributes from an audit event: the authenticated
-// user (never impersonatedUser, as kube-apiserver evaluates the policy before
-// impersonation takes effect in the audit record's user), the verb, and objectRef or
-// requestURI.
+// attributesFrom reads the request's attributes from an audit event as kube-apiserver had
+// them when it evaluated its policy: the authenticated user (never impersonatedUser: the
+// policy is evaluated before impersonation takes effect), the verb, and the resource
+// coordinates RequestInfo parses from the URL (ParseRequestInfo over requestURI), not
+// objectRef: objectRef.name of a create is filled in from the body after the policy was
+// evaluated, and a create's URL has no name. Only an event without a requestURI falls back
+// to objectRef (without the name of a create).
 func attributesFrom(r reader, a *Attributes) {
 	*a = Attributes{Groups: a.Groups[:0]}
 	a.User = str(r, "user", "username")
@@ -161,16 +167,21 @@ func attributesFrom(r reader, a *Attributes) {
 		}
 	}
 	a.Verb = str(r, "verb")
+	if uri := str(r, "requestURI"); uri != "" {
+		info := ParseRequestInfo(uri, a.Verb)
+		a.ResourceRequest = info.IsResourceRequest
+		a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = info.Namespace, info.APIGroup, info.Resource, info.Subresource, info.Name
+		a.Path = info.Path
+		return
+	}
 	var ref [5]string
 	if r.Strings("objectRef", objectRefNames[:], ref[:]) {
 		a.ResourceRequest = true
 		a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ref[0], ref[1], ref[2], ref[3], ref[4]
+		if a.Verb == "create" && a.Subresource == "" {
+			a.Name = "" // named only by its body
+		}
 	}
-	uri := str(r, "requestURI")
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	a.Path = uri
 }
 
 // Config is the `audit_policy` filter's configuration.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,5 +261,43 @@ func TestKubeAuditRestReadTime(t *testing.T) {
 	ts, err := time.Parse(time.RFC3339Nano, evs[0].Field("requestReceivedTimestamp").(string))
 	if err != nil || ts.Before(before) || ts.Location() != time.UTC {
 		t.Fatalf("read time %v (%v), read after %v", ts, err, before)
+	}
+}
+
+// TestKubeAuditRestRequestURI: the requestURI built for an AdmissionReview is the path
+// kube-apiserver routed the request by: a CREATE's name is in its body, not its URL
+// (issue 13 kind 6), unless it creates a subresource of a named object; a Namespace is
+// not inside itself.
+func TestKubeAuditRestRequestURI(t *testing.T) {
+	tests := []struct {
+		op, group, resource, sub, ns, name, want string
+	}{
+		{"CREATE", "", "configmaps", "", "kube-system", "leader-lock", "/api/v1/namespaces/kube-system/configmaps"},
+		{"UPDATE", "", "configmaps", "", "kube-system", "leader-lock", "/api/v1/namespaces/kube-system/configmaps/leader-lock"},
+		{"DELETE", "apps", "deployments", "", "ns", "d", "/apis/apps/v1/namespaces/ns/deployments/d"},
+		{"CREATE", "", "pods", "eviction", "ns", "web", "/api/v1/namespaces/ns/pods/web/eviction"},
+		{"CREATE", "", "serviceaccounts", "token", "ns", "sa", "/api/v1/namespaces/ns/serviceaccounts/sa/token"},
+		{"CONNECT", "", "pods", "exec", "ns", "web", "/api/v1/namespaces/ns/pods/web/exec"},
+		{"CREATE", "rbac.authorization.k8s.io", "clusterrolebindings", "", "", "admin", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"},
+		{"CREATE", "", "namespaces", "", "prod", "prod", "/api/v1/namespaces"},
+		{"UPDATE", "", "namespaces", "status", "prod", "prod", "/api/v1/namespaces/prod/status"},
+		{"UPDATE", "", "nodes", "status", "", "n1", "/api/v1/nodes/n1/status"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.op+" "+tc.want, func(t *testing.T) {
+			line := fmt.Sprintf(`{"request":{"uid":"u1","resource":{"group":%q,"version":"v1","resource":%q},"subResource":%q,"namespace":%q,"name":%q,"operation":%q,"userInfo":{"username":"alice"}},"requestReceivedTimestamp":"2026-11-20T10:00:00.000000Z"}`,
+				tc.group, tc.resource, tc.sub, tc.ns, tc.name, tc.op)
+			evs, err := karDecoder{}.Decode([]byte(line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := evs[0].Field("requestURI"); got != tc.want {
+				t.Fatalf("requestURI %v, want %s", got, tc.want)
+			}
+			// objectRef still names the object: it is what the event is about.
+			if got, _ := evs[0].Path("objectRef", "name"); tc.name != "" && got != tc.name {
+				t.Fatalf("objectRef.name %v, want %s", got, tc.name)
+			}
+		})
 	}
 }

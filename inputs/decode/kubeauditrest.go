@@ -43,7 +43,8 @@ const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
 //	                               and the annotation auditship.io/time-source: read
 //	level, stage                -> "Request", "ResponseComplete" (admission sees the
 //	                               request body only, and only requests that got that far)
-//	requestURI                  -> rebuilt from the resource coordinates
+//	requestURI                  -> rebuilt from the resource coordinates, without the
+//	                               name of a CREATE (see requestURI)
 //
 // No counterpart: sourceIPs, userAgent, responseStatus, responseObject, impersonatedUser.
 func fromAdmissionReview(m map[string]any, now time.Time) (*pipeline.Event, error) {
@@ -94,7 +95,7 @@ func fromAdmissionReview(m map[string]any, now time.Time) (*pipeline.Event, erro
 		"level":       "Request",
 		"auditID":     uid,
 		"stage":       "ResponseComplete",
-		"requestURI":  requestURI(group, version, resource, sub, ns, name),
+		"requestURI":  requestURI(op, group, version, resource, sub, ns, name),
 		"verb":        verb,
 		"objectRef":   objectRef,
 		"annotations": annotations,
@@ -120,7 +121,20 @@ func fromAdmissionReview(m map[string]any, now time.Time) (*pipeline.Event, erro
 	return pipeline.NewEvent(nil, ev, pipeline.SourceKubeAuditRest), nil
 }
 
-func requestURI(group, version, resource, sub, ns, name string) string {
+// requestURI rebuilds the path of the request an AdmissionReview was made for, as
+// kube-apiserver routes it, so that the audit_policy filter parses from it what
+// kube-apiserver's RequestInfo had: the name is in the path only when the request named
+// the object in its URL, which a CREATE does not (the name is in the body; admission
+// reports it) unless it creates a subresource of a named object (pods/NAME/eviction,
+// serviceaccounts/NAME/token; CONNECT is pods/NAME/exec and the like). A Namespace is
+// addressed as /api/v1/namespaces/NAME, never inside itself.
+func requestURI(op, group, version, resource, sub, ns, name string) string {
+	if op == "CREATE" && sub == "" {
+		name = ""
+	}
+	if group == "" && resource == "namespaces" {
+		ns = ""
+	}
 	var b strings.Builder
 	if group == "" {
 		b.WriteString("/api/")
