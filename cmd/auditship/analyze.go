@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/internal/analyze"
+	"github.com/auditship/auditship/internal/safefile"
 )
 
 func newAnalyzeCmd() *cobra.Command {
@@ -101,14 +101,11 @@ func analyzeFile(a *analyze.Analyzer, path string, stdin io.Reader) error {
 	return nil
 }
 
-// writeNewFile writes data to path with mode 0600, refusing to follow a symlink there.
+// writeNewFile writes data to path with mode 0600 through internal/safefile: a symlink,
+// a hard link or another user's file there is refused before anything is truncated.
 func writeNewFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	f, err := safefile.OpenTruncate(path)
 	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
