@@ -18,6 +18,9 @@ import (
 // cluster is the distribution and version the output writes to.
 type cluster struct {
 	openSearch bool
+	// oss: an Elasticsearch OSS build (7.x build_flavor "oss"), which lacks the
+	// x-pack `flattened` type.
+	oss bool
 	// version is the number GET / reported; empty when it could not be read (OpenSearch
 	// Serverless has no GET /; a writer without the monitor privilege gets 403).
 	version      string
@@ -28,6 +31,9 @@ func (c cluster) String() string {
 	name := "Elasticsearch"
 	if c.openSearch {
 		name = "OpenSearch"
+	}
+	if c.oss {
+		name += " OSS"
 	}
 	if c.version == "" {
 		return name + " (version unknown)"
@@ -40,14 +46,14 @@ func (c cluster) atLeast(major, minor int) bool {
 }
 
 // objectType is the one-field type for an open-ended object (request and response
-// bodies, annotations): `flattened` on Elasticsearch (since 7.3), `flat_object` on
+// bodies, annotations): `flattened` on Elasticsearch (since 7.3, not in OSS builds), `flat_object` on
 // OpenSearch 2.7 and later, and "" where neither exists, for an object stored in
 // _source but not indexed (`enabled: false`), which accepts any shape too.
 func (c cluster) objectType() string {
 	switch {
-	case !c.openSearch:
+	case !c.openSearch && !c.oss:
 		return "flattened"
-	case c.version != "" && c.atLeast(2, 7):
+	case c.openSearch && c.version != "" && c.atLeast(2, 7):
 		return "flat_object"
 	}
 	return ""
@@ -77,6 +83,7 @@ func parseInfo(body []byte) (cluster, error) {
 	}
 	c := cluster{version: number}
 	c.openSearch = strings.EqualFold(string(v.GetStringBytes("version", "distribution")), "opensearch")
+	c.oss = string(v.GetStringBytes("version", "build_flavor")) == "oss"
 	parts := strings.SplitN(number, ".", 3)
 	c.major, err = strconv.Atoi(parts[0])
 	if err != nil {

@@ -576,6 +576,7 @@ func TestParseInfo(t *testing.T) {
 	}{
 		{"elasticsearch 8", `{"version":{"number":"8.19.0","build_flavor":"default"},"tagline":"You Know, for Search"}`, "Elasticsearch 8.19.0", "flattened"},
 		{"elasticsearch 7.17", `{"version":{"number":"7.17.25"},"tagline":"You Know, for Search"}`, "Elasticsearch 7.17.25", "flattened"},
+		{"elasticsearch OSS 7.10", `{"version":{"number":"7.10.2","build_flavor":"oss"},"tagline":"You Know, for Search"}`, "Elasticsearch OSS 7.10.2", ""},
 		{"opensearch 2.19", `{"version":{"distribution":"opensearch","number":"2.19.1"},"tagline":"The OpenSearch Project: https://opensearch.org/"}`, "OpenSearch 2.19.1", "flat_object"},
 		{"opensearch 2.6", `{"version":{"distribution":"opensearch","number":"2.6.0"}}`, "OpenSearch 2.6.0", ""},
 		{"opensearch 3", `{"version":{"distribution":"opensearch","number":"3.1.0"}}`, "OpenSearch 3.1.0", "flat_object"},
