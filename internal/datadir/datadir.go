@@ -12,6 +12,7 @@ package datadir
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,9 @@ func Acquire(dir string) (*Claim, error) {
 	if err := safefile.PrivateDir(dir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
+	if err := tighten(dir); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
 	path := filepath.Join(dir, LockName)
 	f, err := safefile.OpenLock(path)
 	if err != nil {
@@ -63,6 +67,21 @@ func Acquire(dir string) (*Claim, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// tighten makes every directory under dir (checkpoints, dead letters; an older version
+// or an operator may have made them wider) the agent's own and 0700. Symlinks are not
+// followed: a link is left for the code that opens through it to refuse.
+func tighten(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == dir || !d.IsDir() {
+			return nil
+		}
+		return safefile.PrivateDir(path)
+	})
 }
 
 // writeHolder records this process's pid in the lock file, for the next agent's message.

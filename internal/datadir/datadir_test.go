@@ -131,3 +131,36 @@ func TestUnusableDataDir(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectoriesTightened (issue 21 kind 1): data_dir and the directories found under it
+// are set to 0700; one another user owns there stops the start.
+func TestDirectoriesTightened(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"inputs", "dlq", "dlq/old"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Acquire(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Release()
+	for _, d := range []string{"", "inputs", "dlq", "dlq/old"} {
+		if fi, _ := os.Stat(filepath.Join(dir, d)); fi.Mode().Perm() != 0o700 {
+			t.Errorf("%q left at %v", d, fi.Mode().Perm())
+		}
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(filepath.Join(dir, "dlq", "old"), 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := Acquire(dir); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+			c.Release()
+			t.Fatalf("Acquire with another user's directory inside: %v", err)
+		}
+	}
+}
