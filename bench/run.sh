@@ -421,6 +421,11 @@ if [ -s "$REAL_DIR/audit.log" ]; then
 	fi
 	use_input "$OUT/real.log" real-
 	rounds
+	# The recording's other formats, not timed: the webhook backend's EventList batches
+	# and kube-audit-rest's AdmissionReviews.
+	for f in "$REAL_DIR"/webhook-batches.ndjson "$REAL_DIR"/kube-audit-rest.ndjson; do
+		if [ -s "$f" ]; then bin/auditship-slowpath "$f" | sed 's/^/    /'; fi
+	done
 else
 	echo "real input: skipped: no $REAL_DIR/audit.log"
 fi

@@ -22,6 +22,7 @@ func TestStats(t *testing.T) {
 		{deep, "nested deeper than 200", false},
 		{`{"auditID":"a",}`, "invalid JSON (or not UTF-8)", false},
 		{`[1]`, "not an object", false},
+		{`{"kind":"AdmissionReview","request":{"uid":"u"}}`, "kube-audit-rest line (mapped into an audit event, re-encoded)", false},
 	}
 	s := &stats{reasons: map[string]int64{}}
 	wantSlow, wantEsc := 0, 0
