@@ -71,7 +71,8 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// ready checks that the directory exists (creating it) and takes new files.
+// ready checks that the directory exists (creating it) and takes new data: a file with
+// one page written and fsynced, since a full disk still creates empty files.
 func (d *dirStore) ready(context.Context) error {
 	if err := safefile.MkdirAll(d.dir); err != nil {
 		return err
@@ -81,9 +82,17 @@ func (d *dirStore) ready(context.Context) error {
 		return fmt.Errorf("directory %s is not writable: %w", d.dir, err)
 	}
 	name := f.Name()
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
 	f.Close()
-	if err := os.Remove(name); err != nil {
-		return fmt.Errorf("remove %s: %w", name, err)
+	rerr := os.Remove(name)
+	if err != nil {
+		return fmt.Errorf("directory %s does not take writes: %w", d.dir, err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("remove %s: %w", name, rerr)
 	}
 	return nil
 }

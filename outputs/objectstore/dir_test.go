@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/fsfault"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -302,5 +303,25 @@ func TestFileStoreRefusesPlantedSymlinks(t *testing.T) {
 				t.Fatalf("wrote %d entries where the symlink points", len(entries))
 			}
 		})
+	}
+}
+
+// TestFileReadyOnFullDisk (issue 20 kind 9): a file:// store on a full disk is not ready
+// (an empty probe file is still created there), and is ready again once space is freed.
+func TestFileReadyOnFullDisk(t *testing.T) {
+	dir := fsfault.Mount(t, 256<<10)
+	out := newFileOutput(t, filepath.Join(dir, "archive"), "gzip")
+	if err := out.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fsfault.Fill(t, dir, 0)
+	if err := out.Ready(context.Background()); err == nil {
+		t.Fatal("ready on a full disk")
+	}
+	if err := os.Remove(filepath.Join(dir, ".fill")); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Ready(context.Background()); err != nil {
+		t.Fatalf("not ready after space was freed: %v", err)
 	}
 }
