@@ -263,6 +263,34 @@ func TestUnencodableEventIsCountedNotShipped(t *testing.T) {
 	}
 }
 
+// TestUnencodableEventCountedOnceAcrossRetries: an upload that fails is retried whole, so
+// the unencodable event in it is counted dead-lettered once, with the write that stored
+// the rest, not at every attempt (the --once summary and shipped count rely on it).
+func TestUnencodableEventCountedOnceAcrossRetries(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	bad := pipeline.NewEvent(nil, map[string]any{"requestReceivedTimestamp": "2026-11-20T10:00:00Z", "x": make(chan int)}, pipeline.SourceAudit)
+	good := syntheticBatch(t, 0, 2, at, time.Second)
+	b := pipeline.Batch{good[0], bad, good[1]}
+	out := newFileOutput(t, t.TempDir(), "gzip")
+	fs := &failingStore{failAt: 1}
+	out.store = fs
+	m := &countingMetrics{}
+	out.metrics = m
+	if err := out.Write(context.Background(), b); err == nil {
+		t.Fatal("Write with the store down = nil")
+	}
+	if m.deadLettered != 0 {
+		t.Fatalf("dead-lettered %d by a write that stored nothing", m.deadLettered)
+	}
+	fs.puts, fs.failAt = 0, 100
+	if err := out.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if m.deadLettered != 1 || len(fs.keys) != 1 {
+		t.Fatalf("dead-lettered %d, objects %d; want 1 and 1", m.deadLettered, len(fs.keys))
+	}
+}
+
 type countingMetrics struct {
 	config.NopMetrics
 	deadLettered int

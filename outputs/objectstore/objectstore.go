@@ -169,8 +169,8 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 	if obj.skipped > 0 {
 		// Never the content: only that some events could not be encoded.
 		o.log.Error("events could not be encoded and were not shipped", "output", o.name, "events", obj.skipped)
-		o.metrics.OutputDeadLettered(o.name, obj.skipped)
 		if obj.skipped == len(events) {
+			o.metrics.OutputDeadLettered(o.name, obj.skipped)
 			o.writers.put(enc, true)
 			return nil
 		}
@@ -183,7 +183,12 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 	// be reading it (net/http closes a request body in its own time), so it is not reused.
 	o.writers.put(enc, err == nil)
 	if err != nil {
-		return err
+		return err // the unencodable events are counted when the batch's retry is stored
+	}
+	if obj.skipped > 0 {
+		// Counted once, with the write that succeeded: a failed upload is retried whole and
+		// meets them again (and the engine counts the write as shipped, less these).
+		o.metrics.OutputDeadLettered(o.name, obj.skipped)
 	}
 	if o.log.IsDebug() {
 		o.log.Debug("object stored", "output", o.name, "key", key, "events", len(events), "bytes", len(obj.body))
