@@ -70,6 +70,9 @@ func startAgent(t *testing.T, cfgText string, env ...string) *agent {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "auditship.yaml")
+	// No metrics listener: the default 127.0.0.1:8686 is shared by every test binary that
+	// runs an agent at the same time (go test runs packages in parallel).
+	cfgText = "http:\n  listen: \"\"\n" + cfgText
 	if err := os.WriteFile(cfg, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}

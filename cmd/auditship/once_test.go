@@ -142,7 +142,7 @@ func TestSIEMRecommendedReduction(t *testing.T) {
 func TestJSONLogFormat(t *testing.T) {
 	dir := t.TempDir()
 	appendTo(t, filepath.Join(dir, "a.log"), auditLine("j-1", "get", "pods"))
-	cfg := writeConfig(t, dir, "log_format: json\n"+validBase)
+	cfg := writeConfig(t, dir, "log_format: json\nhttp:\n  listen: \"\"\n"+validBase)
 	code, _, stderr := run(t, "", "run", "-c", cfg, "--once")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
