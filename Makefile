@@ -33,6 +33,7 @@ e2e:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFraming -fuzztime=$(FUZZTIME) ./inputs/file
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEventList -fuzztime=$(FUZZTIME) ./inputs/webhook
 
 # The quickstart: a realistic audit log from the project's generator, shipped once with
 # configs/quickstart.yaml into demo-out/ (no external service).

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,11 @@ type Metrics struct {
 	bytesOrphaned        *family
 	configReloads        *family
 	batchSeconds         *prometheus.HistogramVec
+	webhookRequests      *prometheus.CounterVec
+	webhookEvents        *prometheus.CounterVec
+	spoolBytes           *prometheus.GaugeVec
+	spoolSegments        *prometheus.GaugeVec
+	spoolOldest          *prometheus.GaugeVec
 	lag                  sync.Map // input -> *atomic.Int64
 	checkpoints          sync.Map // input -> *checkpointState
 
@@ -123,6 +129,12 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 	}, []string{"output"})
 	reg.MustRegister(m.checkpointLag, m.batchSeconds, checkpointAge{m})
+	m.webhookRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "auditship_webhook_requests_total", Help: "Requests a webhook input answered, by HTTP status code."}, []string{"input", "code"})
+	m.webhookEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "auditship_webhook_events_received_total", Help: "Events a webhook input appended to its spool and answered 200."}, []string{"input"})
+	m.spoolBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_spool_bytes", Help: "Bytes in a webhook input's spool segments (max_spool_bytes: answered 429)."}, []string{"input"})
+	m.spoolSegments = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_spool_segments", Help: "Segment files in a webhook input's spool."}, []string{"input"})
+	m.spoolOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "auditship_spool_oldest_unacked_seconds", Help: "Age of a webhook input's oldest spool segment not yet delivered whole (0: all delivered)."}, []string{"input"})
+	reg.MustRegister(m.webhookRequests, m.webhookEvents, m.spoolBytes, m.spoolSegments, m.spoolOldest)
 	return m
 }
 
@@ -365,4 +377,22 @@ func (m *Metrics) OutputShipped(out string, events, bytes, outBytes int) {
 }
 func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())
+}
+
+// WebhookRequest counts a request a webhook input answered with code.
+func (m *Metrics) WebhookRequest(input string, code int) {
+	m.webhookRequests.WithLabelValues(input, strconv.Itoa(code)).Inc()
+}
+
+// WebhookEventsReceived counts events a webhook input spooled and answered 200.
+func (m *Metrics) WebhookEventsReceived(input string, n int) {
+	m.webhookEvents.WithLabelValues(input).Add(float64(n))
+}
+
+// Spool reports a webhook input's spool: bytes, segments and the age of its oldest
+// segment not yet delivered whole.
+func (m *Metrics) Spool(input string, bytes int64, segments int, oldestUnacked time.Duration) {
+	m.spoolBytes.WithLabelValues(input).Set(float64(bytes))
+	m.spoolSegments.WithLabelValues(input).Set(float64(segments))
+	m.spoolOldest.WithLabelValues(input).Set(oldestUnacked.Seconds())
 }

@@ -49,7 +49,8 @@ type Output interface {
 }
 
 // ReadyChecker is implemented by outputs that can tell whether their destination is
-// reachable, for /readyz.
+// reachable, and by inputs that can tell whether they can take events (a webhook
+// listener serving, its spool not full), for /readyz.
 type ReadyChecker interface {
 	Ready(ctx context.Context) error
 }

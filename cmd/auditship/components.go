@@ -5,6 +5,7 @@ import (
 	"github.com/auditship/auditship/filters/policy"
 	"github.com/auditship/auditship/filters/redact"
 	"github.com/auditship/auditship/inputs/file"
+	"github.com/auditship/auditship/inputs/webhook"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/outputs/elasticsearch"
 	fileout "github.com/auditship/auditship/outputs/file"
@@ -19,7 +20,7 @@ func factories() config.Factories {
 		Filters: map[string]config.FilterFactory{},
 		Outputs: map[string]config.OutputFactory{},
 	}
-	for _, in := range []config.InputFactory{file.NewFactory()} {
+	for _, in := range []config.InputFactory{file.NewFactory(), webhook.NewFactory()} {
 		f.Inputs[in.Type] = in
 	}
 	for _, flt := range []config.FilterFactory{

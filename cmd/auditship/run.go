@@ -81,15 +81,16 @@ func startCPUProfile(path string) (func(), error) {
 type agent struct {
 	mu      sync.Mutex
 	engine  *pipeline.Engine
+	inputs  []pipeline.InputSpec
 	outputs []pipeline.OutputSpec
 	m       *metrics.Metrics
 	wedge   time.Duration
 	log     hclog.Logger
 }
 
-func (a *agent) set(e *pipeline.Engine, outs []pipeline.OutputSpec) {
+func (a *agent) set(e *pipeline.Engine, ins []pipeline.InputSpec, outs []pipeline.OutputSpec) {
 	a.mu.Lock()
-	a.engine, a.outputs = e, outs
+	a.engine, a.inputs, a.outputs = e, ins, outs
 	a.mu.Unlock()
 }
 
@@ -111,12 +112,21 @@ func (a *agent) healthz(context.Context) error {
 // bucket, a resolver's error) goes to the log.
 func (a *agent) readyz(ctx context.Context) error {
 	a.mu.Lock()
-	e, outs := a.engine, a.outputs
+	e, ins, outs := a.engine, a.inputs, a.outputs
 	a.mu.Unlock()
 	if e == nil {
 		return errors.New("pipeline not running")
 	}
 	var errs []error
+	// A webhook input is not ready while its listener is down or its spool full.
+	for _, in := range ins {
+		if rc, ok := in.Input.(pipeline.ReadyChecker); ok {
+			if err := rc.Ready(ctx); err != nil {
+				a.log.Warn("input not ready", "input", in.Name, "error", err)
+				errs = append(errs, fmt.Errorf("input %s: not ready", in.Name))
+			}
+		}
+	}
 	for _, o := range outs {
 		if rc, ok := o.Output.(pipeline.ReadyChecker); ok {
 			if err := rc.Ready(ctx); err != nil {
@@ -175,7 +185,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 			Inputs: parts.inputs, Filters: parts.filters, Outputs: parts.outputs,
 			Logger: log, Observer: m, DrainTimeout: cfg.ShutdownTimeout, Delivered: delivered,
 		})
-		a.set(eng, parts.outputs)
+		a.set(eng, parts.inputs, parts.outputs)
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- eng.Run(runCtx, once) }()
@@ -187,7 +197,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 			select {
 			case err := <-done:
 				cancel()
-				a.set(nil, nil)
+				a.set(nil, nil, nil)
 				if err != nil {
 					return err
 				}
@@ -222,7 +232,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 			// the last one saved (events may repeat, none are lost); readiness says so.
 			log.Error("stopping the running pipeline", "error", err)
 		}
-		a.set(nil, nil)
+		a.set(nil, nil, nil)
 		if err := buildInputs(next, f, baseSettings(next, log, m, once), nextParts); err != nil {
 			log.Error("new configuration's inputs cannot be started; restarting the previous configuration", "error", err)
 			m.ConfigReload(false)

@@ -106,7 +106,9 @@ type Input struct {
 	watcher  *fsnotify.Watcher
 	watched  map[string]bool
 
-	saveMu    sync.Mutex
+	saveMu sync.Mutex
+	// saved is each path's offset in the checkpoint last written, for Saved.
+	saved     map[string]int64
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -166,7 +168,11 @@ func New(c *Config, set config.Settings) (*Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", set.Name, err)
 	}
+	in.saved = make(map[string]int64, len(states))
 	for _, st := range states {
+		if st.Path != "" && !st.Unreadable {
+			in.saved[st.Path] = st.Offset
+		}
 		if st.Unreadable {
 			in.badGzip[fileKey{Dev: st.Dev, Ino: st.Inode}] = probe{size: st.Size, mod: st.LastSeen}
 			continue
@@ -1311,11 +1317,30 @@ func (in *Input) persist(save bool) error {
 	in.met.InputCheckpointLag(in.name, lag)
 	var err error
 	if save {
-		err = in.reg.save(states)
+		if err = in.reg.save(states); err == nil {
+			saved := make(map[string]int64, len(states))
+			for _, st := range states {
+				if st.Path != "" {
+					saved[st.Path] = st.Offset
+				}
+			}
+			in.saved = saved // under saveMu
+		}
 	}
 	// Reported either way: nothing to save means the checkpoint on disk is current.
 	in.met.InputCheckpointSaved(in.name, err)
 	return err
+}
+
+// Saved returns the offset of path in the checkpoint last written to disk: every line
+// before it was delivered (or skipped as invalid), and stays so across a restart. ok is
+// false when that checkpoint holds no entry for path. A spool that hands its segments to
+// this input deletes a segment it writes no more once Saved reaches its size.
+func (in *Input) Saved(path string) (offset int64, ok bool) {
+	in.saveMu.Lock()
+	defer in.saveMu.Unlock()
+	offset, ok = in.saved[path]
+	return offset, ok
 }
 
 // Close stops the watcher, writes the final checkpoint and closes every file.
