@@ -76,6 +76,8 @@ func applyPolicy(t *testing.T, input, policy string) [][]byte {
 	indented := "      " + strings.ReplaceAll(strings.TrimSpace(policy), "\n", "\n      ")
 	cfg := filepath.Join(dir, "auditship.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s
+http:
+  listen: ""  # no metrics port: tests and other agents run side by side
 inputs:
   apiserver:
     type: file
