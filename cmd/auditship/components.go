@@ -10,6 +10,7 @@ import (
 	"github.com/auditship/auditship/outputs/elasticsearch"
 	fileout "github.com/auditship/auditship/outputs/file"
 	"github.com/auditship/auditship/outputs/objectstore"
+	"github.com/auditship/auditship/outputs/splunkhec"
 )
 
 // factories is the explicit list of component types this binary knows; adding a
@@ -30,6 +31,7 @@ func factories() config.Factories {
 	}
 	for _, o := range []config.OutputFactory{
 		fileout.NewFactory(), fileout.NewStdoutFactory(), elasticsearch.NewFactory(), objectstore.NewFactory(),
+		splunkhec.NewFactory(),
 	} {
 		f.Outputs[o.Type] = o
 	}

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -520,16 +520,7 @@ func errorType(body []byte) string {
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
 func retryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return delivery.ParseRetryAfter(h, now)
 }
 
 // ensureTemplate installs the index template for cluster c once. Unreachable or busy:
