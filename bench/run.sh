@@ -356,7 +356,7 @@ rounds() {
 	done
 	read -r NAIVE_WALL u s _ < "$OUT/${P}naive/time"
 	NAIVE_CPU=$(echo "$u + $s" | bc)
-	if [ -f "$OUT/${P}rsyslog/time" ]; then
+	if [[ " $ROWS " == *" rsyslog "* ]]; then # not a time file an earlier run left
 		read -r RSYSLOG_WALL u s _ < "$OUT/${P}rsyslog/time"
 		RSYSLOG_CPU=$(echo "$u + $s" | bc)
 	fi
