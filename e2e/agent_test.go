@@ -199,6 +199,7 @@ func readNDJSON(path string) [][]byte {
 type delivery struct {
 	output                      string
 	truth, shipped, unique      int
+	copies                      int // shipped copies of the duplicated events
 	missing, unknown, duplicate []string
 }
 
@@ -211,6 +212,7 @@ func compare(output string, truth, got map[string]int) delivery {
 		}
 		if n > 1 {
 			d.duplicate = append(d.duplicate, k)
+			d.copies += n
 		}
 	}
 	for k := range truth {

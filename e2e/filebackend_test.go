@@ -158,7 +158,9 @@ outputs:
 	})
 	a.stop() // SIGTERM: the open object is uploaded
 	fileLines := readNDJSON(out)
-	compare("file", truth, countKeys(t, "file output", fileLines)).check(t)
+	fd := compare("file", truth, countKeys(t, "file output", fileLines))
+	fd.check(t)
+	logDuplicatesBySource(t, files, fd)
 	var esLines [][]byte
 	for _, src := range es.Docs(esIndex) {
 		esLines = append(esLines, src)
@@ -223,4 +225,32 @@ func s3Events(t *testing.T, m *miniotest.Server, bucket string) [][]byte {
 		}
 	}
 	return lines
+}
+
+// logDuplicatesBySource says which of the API server's files the events shipped more than
+// once came from, and how many copies there were: a whole backup read again after a
+// restart shows as one file's events shipped once per agent run.
+func logDuplicatesBySource(t *testing.T, files []string, d delivery) {
+	t.Helper()
+	if len(d.duplicate) == 0 {
+		return
+	}
+	source := map[string]string{}
+	for _, f := range files {
+		lines, err := kube.ReadLines([]string{f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if k, err := eventKey(l); err == nil {
+				source[k] = filepath.Base(f)
+			}
+		}
+	}
+	perFile := map[string]int{}
+	for _, k := range d.duplicate {
+		perFile[source[k]]++
+	}
+	t.Logf("%s: events shipped more than once, by the file they were written to: %v (%d copies of them in all)",
+		d.output, perFile, d.copies)
 }

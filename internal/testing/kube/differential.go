@@ -10,7 +10,7 @@ import (
 
 // DifferentialPolicies are the policies of the policy differential: each is given to kube-apiserver itself and to
 // auditship's audit_policy filter. Together they use every rule attribute (users,
-// userGroups, verbs, resources with groups, subresources and wildcards,
+// userGroups, verbs, resources with groups, subresources, wildcards and resourceNames,
 // namespaces, nonResourceURLs), levels None to RequestResponse, omitStages at both policy
 // and rule level, and omitManagedFields.
 var DifferentialPolicies = map[string]string{
@@ -43,6 +43,11 @@ rules:
   resources:
   - group: ""
     resources: ["pods/exec", "pods/attach"]
+- level: None
+  resources:
+  - group: ""
+    resources: ["configmaps"]
+    resourceNames: ["settings"]
 - level: Request
   userGroups: ["system:masters"]
   omitStages: ["ResponseStarted"]

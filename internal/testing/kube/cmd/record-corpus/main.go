@@ -35,8 +35,20 @@ import (
 func main() {
 	out := flag.String("o", "testdata/kube-apiserver", "output directory (replaced)")
 	rounds := flag.Int("rounds", 12, "traffic rounds (one namespace each)")
+	policiesOnly := flag.Bool("policies-only", false, "record only the policy differential (OUT/policy)")
 	flag.Parse()
-	if err := record(*out, *rounds); err != nil {
+	var err error
+	if *policiesOnly {
+		var bins kube.Binaries
+		if bins, err = kube.Install(context.Background(), os.Stderr); err == nil {
+			if err = os.RemoveAll(filepath.Join(*out, "policy")); err == nil {
+				err = recordPolicies(bins, filepath.Join(*out, "policy"))
+			}
+		}
+	} else {
+		err = record(*out, *rounds)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "record-corpus:", err)
 		os.Exit(1)
 	}
