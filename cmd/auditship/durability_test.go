@@ -325,3 +325,24 @@ outputs:
 		}
 	}
 }
+
+// TestStartWithAnUnreadCheckpoint (issue 20 kind 7, across a restart): an agent started
+// with a config that lacks an input whose checkpoint is in data_dir names it.
+func TestStartWithAnUnreadCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	mustMkdir(t, filepath.Join(dir, "state", "inputs"))
+	writeFile(t, filepath.Join(dir, "state", "inputs"), "old-name.json", `{"version":1,"files":[]}`)
+	writeFile(t, filepath.Join(dir, "state", "inputs"), "apiserver.json.tmp-1", "")
+	appendTo(t, filepath.Join(dir, "audit.log"), auditLine("u-1", "get", "pods"))
+	var stderr syncBuf
+	if err := runAgent(context.Background(), writeConfig(t, dir, fileAgentConfig("")), true, nil, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "does not have") || !strings.Contains(log, "input=old-name") {
+		t.Fatalf("no warning naming the unread checkpoint:\n%s", log)
+	}
+	if strings.Contains(log, "input=apiserver.json.tmp") || strings.Contains(log, "input=apiserver ") {
+		t.Fatalf("warned about a configured input or a temporary file:\n%s", log)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
 	"runtime/pprof"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	fileinput "github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/datadir"
 	"github.com/auditship/auditship/internal/gctune"
@@ -171,6 +173,7 @@ func runAgent(ctx context.Context, path string, once bool, reload <-chan os.Sign
 
 	changed := watchFile(ctx, path, 2*time.Second)
 	start := time.Now()
+	warnUnreadCheckpoints(cfg, claim.Dir, log)
 	m.Declare(componentNames(cfg))
 	parts, err := buildPipeline(cfg, f, baseSettings(cfg, log, m, once))
 	if err != nil {
@@ -267,6 +270,23 @@ func sameOutput(old, next *config.Config, name string) bool {
 	}
 	a, b := find(old), find(next)
 	return a != nil && b != nil && a.Type == b.Type && reflect.DeepEqual(a.Config, b.Config)
+}
+
+// warnUnreadCheckpoints names the checkpoints in data_dir of inputs the config does not
+// have (renamed or removed while the agent was stopped): what their files still hold is
+// not read unless an input of that name comes back.
+func warnUnreadCheckpoints(cfg *config.Config, dataDir string, log hclog.Logger) {
+	names, err := fileinput.CheckpointNames(dataDir)
+	if err != nil {
+		log.Warn("cannot list the checkpoints in data_dir", "error", err)
+		return
+	}
+	for _, name := range names {
+		if !slices.ContainsFunc(cfg.Inputs, func(c config.Component) bool { return c.Name == name }) {
+			log.Warn("data_dir holds the checkpoint of an input this configuration does not have (renamed or removed?); its files are not read under that name",
+				"input", name, "path", filepath.Join(dataDir, "inputs", name+".json"))
+		}
+	}
 }
 
 // forgetRemovedInputs accounts for the inputs a reload removed (or renamed): what they

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,17 @@ func (r registry) load(reset bool, log hclog.Logger) ([]FileState, bool, error) 
 // others returns the names of the other inputs with a checkpoint beside this one.
 func (r registry) others() ([]string, error) {
 	dir, own := filepath.Split(r.store.Path())
+	names, err := listCheckpoints(dir)
+	return slices.DeleteFunc(names, func(n string) bool { return n+".json" == own }), err
+}
+
+// CheckpointNames returns the names of the inputs that have a checkpoint in dataDir, so
+// the agent can say which of them its configuration no longer reads.
+func CheckpointNames(dataDir string) ([]string, error) {
+	return listCheckpoints(filepath.Join(dataDir, "inputs"))
+}
+
+func listCheckpoints(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -98,7 +110,7 @@ func (r registry) others() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if n := e.Name(); n != own && e.Type().IsRegular() && strings.HasSuffix(n, ".json") {
+		if n := e.Name(); e.Type().IsRegular() && strings.HasSuffix(n, ".json") {
 			names = append(names, strings.TrimSuffix(n, ".json"))
 		}
 	}
