@@ -223,11 +223,16 @@ func TestFollowsPath(t *testing.T) {
 			mustDo(t, os.Remove(path))
 			mustDo(t, os.Symlink(filepath.Join(filepath.Dir(path), "victim"), path))
 		}, 0, true},
+		{"its directory removed", func(t *testing.T, path string) { mustDo(t, os.RemoveAll(filepath.Dir(path))) }, 5, false},
+		{"replaced by a directory", func(t *testing.T, path string) {
+			mustDo(t, os.Remove(path))
+			mustDo(t, os.Mkdir(path, 0o700))
+		}, 0, true},
 		{"unchanged", func(t *testing.T, path string) {}, 10, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := filepath.Join(t.TempDir(), "out")
 			path := filepath.Join(dir, "out.ndjson")
 			out, err := Open(path, true)
 			if err != nil {
@@ -239,7 +244,10 @@ func TestFollowsPath(t *testing.T) {
 			c.change(t, path)
 			err = out.Write(ctx, batch(t, 5, 5, 10))
 			if c.wantFail {
-				if !errors.Is(err, safefile.ErrSymlink) {
+				if err == nil {
+					t.Fatal("wrote where the path no longer names a regular file")
+				}
+				if strings.Contains(c.name, "symlink") && !errors.Is(err, safefile.ErrSymlink) {
 					t.Fatalf("write through a symlink: %v", err)
 				}
 				if out.Ready(ctx) == nil {
