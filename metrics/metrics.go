@@ -60,7 +60,7 @@ type Metrics struct {
 	families []*family
 
 	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped, nulBytes *family
-	eventsDropped, fieldsRedacted, filterErrors                                         *family
+	eventsDropped, fieldsRedacted, bodiesRemoved, filterErrors, membersRemoved          *family
 	eventsShipped, bytesShipped, outputBytes, outputErrors, outputRetries, deadLettered *family
 
 	checkpointLag        *prometheus.GaugeVec
@@ -111,6 +111,8 @@ func New() *Metrics {
 	m.nulBytes = counter("nul_bytes_skipped", "nul_bytes_skipped_total", "NUL bytes skipped between lines (left by a writer that kept its offset after a copytruncate).", "input")
 	m.eventsDropped = counter("dropped", "events_dropped_total", "Events dropped by a filter.", "filter")
 	m.fieldsRedacted = counter("redacted", "fields_redacted_total", "Fields removed, masked or hashed by a filter.", "filter")
+	m.bodiesRemoved = counter("bodies_removed", "bodies_removed_total", "Request/response bodies a filter removed whole because it did not understand them (not in fields_redacted_total).", "filter")
+	m.membersRemoved = counter("members_removed", "event_members_removed_total", "Top-level members outside the audit Event schema removed from decoded events.", "input")
 	m.filterErrors = counter("filter_errors", "filter_errors_total", "Events a filter could not process (dropped, fail-closed).", "filter")
 	m.eventsShipped = counter("shipped", "events_shipped_total", "Events delivered by an output (not those it dead-lettered).", "output")
 	m.bytesShipped = counter("bytes_shipped", "bytes_shipped_total", "Input bytes of the events delivered by an output (not those it dead-lettered).", "output")
@@ -250,6 +252,9 @@ func (m *Metrics) InputLinesSkipped(in string, n int)  { m.linesSkipped.add(in, 
 func (m *Metrics) InputNULBytesSkipped(in string, n int64) {
 	m.nulBytes.add(in, n)
 }
+func (m *Metrics) InputMembersRemoved(in string, n int) {
+	m.membersRemoved.add(in, int64(n))
+}
 
 // OutputDeadLettered counts events out rejected for good and wrote to its dead-letter
 // file. They are not shipped: the next OutputShipped of out leaves them out.
@@ -351,8 +356,11 @@ func (m *Metrics) Lag() int64 {
 func (m *Metrics) FilterDropped(f string)         { m.eventsDropped.add(f, 1) }
 func (m *Metrics) FilterRedacted(f string, n int) { m.fieldsRedacted.add(f, int64(n)) }
 func (m *Metrics) FilterFailed(f string, _ error) { m.filterErrors.add(f, 1) }
-func (m *Metrics) OutputError(out string)         { m.outputErrors.add(out, 1) }
-func (m *Metrics) OutputRetry(out string)         { m.outputRetries.add(out, 1) }
+func (m *Metrics) FilterRemovedBodies(f string, n int) {
+	m.bodiesRemoved.add(f, int64(n))
+}
+func (m *Metrics) OutputError(out string) { m.outputErrors.add(out, 1) }
+func (m *Metrics) OutputRetry(out string) { m.outputRetries.add(out, 1) }
 
 // OutputShipped counts a write the engine saw succeed: events (their input bytes, and
 // their bytes as written) delivered, less those the output dead-lettered during it

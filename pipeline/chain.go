@@ -7,6 +7,9 @@ import "time"
 type Observer interface {
 	FilterDropped(filter string)
 	FilterRedacted(filter string, fields int)
+	// FilterRemovedBodies counts request/response bodies a filter removed whole (apart
+	// from the fields it redacted).
+	FilterRemovedBodies(filter string, bodies int)
 	// FilterFailed counts an event a filter could not process; it is dropped, never shipped.
 	// err never carries event content.
 	FilterFailed(filter string, err error)
@@ -22,6 +25,7 @@ type NopObserver struct{}
 
 func (NopObserver) FilterDropped(string)                {}
 func (NopObserver) FilterRedacted(string, int)          {}
+func (NopObserver) FilterRemovedBodies(string, int)     {}
 func (NopObserver) FilterFailed(string, error)          {}
 func (NopObserver) OutputShipped(string, int, int, int) {}
 func (NopObserver) OutputError(string)                  {}
@@ -41,10 +45,13 @@ type Chain []Stage
 // event (fail-closed) and is reported as a failure of that filter.
 func (c Chain) Keep(ev *Event, obs Observer) bool {
 	for _, s := range c {
-		before := ev.Redacted
+		before, bodies := ev.Redacted, ev.RemovedBodies
 		keep, err := s.Filter.Apply(ev)
 		if n := ev.Redacted - before; n > 0 {
 			obs.FilterRedacted(s.Name, n)
+		}
+		if n := ev.RemovedBodies - bodies; n > 0 {
+			obs.FilterRemovedBodies(s.Name, n)
 		}
 		if err != nil {
 			obs.FilterFailed(s.Name, err)

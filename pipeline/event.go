@@ -61,6 +61,12 @@ type Event struct {
 	// Redacted counts the fields redaction filters replaced or removed in this event; the
 	// engine attributes the increase to the filter that made it.
 	Redacted int
+	// OutsideSchema counts the top-level members the decoder removed because the audit
+	// Event type has no such member.
+	OutsideSchema int
+	// RemovedBodies counts the request/response bodies redaction filters removed whole
+	// (not understood, so not kept in part), apart from Redacted.
+	RemovedBodies int
 	// InBytes is the size of the input this event came from (its share of the line).
 	InBytes int
 }
@@ -385,6 +391,45 @@ func kindOf(v any) Kind {
 	default:
 		return KindNumber
 	}
+}
+
+// Keys appends the names of the event's top-level members to dst, without decoding their
+// values, and returns it.
+func (e *Event) Keys(dst []string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.full || e.top == nil {
+		for k := range e.fields {
+			dst = append(dst, k)
+		}
+		return dst
+	}
+	for i := range e.top {
+		if !e.top[i].gone {
+			dst = append(dst, e.keyOf(&e.top[i]))
+		}
+	}
+	for _, k := range e.set {
+		if _, ok := e.fields[k]; ok && e.find(k) < 0 {
+			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// RawMember returns the JSON bytes of the top-level member key as read, or ok false when
+// the event has no such member or it was changed (or the event has no bytes).
+func (e *Event) RawMember(key string) ([]byte, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.top == nil {
+		return nil, false
+	}
+	i := e.find(key)
+	if i < 0 || e.top[i].set {
+		return nil, false
+	}
+	return e.raw[e.top[i].vs:e.top[i].ve], true
 }
 
 // Has reports whether the event has the top-level member key, without decoding it.
@@ -815,7 +860,7 @@ func (e *Event) Clone() *Event {
 	return &Event{
 		raw: e.raw, top: append([]topField(nil), e.top...), fields: deepCopyMap(e.fields),
 		full: e.full, dirty: e.dirty, mutated: e.mutated, set: append([]string(nil), e.set...),
-		Source: e.Source, Redacted: e.Redacted, InBytes: e.InBytes,
+		Source: e.Source, Redacted: e.Redacted, RemovedBodies: e.RemovedBodies, OutsideSchema: e.OutsideSchema, InBytes: e.InBytes,
 	}
 }
 

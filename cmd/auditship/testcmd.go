@@ -119,6 +119,9 @@ func (t *tester) process(line []byte) {
 	}
 	for _, ev := range evs {
 		t.in++
+		if ev.OutsideSchema > 0 {
+			t.m.InputMembersRemoved("test", ev.OutsideSchema)
+		}
 		if !t.chain.Keep(ev, t.m) {
 			continue
 		}
@@ -137,9 +140,12 @@ func (t *tester) process(line []byte) {
 func (t *tester) summary(w io.Writer) {
 	fmt.Fprintf(w, "events in: %d  kept: %d  dropped: %d  invalid lines: %d  over-long lines: %d\n",
 		t.in, t.kept, t.in-t.kept, t.invalid, t.skipped)
+	if n := t.m.Total("members_removed/test"); n > 0 {
+		fmt.Fprintf(w, "  members outside the audit Event schema removed: %d\n", n)
+	}
 	for _, s := range t.chain {
-		fmt.Fprintf(w, "  filter %-28s dropped %8d  redacted fields %8d  errors %d\n",
-			s.Name, t.m.Total("dropped/"+s.Name), t.m.Total("redacted/"+s.Name), t.m.Total("filter_errors/"+s.Name))
+		fmt.Fprintf(w, "  filter %-28s dropped %8d  redacted fields %8d  removed bodies %d  errors %d\n",
+			s.Name, t.m.Total("dropped/"+s.Name), t.m.Total("redacted/"+s.Name), t.m.Total("bodies_removed/"+s.Name), t.m.Total("filter_errors/"+s.Name))
 	}
 	red := 0.0
 	if t.bytesIn > 0 {

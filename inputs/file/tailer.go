@@ -964,6 +964,13 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 	in.met.InputBytesRead(in.name, int(n))
 	if len(events) > 0 {
 		in.met.InputEventsRead(in.name, len(events))
+		removed := 0
+		for _, ev := range events {
+			removed += ev.OutsideSchema
+		}
+		if removed > 0 {
+			in.met.InputMembersRemoved(in.name, removed)
+		}
 	}
 	if invalid > 0 {
 		in.met.InputEventsInvalid(in.name, invalid)

@@ -53,6 +53,9 @@ type Metrics interface {
 	// InputNULBytesSkipped counts NUL bytes skipped between lines (a copytruncate whose
 	// writer kept its offset leaves a run of them).
 	InputNULBytesSkipped(input string, n int64)
+	// InputMembersRemoved counts top-level members outside the audit Event schema that
+	// decoding removed from events.
+	InputMembersRemoved(input string, n int)
 	OutputDeadLettered(output string, n int)
 	// InputCheckpointSaved reports a checkpoint save: err nil when the saved checkpoint
 	// is now current (saved, or nothing new to save), else why the save failed.
@@ -70,6 +73,7 @@ func (NopMetrics) InputBytesLost(string, int64)       {}
 func (NopMetrics) InputCheckpointLag(string, int64)   {}
 func (NopMetrics) InputLinesSkipped(string, int)      {}
 func (NopMetrics) InputNULBytesSkipped(string, int64) {}
+func (NopMetrics) InputMembersRemoved(string, int)    {}
 func (NopMetrics) OutputDeadLettered(string, int)     {}
 func (NopMetrics) InputCheckpointSaved(string, error) {}
 
