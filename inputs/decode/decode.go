@@ -115,53 +115,144 @@ func auditEvents(raw []byte, ev *pipeline.Event) ([]*pipeline.Event, error) {
 	kindV, hasKind := ev.Lookup("kind")
 	kind, _ := kindV.(string)
 	if kind == "EventList" {
-		return eventList(raw, ev.Fields())
+		return eventList(raw, ev)
 	}
-	if hasKind && kind != "Event" {
-		return nil, ErrNotEvent
+	if err := checkEvent(ev, hasKind, kind); err != nil {
+		return nil, err
 	}
-	if ev.Kind("auditID") != pipeline.KindString {
-		return nil, ErrNotEvent
-	}
+	keepEventMembers(ev)
 	return []*pipeline.Event{ev}, nil
 }
 
-// eventList splits an EventList (what the webhook backend posts) into its items, each
-// written out as its own bytes.
-func eventList(raw []byte, m map[string]any) ([]*pipeline.Event, error) {
-	var list struct {
-		Items []json.RawMessage `json:"items"`
+// checkEvent reports whether ev is an audit Event: an auditID string, and no kind or kind
+// Event.
+func checkEvent(ev *pipeline.Event, hasKind bool, kind string) error {
+	if hasKind && kind != "Event" {
+		return ErrNotEvent
 	}
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, fmt.Errorf("invalid EventList: %s", jsonReason(err))
+	if ev.Kind("auditID") != pipeline.KindString {
+		return ErrNotEvent
 	}
-	items, _ := m["items"].([]any)
-	if len(items) != len(list.Items) {
-		return nil, errors.New("invalid EventList: items is not a list")
+	return nil
+}
+
+// eventMembers are the members of the audit.k8s.io Event type (k8s.io/apiserver
+// pkg/apis/audit/v1 Event, JSON names; keys are case-sensitive). v1alpha1 and v1beta1
+// Events also have metadata and timestamp.
+var eventMembers = map[string]bool{
+	"kind": true, "apiVersion": true, "level": true, "auditID": true, "stage": true,
+	"requestURI": true, "verb": true, "user": true, "impersonatedUser": true, "sourceIPs": true,
+	"userAgent": true, "objectRef": true, "responseStatus": true, "requestObject": true,
+	"responseObject": true, "requestReceivedTimestamp": true, "stageTimestamp": true,
+	"annotations": true,
+}
+
+// keepEventMembers removes the members the audit Event type does not have (written by
+// something other than kube-apiserver: nothing reads them, and no filter looks at them,
+// so they could carry anything past redaction), and counts them in ev.OutsideSchema. The
+// other members keep their bytes.
+func keepEventMembers(ev *pipeline.Event) {
+	var buf [24]string
+	keys := ev.Keys(buf[:0])
+	var beta bool
+	for _, k := range keys {
+		if !eventMembers[k] {
+			if k == "metadata" || k == "timestamp" {
+				if !beta {
+					av, _ := ev.Field("apiVersion").(string)
+					beta = av == "audit.k8s.io/v1beta1" || av == "audit.k8s.io/v1alpha1"
+				}
+				if beta {
+					continue
+				}
+			}
+			ev.DeleteField(k)
+			ev.OutsideSchema++
+		}
 	}
-	out := make([]*pipeline.Event, 0, len(items))
-	for i, it := range items {
-		obj, ok := it.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotObject)
-		}
-		if _, ok := obj["auditID"].(string); !ok {
-			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotEvent)
-		}
-		if k, ok := obj["kind"]; ok && k != "Event" {
-			return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotEvent)
-		}
-		ev, err := pipeline.NewRawEvent(list.Items[i], pipeline.SourceAudit)
+}
+
+// eventList splits an EventList (what the webhook backend posts) into its items. Each
+// item is checked and built from the same bytes: the member named exactly "items" (keys
+// are case-sensitive in Kubernetes JSON, and a line that repeats a key is decoded, not
+// split by bytes, see parse), each element decoded on its own.
+func eventList(raw []byte, list *pipeline.Event) ([]*pipeline.Event, error) {
+	var out []*pipeline.Event
+	if arr, ok := list.RawMember("items"); ok {
+		var err error
+		i := 0
+		_, _ = pipeline.JSONEditElements(arr, func(item []byte) ([]byte, bool) {
+			if err != nil {
+				return nil, false
+			}
+			var ev *pipeline.Event
+			if ev, err = listItem(item); err != nil {
+				err = fmt.Errorf("EventList item %d: %w", i, err)
+				return nil, false
+			}
+			out = append(out, ev)
+			i++
+			return nil, false
+		})
 		if err != nil {
-			ev = pipeline.NewEvent(nil, obj, pipeline.SourceAudit) // see parse
+			return nil, err
 		}
-		out = append(out, ev)
+		if arr[0] != '[' {
+			return nil, errors.New("invalid EventList: items is not a list")
+		}
+	} else {
+		// Decoded, not vouched for as bytes (see parse): the items are the decoded ones.
+		v, has := list.Lookup("items")
+		items, isList := v.([]any)
+		if !has || !isList && v != nil {
+			return nil, errors.New("invalid EventList: items is not a list")
+		}
+		for i, it := range items {
+			obj, ok := it.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("EventList item %d: %w", i, ErrNotObject)
+			}
+			ev := pipeline.NewEvent(nil, obj, pipeline.SourceAudit)
+			if err := checkListItem(ev); err != nil {
+				return nil, fmt.Errorf("EventList item %d: %w", i, err)
+			}
+			out = append(out, ev)
+		}
 	}
 	share := len(raw) / max(len(out), 1)
 	for _, ev := range out {
 		ev.InBytes = share
 	}
 	return out, nil
+}
+
+// listItem builds one EventList item from its bytes and checks it.
+func listItem(item []byte) (*pipeline.Event, error) {
+	if len(item) == 0 || item[0] != '{' {
+		return nil, ErrNotObject
+	}
+	ev, err := pipeline.NewRawEvent(item, pipeline.SourceAudit)
+	if err != nil {
+		var m map[string]any
+		if err := json.Unmarshal(item, &m); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
+		}
+		ev = pipeline.NewEvent(nil, m, pipeline.SourceAudit) // see parse
+	}
+	return ev, checkListItem(ev)
+}
+
+func checkListItem(ev *pipeline.Event) error {
+	kindV, hasKind := ev.Lookup("kind")
+	kind, _ := kindV.(string)
+	if hasKind && kindV != nil && kind != "Event" || hasKind && kindV == nil {
+		return ErrNotEvent
+	}
+	if err := checkEvent(ev, false, ""); err != nil {
+		return err
+	}
+	keepEventMembers(ev)
+	return nil
 }
 
 // karDecoder decodes kube-audit-rest lines. now is the clock that dates lines without a

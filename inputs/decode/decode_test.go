@@ -81,7 +81,7 @@ func TestDecodeLines(t *testing.T) {
 }
 
 func TestAuditEventKeepsRawBytes(t *testing.T) {
-	line := []byte(`{"auditID":"a","verb":"get",  "z":1}`)
+	line := []byte(`{"auditID":"a","verb":"get",  "stage":"ResponseComplete"}`)
 	evs, err := auditDecoder{}.Decode(line)
 	if err != nil {
 		t.Fatal(err)
