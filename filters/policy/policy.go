@@ -272,6 +272,9 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	for _, k := range bodiesAbove[eff] {
 		ev.DeleteField(k) // a body the event lacks leaves it as it was
 	}
+	if eff < LevelRequest && (ev.MayContain(markRequestAnnotation) || ev.MayContain(markEscape)) {
+		removeRequestLevelAnnotations(ev)
+	}
 	if d.OmitManagedFields && eff >= LevelRequest && ev.MayHaveKey("managedFields") {
 		// Cut from the bodies' bytes: nothing is decoded, and the rest of each body keeps
 		// its bytes.
@@ -316,6 +319,45 @@ func isTable(body []byte) bool {
 		return kind, false
 	})
 	return table
+}
+
+// requestLevelAnnotationPrefixes are the event annotations kube-apiserver writes only at
+// level Request and above (admission.Attributes AddAnnotationWithLevel with
+// LevelRequest): the mutating webhook dispatcher's patch annotation, which holds the
+// webhook's JSON Patch with its values (k8s.io/apiserver admission/plugin/webhook/mutating
+// PatchAuditAnnotationPrefix). An event lowered below Request loses them, as it would
+// have been written without them.
+var requestLevelAnnotationPrefixes = [...]string{"patch.webhook.admission.k8s.io/"}
+
+var (
+	markRequestAnnotation = []byte("webhook.admission.k8s.io/")
+	markEscape            = []byte(`\u`)
+)
+
+// removeRequestLevelAnnotations removes the Request-level annotations from ev's
+// annotations (the others, and the rest of the event, stay as they are).
+func removeRequestLevelAnnotations(ev *pipeline.Event) {
+	ann, ok := ev.Field("annotations").(map[string]any)
+	if !ok {
+		return
+	}
+	var kept map[string]any
+	for k := range ann {
+		for _, p := range requestLevelAnnotationPrefixes {
+			if strings.HasPrefix(k, p) {
+				if kept == nil {
+					kept = make(map[string]any, len(ann))
+					for k2, v2 := range ann {
+						kept[k2] = v2
+					}
+				}
+				delete(kept, k)
+			}
+		}
+	}
+	if kept != nil {
+		ev.SetField("annotations", kept)
+	}
 }
 
 func levelFrom(f func(string) any) (Level, bool) {
