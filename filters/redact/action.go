@@ -82,19 +82,45 @@ func loadKey(file, env string) (key []byte, warning string, err error) {
 // pass is one event's redaction: it marks the event changed before the first change and
 // counts what it redacted.
 type pass struct {
-	act *action
-	ev  *pipeline.Event
-	n   int
-	err error
+	act   *action
+	allow *allowLists
+	ev    *pipeline.Event
+	n     int // fields redacted
+	// bodies counts request/response bodies removed whole (not understood): apart from n,
+	// so the fields count means what it says.
+	bodies int
+	err    error
+	// targets are the JSON Pointers copy and move operations of a secret-bearing patch
+	// wrote to: the value there is redacted in the event's other bodies.
+	targets []string
+	// cols: which columns of the Table being kept keep their cells.
+	cols []bool
+	// search: the event's bytes hold a marker of what the secrets preset looks for
+	// outside secret-bearing requests (see secretsGate).
+	search bool
 }
 
 func (p *pass) touch() {
-	if p.n == 0 {
-		// Mark the event changed only when something is redacted, so an untouched event
-		// is still written as its original bytes.
+	p.changed()
+	p.n++
+}
+
+// changed marks the event changed before its first change. Until then it is not, so an
+// untouched event is still written as its original bytes.
+func (p *pass) changed() {
+	if p.n == 0 && p.bodies == 0 {
 		p.ev.MutableFields()
 	}
-	p.n++
+}
+
+// removeBody removes a body the preset does not understand, whatever the action.
+func (p *pass) removeBody(m map[string]any, k string) {
+	if _, ok := m[k]; !ok {
+		return
+	}
+	p.changed()
+	p.bodies++
+	delete(m, k)
 }
 
 // redact returns v's replacement under the action, or remove=true.

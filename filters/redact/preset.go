@@ -1,7 +1,11 @@
 package redact
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
+
+	"github.com/auditship/auditship/pipeline"
 )
 
 // bodyKeys are the event fields that hold Kubernetes objects. oldObject is where the
@@ -14,6 +18,11 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // escaped as "~1").
 const lastAppliedPatchSuffix = "/kubectl.kubernetes.io~1last-applied-configuration"
 
+// patchAnnotationPrefix is the event annotation kube-apiserver writes, at level Request
+// and above, with a mutating webhook's JSON Patch (values included): k8s.io/apiserver
+// admission/plugin/webhook/mutating PatchAuditAnnotationPrefix.
+const patchAnnotationPrefix = "patch.webhook.admission.k8s.io/"
+
 var (
 	markLastApplied   = []byte("last-applied-configuration")
 	markSecretKind    = []byte(`"Secret`)
@@ -23,326 +32,460 @@ var (
 	markEscape    = []byte(`\u`)
 )
 
-// secretsPreset is `preset: kubernetes-secrets`.
-//
-// Bodies of secret-bearing resources (secrets, tokenreviews, serviceaccounts/token) are
-// checked against the shapes the API server produces; any other shape removes the whole
-// body (fail-closed). Elsewhere every object is searched for the last-applied-configuration
-// annotation and for embedded Secrets.
-func (p *pass) secretsPreset(f map[string]any) {
-	resource, subresource := "", ""
-	if ref, ok := f["objectRef"].(map[string]any); ok {
-		resource, _ = ref["resource"].(string)
-		subresource, _ = ref["subresource"].(string)
+// class is what a request's target says about its bodies.
+type class uint8
+
+const (
+	classOther        class = iota
+	classSecret             // the core-group secrets resource
+	classTokenReview        // authentication.k8s.io tokenreviews
+	classTokenRequest       // core-group serviceaccounts/token
+)
+
+// classify decides from objectRef (spelled in any case) and requestURI which resource the
+// event is about. Either saying "secrets" makes it a secrets event (fail-closed: the two
+// are written by the same server and disagree only in a forged or broken line); a
+// resource named secrets in another API group (a custom resource) is not.
+func classify(f map[string]any) class {
+	c := classOther
+	for k, v := range f {
+		switch {
+		case strings.EqualFold(k, "objectRef"):
+			if ref, ok := v.(map[string]any); ok {
+				c = classOf(c, memberFold(ref, "apiGroup"), memberFold(ref, "resource"), memberFold(ref, "subresource"))
+			}
+		case strings.EqualFold(k, "requestURI"):
+			if uri, ok := v.(string); ok {
+				if group, resource, sub, ok := parseRequestURI(uri); ok {
+					c = classOf(c, group, resource, sub)
+				}
+			}
+		}
 	}
-	// Searching every object is the costly part; the raw bytes say whether it can find
-	// anything (MayContain: a synthesised or freely changed event is always searched).
-	// A \u escape could spell either marker, so it means searching too.
-	search := p.ev.MayContain(markLastApplied) || p.ev.MayContain(markSecretKind) || p.ev.MayContain(markEscape)
+	return c
+}
+
+// classOf returns the class of a request for resource/sub in API group, given what c
+// already says: secrets wins over tokenreviews over serviceaccounts/token over the rest.
+func classOf(c class, group, resource, sub string) class {
+	core := group == "" || strings.EqualFold(group, "core")
+	switch {
+	case core && strings.EqualFold(resource, "secrets"):
+		return classSecret
+	case c == classSecret:
+	case (core || strings.EqualFold(group, "authentication.k8s.io")) && strings.EqualFold(resource, "tokenreviews"):
+		return classTokenReview
+	case c == classTokenReview:
+	case core && strings.EqualFold(resource, "serviceaccounts") && strings.EqualFold(sub, "token"):
+		return classTokenRequest
+	}
+	return c
+}
+
+// memberFold returns the string member of m named name in any case ("" if none).
+func memberFold(m map[string]any, name string) string {
+	if s, ok := m[name].(string); ok {
+		return s
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			if s, ok := v.(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// parseRequestURI reads the API group, resource and subresource of a resource request
+// path as kube-apiserver's RequestInfoFactory does: /api/{version}/... (core group) or
+// /apis/{group}/{version}/..., then an optional legacy "watch", an optional
+// namespaces/{namespace}, then {resource}[/{name}[/{subresource}]].
+func parseRequestURI(uri string) (group, resource, sub string, ok bool) {
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	parts := strings.Split(strings.Trim(uri, "/"), "/")
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) >= 4 && parts[0] == "apis":
+		group, parts = parts[1], parts[3:]
+	default:
+		return "", "", "", false
+	}
+	if len(parts) > 0 && parts[0] == "watch" {
+		parts = parts[1:]
+	}
+	if len(parts) >= 3 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	if len(parts) == 0 {
+		return "", "", "", false
+	}
+	resource = parts[0]
+	if len(parts) >= 3 {
+		sub = parts[2]
+	}
+	return group, resource, sub, true
+}
+
+// secretsPreset is `preset: kubernetes-secrets`. On a secret-bearing request (the secrets
+// resource, tokenreviews, serviceaccounts/token) every body keeps only what its schema
+// allows (schema.go), and event annotations only what the event allow-list allows. In
+// any other event, Secrets, SecretLists, TokenReviews and TokenRequests found inside
+// bodies get the same treatment, and last-applied-configuration annotations are
+// redacted wherever they are.
+func (p *pass) secretsPreset(f map[string]any) {
+	c := classify(f)
+	if c == classOther && !p.search {
+		return
+	}
+	if ann, ok := f["annotations"].(map[string]any); ok {
+		p.eventAnnotations(ann, c)
+	}
 	for _, k := range bodyKeys {
 		body, ok := f[k]
 		if !ok || body == nil {
 			continue
 		}
-		understood, typed := true, true
+		before := p.n
+		nv, rm := p.body(body, c, k == "responseObject")
 		switch {
-		case resource == "secrets":
-			understood = p.secretBody(body)
-		case resource == "tokenreviews":
-			understood = p.tokenBody(body, "spec")
-		case resource == "serviceaccounts" && subresource == "token":
-			understood = p.tokenBody(body, "status")
-		default:
-			if m, ok := body.(map[string]any); ok {
-				// A body that says what it is gets the same treatment whatever the URL.
-				switch m["kind"] {
-				case "Secret", "SecretList":
-					understood = p.secretBody(body)
-				case "TokenReview":
-					understood = p.tokenBody(body, "spec")
-				case "TokenRequest":
-					understood = p.tokenBody(body, "status")
-				default:
-					typed = false
+		case rm:
+			p.removeBody(f, k)
+		case p.n != before:
+			f[k] = nv
+		}
+	}
+	if len(p.targets) > 0 {
+		for _, k := range bodyKeys {
+			for _, path := range p.targets {
+				if nv, rm := p.redactAt(f[k], path); rm {
+					delete(f, k)
+				} else if nv != nil {
+					f[k] = nv
 				}
-			} else {
-				typed = false
 			}
-		}
-		if !understood {
-			p.removeKey(f, k)
-			continue
-		}
-		if search {
-			// A body already handled as a Secret is not searched for Secrets again, or
-			// its values would be redacted (and counted) twice.
-			p.walk(body, !typed)
 		}
 	}
 }
 
-// walk looks through any object for the last-applied-configuration annotation (which
-// holds whole manifests, Secrets included, in plain text) and for embedded Secrets.
-func (p *pass) walk(v any, secrets bool) {
+// body treats one request or response body of an event of class c and returns its
+// replacement, or remove=true when the body is removed whole (counted apart).
+func (p *pass) body(v any, c class, response bool) (any, bool) {
+	m, isMap := v.(map[string]any)
+	kind, _ := m["kind"].(string)
+	switch {
+	case c == classSecret:
+		return p.secretBody(v, response)
+	case isMap && kind == "TokenReview":
+		return p.sanitize(v, tokenReviewSchema)
+	case isMap && kind == "TokenRequest":
+		return p.sanitize(v, tokenRequestSchema)
+	case c == classTokenReview || c == classTokenRequest:
+		switch {
+		case isMap && kind == "Status" && response:
+			// A failed request's answer: the API server's message stays.
+			return p.sanitize(v, statusSchema)
+		case isMap && kind == "":
+			// A kind-less body of the token endpoint: its schema says what may stay.
+			if c == classTokenReview {
+				return p.sanitize(v, tokenReviewSchema)
+			}
+			return p.sanitize(v, tokenRequestSchema)
+		}
+		// Any other kind (or not an object) on a token endpoint is not understood.
+		return nil, true
+	case isMap && isCoreSecretKind(m, kind):
+		return p.secretBody(v, response)
+	}
+	p.walk(v)
+	return v, false
+}
+
+// isCoreSecretKind reports whether an object with this kind is a core Secret or SecretList:
+// a custom resource of kind Secret in another API group is not.
+func isCoreSecretKind(m map[string]any, kind string) bool {
+	if kind != "Secret" && kind != "SecretList" {
+		return false
+	}
+	av, _ := m["apiVersion"].(string)
+	return !strings.Contains(av, "/")
+}
+
+// secretBody treats a body of the secrets resource: a JSON Patch, a Status (only as a
+// response), DeleteOptions, a list, a Table, or else a Secret (or a merge or apply patch
+// of one, or a metadata-only view): the Secret schema decides what stays.
+func (p *pass) secretBody(v any, response bool) (any, bool) {
+	switch b := v.(type) {
+	case nil:
+		return nil, false
+	case []any:
+		return p.jsonPatch(b, secretSchema)
+	case map[string]any:
+		kind, _ := b["kind"].(string)
+		switch kind {
+		case "Status":
+			if response {
+				return p.sanitize(v, statusSchema)
+			}
+		case "DeleteOptions":
+			return p.sanitize(v, deleteOptionsSchema)
+		case "SecretList", "List", "PartialObjectMetadataList":
+			return p.sanitize(v, secretListSchema)
+		case "Table":
+			return p.sanitize(v, tableSchema)
+		}
+		return p.sanitize(v, secretSchema)
+	}
+	return p.act.redact(p, v)
+}
+
+// jsonPatch treats an RFC 6902 patch of an object of schema root: each operation's value
+// is checked against the schema at its path. A copy or move can carry a value from
+// anywhere to anywhere, so its target is redacted in the event's other bodies (the
+// object as stored after the patch).
+func (p *pass) jsonPatch(ops []any, root *node) (any, bool) {
+	kept := ops[:0:0]
+	changed := false
+	for _, o := range ops {
+		op, isMap := o.(map[string]any)
+		if !isMap {
+			nv, rm := p.sanitize(o, leafRedact)
+			changed = true
+			if !rm {
+				kept = append(kept, nv)
+			}
+			continue
+		}
+		path, pathOK := op["path"].(string)
+		if opName, _ := op["op"].(string); pathOK && (opName == "copy" || opName == "move") {
+			p.targets = append(p.targets, path)
+		}
+		for k, x := range op {
+			var n *node
+			switch k {
+			case "op":
+				n = jsonPatchOps
+			case "path", "from":
+				n = leafString // JSON Pointers: field names
+			case "value":
+				if pathOK {
+					n = pointerNode(root, path)
+				}
+			}
+			if n == nil {
+				n = leafRedact
+			}
+			p.sanitizeMember(op, k, x, n)
+		}
+		kept = append(kept, op)
+	}
+	if !changed {
+		return ops, false
+	}
+	return kept, false
+}
+
+// redactAt redacts the value at the JSON Pointer path inside v (an object as decoded) and
+// returns v's replacement (nil when unchanged) and whether v itself goes.
+func (p *pass) redactAt(v any, path string) (any, bool) {
+	if v == nil {
+		return nil, false
+	}
+	if path == "" {
+		if s, ok := v.(string); ok && (s == "" || s == Placeholder) {
+			return nil, false
+		}
+		return p.act.redact(p, v)
+	}
+	if path[0] != '/' {
+		return nil, false
+	}
+	segs := strings.Split(path[1:], "/")
+	cur := v
+	for i, raw := range segs {
+		seg := strings.ReplaceAll(strings.ReplaceAll(raw, "~1", "/"), "~0", "~")
+		last := i == len(segs)-1
+		switch t := cur.(type) {
+		case map[string]any:
+			x, ok := t[seg]
+			if !ok || x == nil {
+				return nil, false
+			}
+			if last {
+				if s, ok := x.(string); ok && (s == "" || s == Placeholder) {
+					return nil, false
+				}
+				p.redactKey(t, seg)
+				return v, false
+			}
+			cur = x
+		case []any:
+			idx, err := strconv.Atoi(seg)
+			if err != nil || idx < 0 || idx >= len(t) || seg != strconv.Itoa(idx) {
+				return nil, false
+			}
+			if last {
+				nv, rm := p.act.redact(p, t[idx])
+				if rm {
+					nv = nil // an element cannot go without shifting the others' pointers
+				}
+				t[idx] = nv
+				return v, false
+			}
+			cur = t[idx]
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// walk looks through a body that is not itself secret-bearing for what is: embedded
+// Secrets, SecretLists, TokenReviews and TokenRequests (each kept to its schema), and the
+// last-applied-configuration annotation (which holds whole manifests in plain text),
+// also as set by a JSON Patch operation.
+func (p *pass) walk(v any) {
 	switch t := v.(type) {
 	case map[string]any:
-		if secrets && t["kind"] == "Secret" {
-			p.secretObject(t)
-		}
 		if path, ok := t["path"].(string); ok && strings.HasSuffix(path, lastAppliedPatchSuffix) {
 			p.redactKey(t, "value") // a JSON Patch operation setting the annotation
 		}
 		for k, x := range t {
 			if k == lastApplied {
-				p.redactKey(t, k)
+				if s, ok := x.(string); !ok || s != "" {
+					p.redactKey(t, k)
+				}
 				continue
 			}
-			p.walk(x, secrets)
-		}
-	case []any:
-		for _, x := range t {
-			p.walk(x, secrets)
-		}
-	}
-}
-
-// secretBody handles a body of the secrets resource: a Secret, a merge/apply patch (a
-// partial Secret), a SecretList, a Table, a JSON Patch, or a body that carries no data
-// (Status, DeleteOptions, metadata-only). It reports false for any other shape.
-func (p *pass) secretBody(body any) bool {
-	switch b := body.(type) {
-	case []any:
-		return p.secretJSONPatch(b)
-	case map[string]any:
-		switch b["kind"] {
-		case "Secret", nil:
-			return p.secretObject(b)
-		case "SecretList", "List", "PartialObjectMetadataList":
-			return p.secretList(b)
-		case "Table":
-			return p.secretTable(b)
-		case "Status", "DeleteOptions", "PartialObjectMetadata":
-			// No data field exists in these kinds; a Status message never carries values.
-			_, hasData := b["data"]
-			_, hasStringData := b["stringData"]
-			return !hasData && !hasStringData
-		}
-	}
-	return false
-}
-
-// secretKeys are the fields a Secret (or a patch of one) may have.
-var secretKeys = map[string]bool{
-	"apiVersion": true, "kind": true, "metadata": true, "data": true, "stringData": true,
-	"type": true, "immutable": true,
-}
-
-// secretObject redacts every value of data and stringData. It reports false when the
-// object has fields a Secret does not, or values of unexpected types (which it still
-// redacts whole); callers that can remove the body then do.
-func (p *pass) secretObject(m map[string]any) bool {
-	ok := true
-	for k, v := range m {
-		switch {
-		case k == "data" || k == "stringData":
-			if !p.secretData(m, k, v) {
-				ok = false
-			}
-		case k == "metadata":
-			if _, isMap := v.(map[string]any); !isMap && v != nil {
-				ok = false
-			}
-		case strings.HasPrefix(k, "$"):
-			// Strategic merge patch directives ($patch, $retainKeys, $setElementOrder/...)
-			// hold directive words and field names, never values.
-			if !directiveValue(v) {
-				ok = false
-			}
-		case !secretKeys[k]:
-			ok = false
-		}
-	}
-	return ok
-}
-
-func (p *pass) secretData(m map[string]any, k string, v any) bool {
-	switch d := v.(type) {
-	case nil:
-		return true // a merge patch deleting the field
-	case map[string]any:
-		ok := true
-		for key, val := range d {
-			switch val.(type) {
-			case nil:
-			case string:
-				p.redactKey(d, key)
-			default:
-				p.redactKey(d, key)
-				ok = false
-			}
-		}
-		return ok
-	default:
-		p.redactKey(m, k)
-		return false
-	}
-}
-
-func directiveValue(v any) bool {
-	switch t := v.(type) {
-	case string:
-		return true
-	case []any:
-		for _, x := range t {
-			if _, ok := x.(string); !ok {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-func (p *pass) secretList(m map[string]any) bool {
-	ok := true
-	for k, v := range m {
-		switch k {
-		case "apiVersion", "kind", "metadata":
-		case "items":
-			items, isList := v.([]any)
-			if !isList && v != nil {
-				return false
-			}
-			for _, it := range items {
-				obj, isMap := it.(map[string]any)
-				if !isMap {
-					return false
-				}
-				switch obj["kind"] {
-				case "Secret", "PartialObjectMetadata", nil:
-					if !p.secretObject(obj) {
-						ok = false
-					}
-				default:
-					ok = false
-				}
-			}
-		default:
-			ok = false
-		}
-	}
-	return ok
-}
-
-// secretTable handles `kubectl get secrets` responses (as=Table): the cells of the
-// secrets printer are name, type, data count and age; rows may embed the object.
-func (p *pass) secretTable(m map[string]any) bool {
-	for k, v := range m {
-		switch k {
-		case "apiVersion", "kind", "metadata", "columnDefinitions":
-		case "rows":
-			rows, isList := v.([]any)
-			if !isList && v != nil {
-				return false
-			}
-			for _, r := range rows {
-				row, isMap := r.(map[string]any)
-				if !isMap {
-					return false
-				}
-				for rk, rv := range row {
-					switch rk {
-					case "cells", "conditions":
-					case "object":
-						if rv == nil {
-							continue
-						}
-						obj, isMap := rv.(map[string]any)
-						if !isMap || !p.secretObject(obj) {
-							return false
-						}
-					default:
-						return false
-					}
-				}
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// secretJSONPatch handles an RFC 6902 patch of a Secret: values written under /data or
-// /stringData are redacted, a whole-document value is treated as a Secret, and
-// operations on metadata and type are left alone. Anything else is not understood.
-func (p *pass) secretJSONPatch(ops []any) bool {
-	ok := true
-	for _, o := range ops {
-		op, isMap := o.(map[string]any)
-		if !isMap {
-			return false
-		}
-		path, isString := op["path"].(string)
-		if !isString {
-			return false
-		}
-		for k := range op {
-			switch k {
-			case "op", "path", "value", "from":
-			default:
-				ok = false
-			}
-		}
-		switch {
-		case path == "/data" || path == "/stringData":
-			if !p.secretData(op, "value", op["value"]) {
-				ok = false
-			}
-		case strings.HasPrefix(path, "/data/") || strings.HasPrefix(path, "/stringData/"):
-			p.redactKey(op, "value")
-		case path == "":
-			v, has := op["value"]
-			if !has || v == nil {
+			m, isMap := x.(map[string]any)
+			if !isMap {
+				p.walk(x)
 				continue
 			}
-			obj, isMap := v.(map[string]any)
-			if !isMap || !p.secretObject(obj) {
-				p.redactKey(op, "value")
-				ok = false
+			kind, _ := m["kind"].(string)
+			var schema *node
+			switch {
+			case isCoreSecretKind(m, kind) && kind == "Secret":
+				schema = secretSchema
+			case isCoreSecretKind(m, kind):
+				schema = secretListSchema
+			case kind == "TokenReview":
+				schema = tokenReviewSchema
+			case kind == "TokenRequest":
+				schema = tokenRequestSchema
+			default:
+				p.walk(x)
+				continue
 			}
-		case path == "/metadata" || strings.HasPrefix(path, "/metadata/"),
-			path == "/type", path == "/immutable", path == "/kind", path == "/apiVersion":
-		default:
-			ok = false
+			p.sanitizeMember(t, k, m, schema)
+		}
+	case []any:
+		for i, x := range t {
+			m, isMap := x.(map[string]any)
+			if !isMap {
+				p.walk(x)
+				continue
+			}
+			kind, _ := m["kind"].(string)
+			switch {
+			case isCoreSecretKind(m, kind) && kind == "Secret":
+				t[i], _ = p.sanitize(m, secretSchema)
+			case isCoreSecretKind(m, kind):
+				t[i], _ = p.sanitize(m, secretListSchema)
+			case kind == "TokenReview":
+				t[i], _ = p.sanitize(m, tokenReviewSchema)
+			case kind == "TokenRequest":
+				t[i], _ = p.sanitize(m, tokenRequestSchema)
+			default:
+				p.walk(x)
+			}
 		}
 	}
-	return ok
 }
 
-// tokenBody redacts field.token in a TokenReview (spec) or TokenRequest (status).
-func (p *pass) tokenBody(body any, field string) bool {
-	m, ok := body.(map[string]any)
+// eventAnnotations treats the event's own annotations. A mutating webhook's patch
+// annotation holds the patch with its values: on a secret-bearing event it is kept to the
+// schema of the object patched; elsewhere embedded Secrets in it are. On a secret-bearing
+// event any other annotation keeps its value only when its key is on the event
+// allow-list (admission webhooks and policies can write any value into one).
+func (p *pass) eventAnnotations(ann map[string]any, c class) {
+	var root *node
+	switch c {
+	case classSecret:
+		root = secretSchema
+	case classTokenReview:
+		root = tokenReviewSchema
+	case classTokenRequest:
+		root = tokenRequestSchema
+	}
+	for k, v := range ann {
+		if strings.HasPrefix(k, patchAnnotationPrefix) {
+			p.webhookPatchAnnotation(ann, k, v, root)
+			continue
+		}
+		if root == nil {
+			continue
+		}
+		if s, ok := v.(string); ok && (s == "" || p.allow.event.has(k)) {
+			continue
+		}
+		if v != nil {
+			p.redactKey(ann, k)
+		}
+	}
+}
+
+// webhookPatchAnnotation treats one patch.webhook.admission.k8s.io annotation: a JSON
+// string {"configuration","webhook","patch","patchType"}. root is the schema of the
+// object patched, nil on an event that is not secret-bearing.
+func (p *pass) webhookPatchAnnotation(ann map[string]any, k string, v any, root *node) {
+	s, ok := v.(string)
 	if !ok {
-		return false
+		if v != nil {
+			p.redactKey(ann, k)
+		}
+		return
 	}
-	switch sub := m[field].(type) {
-	case nil:
-	case map[string]any:
-		p.redactKey(sub, "token")
-	default:
-		return false
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s), &doc); err != nil || doc == nil {
+		if root != nil {
+			p.redactKey(ann, k) // not understood on a secret-bearing event
+		}
+		return
 	}
-	// The request of one is echoed in the other's shape; a token in the "wrong" half is
-	// still a token.
-	other := "status"
-	if field == "status" {
-		other = "spec"
+	before := p.n
+	if root == nil {
+		p.walk(doc)
+	} else {
+		for dk, dv := range doc {
+			var n *node
+			switch dk {
+			case "configuration", "webhook", "patchType":
+				n = leafString
+			case "patch":
+				if ops, isList := dv.([]any); isList {
+					doc[dk], _ = p.jsonPatch(ops, root)
+					continue
+				}
+			}
+			if n == nil {
+				n = leafRedact
+			}
+			p.sanitizeMember(doc, dk, dv, n)
+		}
 	}
-	if sub, ok := m[other].(map[string]any); ok {
-		p.redactKey(sub, "token")
+	if p.n == before {
+		return
 	}
-	return true
+	out, err := json.Marshal(doc)
+	if err != nil {
+		p.redactKey(ann, k)
+		return
+	}
+	ann[k] = string(out)
 }
 
 // managedFieldsPreset is `preset: managed-fields`: metadata.managedFields is bookkeeping
@@ -369,4 +512,34 @@ func (p *pass) stripManagedFields(body any) {
 			p.stripManagedFields(it)
 		}
 	}
+}
+
+// presetMarkers are the bytes without which the kubernetes-secrets preset finds nothing in
+// an event that is not about a secret-bearing resource: the kinds it treats wherever they
+// are, the last-applied annotation, and a \u escape that could spell any of them.
+var presetMarkers = [...][]byte{markSecretKind, markTokenKind, markLastApplied, markEscape}
+
+var objectRefNames = []string{"apiGroup", "resource", "subresource"}
+
+// secretsGate reads, without decoding the event's bodies, which resource objectRef and
+// requestURI name, and whether the event's bytes hold a marker (MayContain: a synthesised
+// or freely changed event always may). Most events name no secret-bearing resource and
+// hold no marker: they then cost a few byte searches instead of a full decode.
+func secretsGate(ev *pipeline.Event) (class, bool) {
+	c := classOther
+	var ref [3]string
+	if ev.Strings("objectRef", objectRefNames, ref[:]) {
+		c = classOf(c, ref[0], ref[1], ref[2])
+	}
+	if uri, ok := ev.Field("requestURI").(string); ok {
+		if group, resource, sub, ok := parseRequestURI(uri); ok {
+			c = classOf(c, group, resource, sub)
+		}
+	}
+	for _, m := range presetMarkers {
+		if ev.MayContain(m) {
+			return c, true
+		}
+	}
+	return c, false
 }

@@ -32,6 +32,13 @@ type Config struct {
 	// HashKeyFile and HashKeyEnv name where the HMAC key is; it is never in the config.
 	HashKeyFile string `mapstructure:"hash_key_file"`
 	HashKeyEnv  string `mapstructure:"hash_key_env"`
+	// AllowAnnotations (kubernetes-secrets only) adds annotation keys whose values are kept
+	// on Secrets, TokenReviews and TokenRequests, to DefaultAllowedAnnotations. A key
+	// ending in "*" is a prefix.
+	AllowAnnotations []string `mapstructure:"allow_annotations"`
+	// AllowEventAnnotations (kubernetes-secrets only) adds event annotation keys whose
+	// values are kept on secret-bearing events, to DefaultAllowedEventAnnotations.
+	AllowEventAnnotations []string `mapstructure:"allow_event_annotations"`
 
 	// warnings are what the last build found unsafe but allowed (config.Warner).
 	warnings []string
@@ -55,6 +62,20 @@ func (c *Config) build() (*Filter, error) {
 		errs = append(errs, errors.New("preset or paths: one of them is required"))
 	case c.Preset != "" && len(c.Paths) > 0:
 		errs = append(errs, errors.New("preset and paths are exclusive: use two redact filters"))
+	}
+	switch c.Preset {
+	case PresetKubernetesSecrets:
+		var err error
+		if f.allow.object, err = newKeySet(DefaultAllowedAnnotations, c.AllowAnnotations); err != nil {
+			errs = append(errs, fmt.Errorf("allow_annotations: %w", err))
+		}
+		if f.allow.event, err = newKeySet(DefaultAllowedEventAnnotations, c.AllowEventAnnotations); err != nil {
+			errs = append(errs, fmt.Errorf("allow_event_annotations: %w", err))
+		}
+	case "", PresetManagedFields:
+		if len(c.AllowAnnotations) > 0 || len(c.AllowEventAnnotations) > 0 {
+			errs = append(errs, errors.New("allow_annotations/allow_event_annotations: only used with preset kubernetes-secrets"))
+		}
 	}
 	switch c.Preset {
 	case "", PresetKubernetesSecrets:
@@ -105,6 +126,7 @@ type Filter struct {
 	preset string
 	paths  [][]segment
 	act    action
+	allow  allowLists
 	when   *condition.Condition
 }
 
@@ -115,8 +137,18 @@ func New(c *Config) (*Filter, error) { return c.build() }
 // event with nothing to redact is left untouched (and so is written as its original
 // bytes). An error means the event could not be made safe: the engine drops it.
 func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
-	if f.when == nil && f.nothingToFind(ev) {
-		return true, nil
+	marked := true // the event's bytes hold a marker of what the secrets preset searches for
+	switch f.preset {
+	case PresetKubernetesSecrets:
+		var target class
+		target, marked = secretsGate(ev)
+		if f.when == nil && target == classOther && !marked {
+			return true, nil
+		}
+	case PresetManagedFields:
+		if f.when == nil && !ev.MayContain(markManagedFields) && !ev.MayContain(markEscape) {
+			return true, nil
+		}
 	}
 	fields := ev.Fields()
 	if fields == nil {
@@ -131,7 +163,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 			return true, nil
 		}
 	}
-	p := pass{act: &f.act, ev: ev}
+	p := pass{act: &f.act, allow: &f.allow, ev: ev, search: marked}
 	switch f.preset {
 	case PresetKubernetesSecrets:
 		p.secretsPreset(fields)
@@ -145,35 +177,11 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 		}
 	}
 	ev.Redacted += p.n
+	ev.RemovedBodies += p.bodies
 	if p.err != nil {
 		return false, fmt.Errorf("redact: %w", p.err)
 	}
 	return true, nil
-}
-
-// nothingToFind reports, from the event's bytes and without decoding its bodies, that a
-// preset cannot find anything: the body of no secret-bearing resource, no marker of what
-// the preset looks for, and no \u escape that could spell one. Most events are like
-// that, and they then cost a few byte searches instead of a full decode.
-func (f *Filter) nothingToFind(ev *pipeline.Event) bool {
-	switch f.preset {
-	case PresetManagedFields:
-		return !ev.MayContain(markManagedFields) && !ev.MayContain(markEscape)
-	case PresetKubernetesSecrets:
-		if res, ok := ev.Path("objectRef", "resource"); ok {
-			switch res {
-			case "secrets", "tokenreviews", "serviceaccounts":
-				return false
-			}
-		}
-		for _, m := range [...][]byte{markLastApplied, markSecretKind, markTokenKind, markEscape} {
-			if ev.MayContain(m) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // NewFactory returns the factory of `type: redact`.

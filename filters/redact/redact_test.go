@@ -28,6 +28,17 @@ func encode(t testing.TB, ev *pipeline.Event) string {
 	return string(b)
 }
 
+// presetFilter returns the kubernetes-secrets preset with action (hash with a test key).
+func presetFilter(t testing.TB, action string) *Filter {
+	t.Helper()
+	cfg := &Config{Preset: PresetKubernetesSecrets, Action: action}
+	if action == "hash" {
+		t.Setenv("AUDITSHIP_TEST_HASH_KEY", "preset-test-key-0123456789")
+		cfg.HashKeyEnv = "AUDITSHIP_TEST_HASH_KEY"
+	}
+	return mustFilter(t, cfg)
+}
+
 func mustFilter(t testing.TB, c *Config) *Filter {
 	t.Helper()
 	f, err := New(c)
