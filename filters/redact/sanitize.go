@@ -158,6 +158,9 @@ func (p *pass) eachValue(m map[string]any, n *node) {
 		if x == nil {
 			continue
 		}
+		if s, ok := x.(string); ok && k == "$patch" && patchDirectiveWords[s] {
+			continue // {"data": {"$patch": "replace", ...}}: a directive, not a key
+		}
 		var child *node
 		switch n.kind {
 		case nStringMap:
