@@ -16,8 +16,9 @@ vet:
 	for m in $(SUBMODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 # The README's test command: vet, every test with the race detector, then a short fuzz run
-# of line framing and decoding. Its budget is a count of inputs, not a duration: with a
-# duration, Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# of line framing and decoding, and of the secrets preset (a canary planted in generated
+# Secret bodies and patches must never reach the output). Its budget is a count of inputs,
+# not a duration: with a duration, Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
 # exceeded" at the deadline on a busy machine (golang/go#75804, fixed in Go 1.27).
 test: vet
 	$(GO) test -race -count=1 -timeout 40m ./...
@@ -34,6 +35,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFraming -fuzztime=$(FUZZTIME) ./inputs/file
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEventList -fuzztime=$(FUZZTIME) ./inputs/webhook
+	$(GO) test -run='^$$' -fuzz=FuzzSecretsPreset -fuzztime=$(FUZZTIME) ./filters/redact
 
 # The quickstart: a realistic audit log from the project's generator, shipped once with
 # configs/quickstart.yaml into demo-out/ (no external service).
