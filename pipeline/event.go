@@ -393,24 +393,34 @@ func kindOf(v any) Kind {
 	}
 }
 
-// Keys appends the names of the event's top-level members to dst, without decoding their
-// values, and returns it.
-func (e *Event) Keys(dst []string) []string {
+// UnknownKeys appends to dst the names of the event's top-level members that known
+// does not hold, without decoding values or allocating for the names it holds, and
+// returns it.
+func (e *Event) UnknownKeys(known map[string]bool, dst []string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.full || e.top == nil {
 		for k := range e.fields {
-			dst = append(dst, k)
+			if !known[k] {
+				dst = append(dst, k)
+			}
 		}
 		return dst
 	}
 	for i := range e.top {
-		if !e.top[i].gone {
-			dst = append(dst, e.keyOf(&e.top[i]))
+		t := &e.top[i]
+		if t.gone {
+			continue
+		}
+		if !t.esc && known[string(e.raw[t.ks+1:t.ke-1])] {
+			continue
+		}
+		if k := e.keyOf(t); !known[k] {
+			dst = append(dst, k)
 		}
 	}
 	for _, k := range e.set {
-		if _, ok := e.fields[k]; ok && e.find(k) < 0 {
+		if _, ok := e.fields[k]; ok && !known[k] && e.find(k) < 0 {
 			dst = append(dst, k)
 		}
 	}

@@ -1,7 +1,9 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -104,6 +106,12 @@ func memberFold(m map[string]any, name string) string {
 func parseRequestURI(uri string) (group, resource, sub string, ok bool) {
 	if i := strings.IndexAny(uri, "?#"); i >= 0 {
 		uri = uri[:i]
+	}
+	if strings.IndexByte(uri, '%') >= 0 {
+		// The server routes on the decoded path: /api/v1/namespaces/p/%73ecrets is secrets.
+		if dec, err := url.PathUnescape(uri); err == nil {
+			uri = dec
+		}
 	}
 	parts := strings.Split(strings.Trim(uri, "/"), "/")
 	switch {
@@ -521,6 +529,18 @@ var presetMarkers = [...][]byte{markSecretKind, markTokenKind, markLastApplied, 
 
 var objectRefNames = []string{"apiGroup", "resource", "subresource"}
 
+// mayNameSecretBearing reports whether a request URI's JSON bytes may name secrets,
+// tokenreviews or serviceaccounts/token (in any case, percent-encoded or escaped): most
+// URIs are then read without being decoded.
+func mayNameSecretBearing(raw []byte) bool {
+	for _, m := range [...]string{"ecret", "ECRET", "oken", "OKEN", "%", `\`} {
+		if bytes.Contains(raw, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
 // secretsGate reads, without decoding the event's bodies, which resource objectRef and
 // requestURI name, and whether the event's bytes hold a marker (MayContain: a synthesised
 // or freely changed event always may). Most events name no secret-bearing resource and
@@ -531,9 +551,11 @@ func secretsGate(ev *pipeline.Event) (class, bool) {
 	if ev.Strings("objectRef", objectRefNames, ref[:]) {
 		c = classOf(c, ref[0], ref[1], ref[2])
 	}
-	if uri, ok := ev.Field("requestURI").(string); ok {
-		if group, resource, sub, ok := parseRequestURI(uri); ok {
-			c = classOf(c, group, resource, sub)
+	if raw, ok := ev.RawMember("requestURI"); !ok || mayNameSecretBearing(raw) {
+		if uri, ok := ev.Field("requestURI").(string); ok {
+			if group, resource, sub, ok := parseRequestURI(uri); ok {
+				c = classOf(c, group, resource, sub)
+			}
 		}
 	}
 	for _, m := range presetMarkers {

@@ -152,23 +152,21 @@ var eventMembers = map[string]bool{
 // so they could carry anything past redaction), and counts them in ev.OutsideSchema. The
 // other members keep their bytes.
 func keepEventMembers(ev *pipeline.Event) {
-	var buf [24]string
-	keys := ev.Keys(buf[:0])
-	var beta bool
-	for _, k := range keys {
-		if !eventMembers[k] {
-			if k == "metadata" || k == "timestamp" {
-				if !beta {
-					av, _ := ev.Field("apiVersion").(string)
-					beta = av == "audit.k8s.io/v1beta1" || av == "audit.k8s.io/v1alpha1"
-				}
-				if beta {
-					continue
-				}
+	var buf [4]string
+	var beta, checked bool
+	for _, k := range ev.UnknownKeys(eventMembers, buf[:0]) {
+		if k == "metadata" || k == "timestamp" {
+			if !checked {
+				av, _ := ev.Field("apiVersion").(string)
+				beta = av == "audit.k8s.io/v1beta1" || av == "audit.k8s.io/v1alpha1"
+				checked = true
 			}
-			ev.DeleteField(k)
-			ev.OutsideSchema++
+			if beta {
+				continue
+			}
 		}
+		ev.DeleteField(k)
+		ev.OutsideSchema++
 	}
 }
 
