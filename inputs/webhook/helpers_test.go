@@ -20,7 +20,7 @@ import (
 // item is an audit Event as kube-apiserver's webhook backend posts it: no kind, no
 // apiVersion; a number whose digits must survive.
 func item(id string) string {
-	return `{"level":"Metadata","auditID":"` + id + `","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=500","verb":"list","user":{"username":"admin"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-11-30T05:00:00.000000Z","stageTimestamp":"2026-11-30T05:00:00.001000Z","annotations":{"n":"1"},"big":12345678901234567890.10}`
+	return `{"level":"Metadata","auditID":"` + id + `","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=500","verb":"list","user":{"username":"admin"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-11-30T05:00:00.000000Z","stageTimestamp":"2026-11-30T05:00:00.001000Z","annotations":{"n":"1"},"requestObject":{"big":12345678901234567890.10}}`
 }
 
 func eventList(version string, ids ...string) string {
