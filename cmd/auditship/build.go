@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -121,8 +122,8 @@ func checkConfig(path string, f config.Factories, m *metrics.Metrics) (*config.C
 }
 
 // checkOutputs reports, one problem per line, what would stop cfg's outputs from being
-// created: a secret or CA file that is missing, empty or holds no certificate, an output
-// path that is a directory or a symlink. `validate` and reloads call it, so a config that
+// created (a secret or CA file that is missing, empty or holds no certificate, an output
+// path that is a directory or a symlink) or the agent from using its data_dir. `validate` and reloads call it, so a config that
 // validates can be started.
 func checkOutputs(cfg *config.Config, f config.Factories, m *metrics.Metrics) error {
 	set := baseSettings(cfg, hclog.NewNullLogger(), m, true)
@@ -143,6 +144,11 @@ func checkOutputs(cfg *config.Config, f config.Factories, m *metrics.Metrics) er
 		if err != nil {
 			problems = append(problems, problemLines(cfg.Path, o.Key, err)...)
 		}
+	}
+	// data_dir is no output, but a config that validates must start: the agent refuses a
+	// data_dir where checkpoints cannot be saved (internal/datadir).
+	if err := safefile.CheckDir(config.ResolvePath(cfg.DataDir)); err != nil {
+		problems = append(problems, problemLines(cfg.Path, "data_dir", err)...)
 	}
 	if len(problems) > 0 {
 		return usageErr(config.Problems(problems))

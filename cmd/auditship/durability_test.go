@@ -346,3 +346,48 @@ func TestStartWithAnUnreadCheckpoint(t *testing.T) {
 		t.Fatalf("warned about a configured input or a temporary file:\n%s", log)
 	}
 }
+
+// TestValidateDataDir (issue 20 kinds 3 and 5): `validate` refuses a data_dir the agent
+// would refuse to start on, without creating it when it is fine.
+func TestValidateDataDir(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string) string // returns data_dir
+		want  string                                // "" for valid
+	}{
+		{"missing, creatable", func(t *testing.T, dir string) string { return filepath.Join(dir, "new", "state") }, ""},
+		{"a regular file", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "plain", "")
+			return filepath.Join(dir, "plain")
+		}, "data_dir: "},
+		{"under a regular file", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "plain", "")
+			return filepath.Join(dir, "plain", "state")
+		}, "not a directory"},
+		{"read-only filesystem", func(t *testing.T, dir string) string {
+			ro := fsfault.Mount(t, 1<<20)
+			fsfault.ReadOnly(t, ro)
+			return filepath.Join(ro, "state")
+		}, "read-only"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dataDir := c.setup(t, dir)
+			cfg := writeConfig(t, dir, strings.Replace(fileAgentConfig(""), "%DIR%/state", dataDir, 1))
+			code, _, stderr := run(t, "", "validate", "-c", cfg)
+			if c.want == "" {
+				if code != 0 {
+					t.Fatalf("validate: exit %d:\n%s", code, stderr)
+				}
+				if _, err := os.Stat(dataDir); err == nil {
+					t.Fatal("validate created data_dir")
+				}
+				return
+			}
+			if code != exitUsage || !strings.Contains(stderr, "data_dir: ") || !strings.Contains(stderr, c.want) {
+				t.Fatalf("validate: exit %d, want %d naming data_dir (%q):\n%s", code, exitUsage, c.want, stderr)
+			}
+		})
+	}
+}

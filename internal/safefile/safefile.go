@@ -237,25 +237,35 @@ func Check(path string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
-	dir := filepath.Dir(path)
-	for {
-		fi, err := os.Stat(dir)
+	if err := CheckDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// CheckDir reports what would stop the agent from creating files in dir (MkdirAll, then
+// new files), without creating anything: an existing dir must be a directory that takes
+// new entries; a missing one needs its nearest existing ancestor to. `validate` calls it
+// for data_dir.
+func CheckDir(dir string) error {
+	for d := dir; ; {
+		fi, err := os.Stat(d)
 		if err == nil {
 			if !fi.IsDir() {
-				return fmt.Errorf("%s: %s is not a directory", path, dir)
+				return fmt.Errorf("%s is not a directory", d)
 			}
-			if err := writable(dir); err != nil {
-				return fmt.Errorf("%s: cannot create files in %s: %w", path, dir, err)
+			if err := writable(d); err != nil {
+				return fmt.Errorf("cannot create files in %s: %w", d, err)
 			}
 			return nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return fmt.Errorf("%s: no existing directory above it", path)
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("%s: no existing directory above it", dir)
 		}
-		dir = parent
+		d = parent
 	}
 }
