@@ -46,3 +46,16 @@ func writable(dir string) error {
 	}
 	return nil
 }
+
+// checkLinkOwner refuses a symbolic link on the way to a written file that neither root
+// nor the agent's effective user owns (see checkLinks).
+func checkLinkOwner(fi fs.FileInfo, path string) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if uid := os.Geteuid(); st.Uid != 0 && int(st.Uid) != uid {
+		return fmt.Errorf("%s is a symbolic link owned by uid %d (neither root nor the agent's uid %d): %w", path, st.Uid, uid, ErrForeignSymlink)
+	}
+	return nil
+}

@@ -10,8 +10,10 @@
 //   - directories the agent creates are 0700; its own state directories (data_dir and what
 //     is under it) are tightened to 0700 when found wider.
 //
-// Directories above the last component are followed as the operating system does: an
-// operator may well keep data_dir behind a symlink. Appends are whole or not at all
+// Directories above the last component are followed as the operating system does (an
+// operator may well keep data_dir behind a symlink), unless the link is owned by a user
+// other than root or the agent's: such a link was planted by whoever can write its
+// directory, and is refused. Appends are whole or not at all
 // (AppendAll), so a full disk never leaves half a batch in a file.
 package safefile
 
@@ -32,6 +34,10 @@ const (
 
 // ErrSymlink is returned (wrapped) when the file to write is a symbolic link.
 var ErrSymlink = errors.New("is a symbolic link; refusing to write through it")
+
+// ErrForeignSymlink is returned (wrapped) when a directory on the way to what the agent
+// writes is reached through a symbolic link another user owns (see checkLinks).
+var ErrForeignSymlink = errors.New("refusing to write through it")
 
 // OpenAppend opens path for appending, creating it (0600) when absent; see the package
 // comment for the checks on an existing file.
@@ -59,6 +65,9 @@ func OpenLock(path string) (*os.File, error) {
 }
 
 func open(path string, flags int) (*os.File, error) {
+	if err := checkLinks(path); err != nil {
+		return nil, err
+	}
 	// Two rounds: the file may be removed between a failed exclusive create and the open.
 	for range 2 {
 		f, err := os.OpenFile(path, flags|os.O_CREATE|os.O_EXCL|noFollow, FileMode)
@@ -124,8 +133,16 @@ func checkExisting(f *os.File, path string) error {
 
 // MkdirAll creates dir and any missing parents with mode 0700 (not narrowed by the umask
 // alone: a created directory is set to 0700 explicitly). Existing directories are left as
-// they are: an output's directory may be a shared one such as /var/log.
+// they are: an output's directory may be a shared one such as /var/log. A symbolic link
+// another user owns on the way is refused (see checkLinks).
 func MkdirAll(dir string) error {
+	if err := checkLinks(dir); err != nil {
+		return err
+	}
+	return mkdirAll(dir)
+}
+
+func mkdirAll(dir string) error {
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
 			return fmt.Errorf("%s is not a directory", dir)
@@ -134,7 +151,7 @@ func MkdirAll(dir string) error {
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
-		if err := MkdirAll(parent); err != nil {
+		if err := mkdirAll(parent); err != nil {
 			return err
 		}
 	}
@@ -224,6 +241,9 @@ func MkdirUnder(root, rel string) (string, error) {
 // user owns (not a symlink, not a directory); a missing one needs its nearest existing
 // ancestor to be a directory that takes new entries. `validate` calls it.
 func Check(path string) error {
+	if err := checkLinks(path); err != nil {
+		return err
+	}
 	fi, err := os.Lstat(path)
 	switch {
 	case err == nil:
