@@ -16,6 +16,8 @@ func FuzzDecodeEventList(f *testing.F) {
 	f.Add([]byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","ITEMS":[{}]}`))
 	f.Add([]byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"a":"\u2028\n","n":1e999}],"items":[]}`))
 	f.Add([]byte("{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{\"s\":\"\xff\"}]}"))
+	f.Add([]byte(`{"\u006bind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"a" : [1, {"b":"x\"y\\"}], "n" : -0.50e+3 } , {}]}`))
+	f.Add([]byte(" {\"kind\":\"EventList\",\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[]}\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		lines, err := DecodeEventList(body)
 		if err != nil {
