@@ -60,6 +60,7 @@ type Metrics struct {
 	families []*family
 
 	eventsRead, bytesRead, eventsInvalid, eventsLost, bytesLost, linesSkipped, nulBytes *family
+	filesVanished                                                                       *family
 	eventsDropped, fieldsRedacted, bodiesRemoved, filterErrors, membersRemoved          *family
 	eventsShipped, bytesShipped, outputBytes, outputErrors, outputRetries, deadLettered *family
 
@@ -107,6 +108,7 @@ func New() *Metrics {
 	m.eventsInvalid = counter("events_invalid", "events_invalid_total", "Lines that were not valid audit events (skipped, never shipped).", "input")
 	m.eventsLost = counter("events_lost", "events_lost_total", "Events (lines) rotated or deleted away before they were read.", "input")
 	m.bytesLost = counter("bytes_lost", "bytes_lost_total", "Bytes rotated or deleted away before they were read.", "input")
+	m.filesVanished = counter("files_vanished", "files_vanished_total", "Files last read as a live file (still written to) that were rotated or deleted away, and found nowhere, before their end could be checked (the agent was down, or had closed the file as idle): lines written to them since are lost, how many is unknown.", "input")
 	m.linesSkipped = counter("lines_skipped", "lines_skipped_total", "Lines longer than max_line_bytes, skipped whole.", "input")
 	m.nulBytes = counter("nul_bytes_skipped", "nul_bytes_skipped_total", "NUL bytes skipped between lines (left by a writer that kept its offset after a copytruncate).", "input")
 	m.eventsDropped = counter("dropped", "events_dropped_total", "Events dropped by a filter.", "filter")
@@ -248,6 +250,7 @@ func (m *Metrics) InputBytesRead(in string, n int)     { m.bytesRead.add(in, int
 func (m *Metrics) InputEventsInvalid(in string, n int) { m.eventsInvalid.add(in, int64(n)) }
 func (m *Metrics) InputEventsLost(in string, n int)    { m.eventsLost.add(in, int64(n)) }
 func (m *Metrics) InputBytesLost(in string, n int64)   { m.bytesLost.add(in, n) }
+func (m *Metrics) InputFileVanished(in string)         { m.filesVanished.add(in, 1) }
 func (m *Metrics) InputLinesSkipped(in string, n int)  { m.linesSkipped.add(in, int64(n)) }
 func (m *Metrics) InputNULBytesSkipped(in string, n int64) {
 	m.nulBytes.add(in, n)

@@ -453,6 +453,9 @@ func printSummary(w io.Writer, m *metrics.Metrics, d time.Duration) {
 		fmt.Fprintf(w, "auditship: WARNING lost %s (about %d events): rotated or deleted away, cut, or unreadable before they could be read (paths in the log)\n",
 			humanBytes(lost), m.Sum("events_lost/"))
 	}
+	if n := m.Sum("files_vanished/"); n > 0 {
+		fmt.Fprintf(w, "auditship: WARNING %d live files vanished (rotated or deleted away while the agent was down, found nowhere): lines written to them after they were last read are lost, how many is unknown (paths in the log)\n", n)
+	}
 	if nuls := m.Sum("nul_bytes_skipped/"); nuls > 0 {
 		fmt.Fprintf(w, "auditship: skipped %s of NUL bytes between lines\n", humanBytes(nuls))
 	}

@@ -29,3 +29,20 @@ func TestSummaryReportsLossAndNULs(t *testing.T) {
 		}
 	}
 }
+
+// A live file that vanished while the agent was down is a loss of unknown size: the
+// summary says so, with the count of such files (issue 13 kind 5).
+func TestSummaryReportsVanishedLiveFiles(t *testing.T) {
+	m := metrics.New()
+	var quiet bytes.Buffer
+	printSummary(&quiet, m, time.Second)
+	if strings.Contains(quiet.String(), "vanished") {
+		t.Fatalf("nothing vanished, but:\n%s", quiet.String())
+	}
+	m.InputFileVanished("apiserver")
+	var out bytes.Buffer
+	printSummary(&out, m, time.Second)
+	if want := "WARNING 1 live files vanished"; !strings.Contains(out.String(), want) {
+		t.Fatalf("summary lacks %q:\n%s", want, out.String())
+	}
+}

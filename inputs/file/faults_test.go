@@ -264,6 +264,84 @@ func TestBackupRenamedWhileDownIsFoundByIdentity(t *testing.T) {
 	}
 }
 
+// Issue 13 kind 5, the variant where the agent had read the live file to its end when it
+// stopped: lines written to it while the agent was down, then rotated and deleted (or
+// moved out of the watched directory) before the agent came back, are gone with no
+// count of them. The agent cannot know how many, but it must say that a file it was
+// following as the live file vanished unfinished-for-all-it-knows. A backup (or .gz) read
+// to its end and then deleted by retention is complete: not reported.
+func TestLiveFileVanishedWhileDownIsReported(t *testing.T) {
+	tests := []struct {
+		name     string
+		away     func(t *testing.T, live, backup string) // while the agent is down
+		vanished int
+		want     []string
+	}{
+		{"rotated and deleted", func(t *testing.T, live, b string) {
+			appendFile(t, live, lines("r", 10, 15))
+			rename(t, live, b)
+			if err := os.Remove(b); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, ids("n", 0, 5)},
+		{"rotated and moved out of the directory", func(t *testing.T, live, b string) {
+			appendFile(t, live, lines("r", 10, 15))
+			rename(t, live, b)
+			rename(t, b, filepath.Join(t.TempDir(), "elsewhere"))
+		}, 1, ids("n", 0, 5)},
+		{"rotated, backup kept", func(t *testing.T, live, b string) {
+			appendFile(t, live, lines("r", 10, 15))
+			rename(t, live, b)
+		}, 0, concat(ids("r", 10, 15), ids("n", 0, 5))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			live := filepath.Join(dir, "audit.log")
+			appendFile(t, live, lines("r", 0, 10))
+			c := testConfig(live)
+			equalIDs(t, readAll(t, newInput(t, c, data, true, nil)), ids("r", 0, 10))
+			tt.away(t, live, lumberjackName(live, t0))
+			appendFile(t, live, lines("n", 0, 5))
+			for restart := 0; restart < 2; restart++ { // reported once, not at every start
+				m := &recMetrics{}
+				got := readAll(t, newInput(t, c, data, true, m))
+				want := tt.want
+				if restart > 0 {
+					want = nil
+				}
+				equalIDs(t, got, want)
+				wantVanished := tt.vanished
+				if restart > 0 {
+					wantVanished = 0
+				}
+				if st := m.get(); st.vanished != wantVanished || st.lag != 0 {
+					t.Fatalf("start %d: %d files reported vanished, want %d (lag %d)", restart, st.vanished, wantVanished, st.lag)
+				}
+			}
+		})
+	}
+}
+
+// A backup read to its end is complete: retention deleting it is no loss.
+func TestBackupDeletedAfterReadIsNotReported(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	live := filepath.Join(dir, "audit.log")
+	backup := lumberjackName(live, t0)
+	appendFile(t, backup, lines("b", 0, 5))
+	appendFile(t, live, lines("r", 0, 5))
+	c := testConfig(live)
+	equalIDs(t, readAll(t, newInput(t, c, data, true, nil)), concat(ids("b", 0, 5), ids("r", 0, 5)))
+	if err := os.Remove(backup); err != nil {
+		t.Fatal(err)
+	}
+	m := &recMetrics{}
+	equalIDs(t, readAll(t, newInput(t, c, data, true, m)), nil)
+	if st := m.get(); st.vanished != 0 || st.lostBytes != 0 {
+		t.Fatalf("a backup read to its end and deleted: %d files reported vanished, %d bytes lost", st.vanished, st.lostBytes)
+	}
+}
+
 func rename(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.Rename(from, to); err != nil {

@@ -108,6 +108,7 @@ type recMetrics struct {
 	config.NopMetrics
 	mu                                     sync.Mutex
 	read, invalid, skipped, lostEv, bytesR int
+	vanished                               int
 	lostBytes, lag, nuls                   int64
 }
 
@@ -117,6 +118,7 @@ func (m *recMetrics) InputEventsInvalid(_ string, n int) { m.mu.Lock(); m.invali
 func (m *recMetrics) InputLinesSkipped(_ string, n int)  { m.mu.Lock(); m.skipped += n; m.mu.Unlock() }
 func (m *recMetrics) InputEventsLost(_ string, n int)    { m.mu.Lock(); m.lostEv += n; m.mu.Unlock() }
 func (m *recMetrics) InputBytesLost(_ string, n int64)   { m.mu.Lock(); m.lostBytes += n; m.mu.Unlock() }
+func (m *recMetrics) InputFileVanished(string)           { m.mu.Lock(); m.vanished++; m.mu.Unlock() }
 func (m *recMetrics) InputNULBytesSkipped(_ string, n int64) {
 	m.mu.Lock()
 	m.nuls += n
@@ -131,7 +133,7 @@ func (m *recMetrics) InputCheckpointLag(_ string, n int64) {
 func (m *recMetrics) get() recMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return recMetrics{read: m.read, invalid: m.invalid, skipped: m.skipped, lostEv: m.lostEv, bytesR: m.bytesR, lostBytes: m.lostBytes, lag: m.lag, nuls: m.nuls}
+	return recMetrics{read: m.read, invalid: m.invalid, skipped: m.skipped, lostEv: m.lostEv, bytesR: m.bytesR, lostBytes: m.lostBytes, lag: m.lag, nuls: m.nuls, vanished: m.vanished}
 }
 
 func testConfig(paths ...string) *Config {

@@ -718,6 +718,14 @@ func (in *Input) forgetUnseen(now time.Time) {
 			in.log.Warn("file vanished before it was read to its end; its unread data is lost",
 				"path", t.path, "unread_bytes", lost, "estimated_events", events)
 			t.lostCounted = true
+		} else if !t.lostCounted && len(in.young) == 0 && in.wasLive(t) {
+			// Read to its end as far as the agent knows, but it was still written to:
+			// what was appended after the last read (while the agent was down, or after
+			// the file was closed as idle) went with it. How much is unknown; say so.
+			in.met.InputFileVanished(in.name)
+			in.log.Warn("live file rotated or deleted away before the agent could check its end; lines written to it after it was last read are lost (how many is unknown)",
+				"path", t.path, "read_to", t.readOff, "last_seen", t.lastSeen)
+			t.lostCounted = true
 		}
 		if t.lastSeen.IsZero() {
 			t.lastSeen = now
@@ -735,6 +743,26 @@ func (in *Input) forgetUnseen(now time.Time) {
 	}
 	clear(in.files[len(kept):])
 	in.files = kept
+}
+
+// wasLive reports whether t was, when last read, a live file: at a path the config
+// selects that is not a rotated backup's name, and not compressed. A live file is still
+// written to (kube-apiserver appends until it rotates it), so one that vanishes may take
+// unread lines with it even when it was read to its end; a backup or a .gz is not
+// written to any more, so read to its end it is complete and retention may delete it.
+func (in *Input) wasLive(t *tracked) bool {
+	if t.gz || t.backup || isGzip(t.path) {
+		return false
+	}
+	if _, ok := parseBackup(t.path); ok {
+		return false
+	}
+	for _, p := range in.cfg.Paths {
+		if ok, _ := filepath.Match(p, t.path); ok || p == t.path {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *Input) avgLineBytes(t *tracked) float64 {

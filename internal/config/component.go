@@ -53,6 +53,10 @@ type Metrics interface {
 	// InputNULBytesSkipped counts NUL bytes skipped between lines (a copytruncate whose
 	// writer kept its offset leaves a run of them).
 	InputNULBytesSkipped(input string, n int64)
+	// InputFileVanished counts a file the input last read as a live file (one still
+	// written to) that was rotated or deleted away, and found nowhere, before the input
+	// could check its end: lines written to it since were lost, how many is unknown.
+	InputFileVanished(input string)
 	// InputMembersRemoved counts top-level members outside the audit Event schema that
 	// decoding removed from events.
 	InputMembersRemoved(input string, n int)
@@ -74,6 +78,7 @@ func (NopMetrics) InputCheckpointLag(string, int64)   {}
 func (NopMetrics) InputLinesSkipped(string, int)      {}
 func (NopMetrics) InputNULBytesSkipped(string, int64) {}
 func (NopMetrics) InputMembersRemoved(string, int)    {}
+func (NopMetrics) InputFileVanished(string)           {}
 func (NopMetrics) OutputDeadLettered(string, int)     {}
 func (NopMetrics) InputCheckpointSaved(string, error) {}
 
