@@ -390,6 +390,15 @@ func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())
 }
 
+// WebhookDeclare creates a webhook input's series at 0: events received and requests for
+// each code it answers that an alert would watch.
+func (m *Metrics) WebhookDeclare(input string) {
+	m.webhookEvents.WithLabelValues(input)
+	for _, code := range []string{"200", "400", "401", "403", "413", "429", "500", "503"} {
+		m.webhookRequests.WithLabelValues(input, code)
+	}
+}
+
 // WebhookRequest counts a request a webhook input answered with code.
 func (m *Metrics) WebhookRequest(input string, code int) {
 	m.webhookRequests.WithLabelValues(input, strconv.Itoa(code)).Inc()

@@ -134,6 +134,7 @@ func (m *recMetrics) WebhookRequest(_ string, code int) {
 	}
 	m.codes[code]++
 }
+func (m *recMetrics) WebhookDeclare(string) {}
 func (m *recMetrics) WebhookEventsReceived(_ string, n int) {
 	m.mu.Lock()
 	m.received += n

@@ -26,6 +26,8 @@ import (
 // Metrics is what the webhook input reports beyond config.Metrics; the agent's metrics
 // implement it (auditship_webhook_*, auditship_spool_*).
 type Metrics interface {
+	// WebhookDeclare creates the input's series at 0, before any request.
+	WebhookDeclare(input string)
 	// WebhookRequest counts one answered request by its HTTP status code.
 	WebhookRequest(input string, code int)
 	// WebhookEventsReceived counts items appended to the spool (answered 200).
@@ -37,6 +39,7 @@ type Metrics interface {
 
 type nopMetrics struct{}
 
+func (nopMetrics) WebhookDeclare(string)                   {}
 func (nopMetrics) WebhookRequest(string, int)              {}
 func (nopMetrics) WebhookEventsReceived(string, int)       {}
 func (nopMetrics) Spool(string, int64, int, time.Duration) {}
@@ -86,6 +89,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 	if m, ok := set.Metrics.(Metrics); ok {
 		in.met = m
 	}
+	in.met.WebhookDeclare(set.Name)
 	var tlsCfg *tls.Config
 	if !c.AllowPlainHTTP {
 		var err error
