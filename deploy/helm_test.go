@@ -358,6 +358,39 @@ func TestHelmExamples(t *testing.T) {
 				if dig(ds, "spec", "template", "spec", "priorityClassName") != "system-node-critical" || find(objs, "PriorityClass") != nil {
 					t.Error("priorityClass.create: false must use the named class and create none")
 				}
+			case "webhook.yaml":
+				ds := find(objs, "DaemonSet")
+				var port map[string]any
+				for _, c := range dig(ds, "spec", "template", "spec", "containers").([]any) {
+					for _, p := range dig(c, "ports").([]any) {
+						if dig(p, "name") == "webhook" {
+							port = p.(map[string]any)
+						}
+					}
+				}
+				if port == nil || port["hostIP"] != "127.0.0.1" || port["hostPort"] != float64(9443) || port["containerPort"] != float64(9443) {
+					t.Errorf("webhook port: %v, want 9443 published on the node's 127.0.0.1 only", port)
+				}
+				if dig(ds, "spec", "template", "spec", "hostNetwork") == true {
+					t.Error("the webhook needs no hostNetwork")
+				}
+				b, err := parseBundle(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, _, err := b.agentConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"cert_file", "key_file", "client_ca_file"} {
+					f := cfg.str("inputs", "apiserver-webhook", "tls", k)
+					if m := mountFor(b.agentContainer(), f); m == nil || m.Name != "webhook-tls" || !m.ReadOnly {
+						t.Errorf("tls.%s %s is not on the read-only webhook-tls Secret mount", k, f)
+					}
+				}
+				if v := b.volume("webhook-tls"); v == nil || v.Secret == nil || v.Secret.SecretName != "auditship-webhook-tls" {
+					t.Error("no webhook-tls volume from the Secret")
+				}
 			case "kube-audit-rest.yaml":
 				b, err := parseBundle(out)
 				if err != nil {
@@ -382,6 +415,7 @@ func TestHelmValuesSchema(t *testing.T) {
 		{"port out of range", []string{"--set", "http.port=70000"}, "port"},
 		{"relative host path", []string{"--set", "auditLog.hostPath=var/log"}, "hostPath"},
 		{"empty credentials secret", []string{"--set", "credentials.existingSecret="}, "existingSecret"},
+		{"webhook without its TLS secret", []string{"--set", "webhook.enabled=true"}, "tlsSecret"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := helm(t, append([]string{"template", "auditship", chartDir, "--kube-version", kubeVersion}, tc.args...)...)
