@@ -16,6 +16,11 @@ import (
 // silent fresh start re-ships (or, with start_at: end, skips) everything.
 var ErrCorruptCheckpoint = errors.New("corrupt checkpoint")
 
+// MaxCheckpointBytes bounds a checkpoint file read at start: one holds a few hundred bytes
+// per tracked file, so this leaves room for hundreds of thousands of files while a
+// planted /dev/zero or giant file cannot exhaust memory.
+const MaxCheckpointBytes = 64 << 20
+
 // CheckpointStore persists one JSON document atomically: written to a temporary file,
 // fsynced, renamed over the old one, and the directory fsynced, so a crash leaves either
 // the old or the new checkpoint, never a torn one. Files are 0600, directories 0700.
@@ -31,9 +36,12 @@ func NewCheckpointStore(path string) *CheckpointStore {
 // Path returns the checkpoint file's path.
 func (s *CheckpointStore) Path() string { return s.path }
 
-// Load decodes the checkpoint into v. It returns (false, nil) when there is none yet.
+// Load decodes the checkpoint into v. It returns (false, nil) when there is none yet. A
+// checkpoint that is not the agent's own (a symlink, a FIFO or device, another user's
+// file, a second hard link, over MaxCheckpointBytes) is an error: trusting a planted one
+// could skip a backlog silently.
 func (s *CheckpointStore) Load(v any) (bool, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := safefile.ReadOwn(s.path, MaxCheckpointBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

@@ -19,12 +19,12 @@ func checkOwner(fi fs.FileInfo, path string) error {
 		return nil
 	}
 	if uid := os.Geteuid(); int(st.Uid) != uid {
-		return fmt.Errorf("%s is owned by uid %d, not by the agent's uid %d; refusing to write to it", path, st.Uid, uid)
+		return fmt.Errorf("%s is owned by uid %d, not by the agent's uid %d; refusing to use it", path, st.Uid, uid)
 	}
 	// A second name for a file (a hard link planted beside the path) would make the
 	// agent write to, and chmod, a file it never meant to.
 	if fi.Mode().IsRegular() && st.Nlink > 1 {
-		return fmt.Errorf("%s has %d hard links; refusing to write to it", path, st.Nlink)
+		return fmt.Errorf("%s has %d hard links; refusing to use it", path, st.Nlink)
 	}
 	return nil
 }
