@@ -181,3 +181,45 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestCertRotation: a renewed serving certificate is served without a restart; a pair
+// that cannot be loaded (a key from another certificate: rotation caught half-way) keeps
+// the previous one.
+func TestCertRotation(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, "serving")
+	crt1, key1 := ca.issue(t, "first", x509.ExtKeyUsageServerAuth)
+	c := NewConfig()
+	c.Listen = "127.0.0.1:0"
+	c.SpoolDir = filepath.Join(dir, "spool")
+	c.AllowPlainHTTP = false
+	c.TLS = TLS{CertFile: write(t, filepath.Join(dir, "tls.crt"), crt1), KeyFile: write(t, filepath.Join(dir, "tls.key"), key1)}
+	in := newInput(t, c, t.TempDir())
+	in.certs.every = 0 // look at the files at every handshake
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.pem)
+	served := func() string {
+		t.Helper()
+		conn, err := tls.Dial("tcp", in.Addr().String(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if cn := served(); cn != "first" {
+		t.Fatalf("served %q", cn)
+	}
+	crt2, key2 := ca.issue(t, "second", x509.ExtKeyUsageServerAuth)
+	later := time.Now().Add(time.Minute)
+	write(t, c.TLS.CertFile, crt2) // the key still belongs to the first certificate
+	os.Chtimes(c.TLS.CertFile, later, later)
+	if cn := served(); cn != "first" {
+		t.Fatalf("a mismatched pair replaced the served certificate: %q", cn)
+	}
+	write(t, c.TLS.KeyFile, key2)
+	os.Chtimes(c.TLS.KeyFile, later, later)
+	if cn := served(); cn != "second" {
+		t.Fatalf("the renewed certificate is not served: %q", cn)
+	}
+}

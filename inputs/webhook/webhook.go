@@ -61,6 +61,7 @@ type Input struct {
 	file *file.Input
 
 	token     []byte // SHA-256 of the bearer token; nil when none is required
+	certs     *certReloader
 	clientCAs *x509.CertPool
 
 	ln      net.Listener
@@ -169,11 +170,12 @@ func New(c *Config, set config.Settings) (*Input, error) {
 }
 
 func (in *Input) loadTLS() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(in.cfg.TLS.CertFile, in.cfg.TLS.KeyFile)
+	r, err := newCertReloader(in.cfg.TLS.CertFile, in.cfg.TLS.KeyFile, in.log)
 	if err != nil {
-		return nil, fmt.Errorf("tls: cannot load cert_file and key_file: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	in.certs = r
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.get}
 	if in.cfg.TLS.ClientCAFile != "" {
 		pem, err := secretfile.ReadCertificate(in.cfg.TLS.ClientCAFile)
 		if err != nil {
