@@ -303,7 +303,7 @@ func (p *pass) redactAt(v any, path string) (any, bool) {
 		return nil, false
 	}
 	if path == "" {
-		if s, ok := v.(string); ok && (s == "" || s == Placeholder) {
+		if isEmptyOrMasked(v) {
 			return nil, false
 		}
 		return p.act.redact(p, v)
@@ -311,44 +311,62 @@ func (p *pass) redactAt(v any, path string) (any, bool) {
 	if path[0] != '/' {
 		return nil, false
 	}
-	segs := strings.Split(path[1:], "/")
-	cur := v
-	for i, raw := range segs {
-		seg := strings.ReplaceAll(strings.ReplaceAll(raw, "~1", "/"), "~0", "~")
-		last := i == len(segs)-1
-		switch t := cur.(type) {
-		case map[string]any:
-			x, ok := t[seg]
-			if !ok || x == nil {
-				return nil, false
-			}
-			if last {
-				if s, ok := x.(string); ok && (s == "" || s == Placeholder) {
-					return nil, false
-				}
-				p.redactKey(t, seg)
-				return v, false
-			}
-			cur = x
-		case []any:
-			idx, err := strconv.Atoi(seg)
-			if err != nil || idx < 0 || idx >= len(t) || seg != strconv.Itoa(idx) {
-				return nil, false
-			}
-			if last {
-				nv, rm := p.act.redact(p, t[idx])
+	if p.redactIn(v, strings.Split(path[1:], "/")) {
+		return v, false
+	}
+	return nil, false
+}
+
+// redactIn redacts, in place, what the JSON Pointer segments segs reach inside cur and
+// reports whether anything was redacted. An array segment stands for every element of
+// the array: "-" (RFC 6902: past the last element) and an index name the position at
+// the time of the operation, and later operations of the same patch (an add before it,
+// another append after it) move the value to another position of the object as stored.
+func (p *pass) redactIn(cur any, segs []string) bool {
+	seg := strings.ReplaceAll(strings.ReplaceAll(segs[0], "~1", "/"), "~0", "~")
+	last := len(segs) == 1
+	switch t := cur.(type) {
+	case map[string]any:
+		x, ok := t[seg]
+		if !ok || x == nil {
+			return false
+		}
+		if !last {
+			return p.redactIn(x, segs[1:])
+		}
+		if isEmptyOrMasked(x) {
+			return false
+		}
+		p.redactKey(t, seg)
+		return true
+	case []any:
+		if idx, err := strconv.Atoi(seg); seg != "-" && (err != nil || idx < 0 || seg != strconv.Itoa(idx)) {
+			return false
+		}
+		changed := false
+		for i, x := range t {
+			switch {
+			case x == nil:
+			case !last:
+				changed = p.redactIn(x, segs[1:]) || changed
+			case !isEmptyOrMasked(x):
+				nv, rm := p.act.redact(p, x)
 				if rm {
 					nv = nil // an element cannot go without shifting the others' pointers
 				}
-				t[idx] = nv
-				return v, false
+				t[i] = nv
+				changed = true
 			}
-			cur = t[idx]
-		default:
-			return nil, false
 		}
+		return changed
 	}
-	return nil, false
+	return false
+}
+
+// isEmptyOrMasked reports whether v is a string that carries nothing: empty or masked.
+func isEmptyOrMasked(v any) bool {
+	s, ok := v.(string)
+	return ok && (s == "" || s == Placeholder)
 }
 
 // walk looks through a body that is not itself secret-bearing for what is: embedded

@@ -42,6 +42,12 @@ func Shapes() []Shape {
 		return withAnnotations(Event("patch", "secrets", "s1", nil, Secret(c, nil)),
 			obj{"patch.webhook.admission.k8s.io/round_1_index_3": webhookPatch(arr{obj{"op": "add", "path": "/data/k", "value": c.V()}})})
 	})
+	add(1, "webhook patch copies data to the end of finalizers", "", func(c *Canaries) any {
+		s := Secret(c, nil)
+		s["metadata"].(obj)["finalizers"] = arr{"example.com/keep", c.V()}
+		return withAnnotations(Event("create", "secrets", "s1", nil, s),
+			obj{"patch.webhook.admission.k8s.io/round_0_index_0": webhookPatch(arr{obj{"op": "copy", "from": "/data/password", "path": "/metadata/finalizers/-"}})})
+	})
 	add(1, "webhook patch annotation that is not JSON", "", func(c *Canaries) any {
 		return withAnnotations(Event("create", "secrets", "s1", nil, nil),
 			obj{"patch.webhook.admission.k8s.io/round_0_index_0": "patch: " + c.V()})
@@ -211,6 +217,11 @@ func Shapes() []Shape {
 				md["annotations"] = obj{"meta.helm.sh/release-name": v}
 			case "/type":
 				s["type"] = v
+			case "/metadata/finalizers/-":
+				// "-" is the end of the array (RFC 6902 4.1): the value is appended.
+				md["finalizers"] = arr{"example.com/keep", v}
+			case "/metadata/finalizers/0":
+				md["finalizers"] = arr{v, "example.com/keep"}
 			}
 			return Event("patch", "secrets", "s1", arr{obj{"op": op, "from": from, "path": to}}, s)
 		}
@@ -219,6 +230,8 @@ func Shapes() []Shape {
 	add(3, "json patch moves data into a label", "", copyInto("move", "/data/password", "/metadata/labels/copy"))
 	add(3, "json patch copies data into an allow-listed annotation", "", copyInto("copy", "/data/password", "/metadata/annotations/meta.helm.sh~1release-name"))
 	add(3, "json patch moves stringData into type", "", copyInto("move", "/stringData/token", "/type"))
+	add(3, "json patch copies data to the end of finalizers (\"-\")", "", copyInto("copy", "/data/password", "/metadata/finalizers/-"))
+	add(3, "json patch moves data to the start of finalizers", "", copyInto("move", "/data/password", "/metadata/finalizers/0"))
 	add(3, "table cells and column definitions", `"Opaque"`, func(c *Canaries) any {
 		return Event("list", "secrets", "", nil, obj{"kind": "Table", "apiVersion": "meta.k8s.io/v1",
 			"columnDefinitions": arr{obj{"name": "Name", "type": "string"}, obj{"name": "Type", "type": "string"}, obj{"name": "Data", "type": "integer"},
