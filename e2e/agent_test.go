@@ -294,3 +294,26 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 func joinLines(lines [][]byte) []byte { return bytes.Join(lines, []byte("\n")) }
 
 var _ = strings.TrimSpace
+
+// checkNoLeaks fails t for each leak form of a recorded secret found in an output. The
+// input must hold some (else the check proves nothing): the counts are logged.
+func checkNoLeaks(t *testing.T, forms map[string]string, input []byte, outputs map[string][][]byte) {
+	t.Helper()
+	inInput := leaks("input", input, forms)
+	t.Logf("%d secret leak forms recorded; %d occur in the input", len(forms), len(inInput))
+	if len(inInput) == 0 {
+		t.Fatal("no planted secret reached the input: the leak check would prove nothing")
+	}
+	names := make([]string, 0, len(outputs))
+	for n := range outputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		found := leaks(n, joinLines(outputs[n]), forms)
+		t.Logf("%s: %d leaked secret forms", n, len(found))
+		for _, l := range found {
+			t.Error(l)
+		}
+	}
+}

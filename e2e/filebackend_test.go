@@ -27,7 +27,8 @@ const esIndex = "k8s-audit-e2e"
 // follows --audit-log-path while kube-apiserver rotates it every 1 MB (rename, then gzip)
 // and is SIGKILLed and restarted three times mid-traffic. Every event the API server
 // wrote (its own files, gzipped backups included, are the ground truth) must reach the
-// file output, S3 on MinIO and Elasticsearch, and nothing else.
+// file output, S3 on MinIO and Elasticsearch, and nothing else; and no secret value the
+// traffic planted or received may appear in any of them in any form.
 func TestFileBackendThroughRotationAndKills(t *testing.T) {
 	c := kube.Start(t, kube.Options{})
 	minio := miniotest.Start(t)
@@ -170,6 +171,8 @@ outputs:
 	s3Lines := s3Events(t, minio, "audit")
 	compare("s3", truth, countKeys(t, "s3", s3Lines)).check(t)
 
+	forms := d.LeakForms()
+	checkNoLeaks(t, forms, joinLines(truthLines), map[string][][]byte{"file output": fileLines, "elasticsearch": esLines, "s3": s3Lines})
 }
 
 // s3Events returns the events in every object of the bucket, decompressed.

@@ -14,7 +14,8 @@ import (
 // TestKubeAuditRestFromRealAdmissionReviews: a validating webhook records every
 // AdmissionReview the real API server sends it as kube-audit-rest does; the agent tails
 // that file, SIGKILLed once mid-traffic. Every review is shipped, every write the
-// traffic made (as the API server's own log shows it) has its review shipped.
+// traffic made (as the API server's own log shows it) has its review shipped, and no
+// secret value appears in the output.
 func TestKubeAuditRestFromRealAdmissionReviews(t *testing.T) {
 	c := kube.Start(t, kube.Options{})
 	dir := t.TempDir()
@@ -127,6 +128,7 @@ outputs:
 	if writes == 0 {
 		t.Fatal("no writes in the API server's log")
 	}
+	checkNoLeaks(t, d.LeakForms(), joinLines(reviews), map[string][][]byte{"kube-audit-rest output": shipped})
 }
 
 type target struct{ resource, subresource, namespace, name string }
