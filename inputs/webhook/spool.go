@@ -53,6 +53,19 @@ type spool struct {
 	closed []*segment // written no more, oldest first
 	bytes  int64      // of every segment on disk
 	seq    uint64
+
+	// Group commit: requests that arrive while an append runs wait in queue, and the
+	// next append writes and fsyncs all of them at once.
+	qmu     sync.Mutex
+	queue   []*waiter
+	writing bool // an append runs; the queue's head is handed the next one
+}
+
+// waiter is one request's lines waiting for the append that holds them.
+type waiter struct {
+	lines [][]byte
+	done  chan error    // the result of that append
+	lead  chan struct{} // closed when this waiter is to run the next append
 }
 
 // openSpool creates dir (0700) or recovers the segments a previous run left there. A
@@ -149,7 +162,54 @@ func (s *spool) full() bool {
 // append writes lines, each followed by a newline, to the current segment and fsyncs
 // it. It returns nil only when every line is on disk; otherwise the segment holds none of
 // them (safefile.Appender cuts a failed append back).
+//
+// Concurrent calls are committed in groups: while one append runs, the others queue, and
+// the first of them then writes the lines of every queued request in one append and one
+// fsync, whose result each of those requests gets. Each request still returns only once
+// its own lines are on disk, and a failed group fails every request in it (none of its
+// lines stays), so kube-apiserver sends them all again. Without it, concurrent requests
+// queued one fsync after another.
 func (s *spool) append(lines [][]byte) error {
+	w := &waiter{lines: lines, done: make(chan error, 1), lead: make(chan struct{})}
+	s.qmu.Lock()
+	s.queue = append(s.queue, w)
+	leader := !s.writing
+	s.writing = true
+	s.qmu.Unlock()
+	if !leader {
+		select {
+		case err := <-w.done:
+			return err
+		case <-w.lead:
+		}
+	}
+	s.qmu.Lock()
+	group := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	all := lines
+	if len(group) > 1 {
+		all = nil
+		for _, g := range group {
+			all = append(all, g.lines...)
+		}
+	}
+	err := s.write(all)
+	for _, g := range group {
+		g.done <- err
+	}
+	s.qmu.Lock()
+	if len(s.queue) > 0 {
+		close(s.queue[0].lead)
+	} else {
+		s.writing = false
+	}
+	s.qmu.Unlock()
+	return <-w.done
+}
+
+// write appends lines and fsyncs; see append.
+func (s *spool) write(lines [][]byte) error {
 	n := 0
 	for _, l := range lines {
 		n += len(l) + 1

@@ -2,9 +2,12 @@ package webhook
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -156,5 +159,58 @@ func TestSameFirstEvent(t *testing.T) {
 	b, _ := os.ReadFile(segs[1])
 	if bytes.Equal(a[:headerBits], b[:headerBits]) || strings.TrimSpace(string(a[:headerBits])) != "" {
 		t.Fatal("segment headers are not distinct blank lines")
+	}
+}
+
+// TestGroupCommit: concurrent requests all return once their lines are in the spool, and
+// every line is there once, whole.
+func TestGroupCommit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	sp, err := openSpool(dir, 1<<30, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	const clients, requests = 8, 25
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range requests {
+				var lines [][]byte
+				for _, id := range idRange(fmt.Sprintf("c%d-r%d", c, r), 0, 3) {
+					lines = append(lines, []byte(item(id)))
+				}
+				if err := sp.append(lines); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+	seen := map[string]int{}
+	for _, s := range segs {
+		b, _ := os.ReadFile(s)
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			var e struct{ AuditID string }
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatalf("a line is not whole: %v", err)
+			}
+			seen[e.AuditID]++
+		}
+	}
+	if len(seen) != clients*requests*3 {
+		t.Fatalf("%d distinct events in the spool, want %d", len(seen), clients*requests*3)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s %d times", id, n)
+		}
 	}
 }
