@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/internal/tlsconfig"
 )
@@ -125,6 +126,11 @@ func (c *Config) Validate() error {
 	c.warnings = nil
 	warn := func(key, format string, args ...any) {
 		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.DeadLetterPath != "" {
+		if w := safefile.ExposedDir(config.ResolvePath(c.DeadLetterPath)); w != "" {
+			warn("dead_letter_path", "%s", w)
+		}
 	}
 
 	switch {

@@ -29,13 +29,22 @@ type Config struct {
 	Sync          bool            `mapstructure:"sync"`
 	BatchMaxBytes config.ByteSize `mapstructure:"batch_max_bytes"`
 	FlushInterval time.Duration   `mapstructure:"flush_interval"`
+
+	warnings []string
 }
+
+// Warnings implements config.Warner: a directory above the file that every user may write
+// (no sticky bit), where anyone on the node can delete or replace the audit file.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // Validate checks the config.
 func (c *Config) Validate() error {
 	var errs []error
+	c.warnings = nil
 	if c.Path == "" {
 		errs = append(errs, errors.New("path: is required"))
+	} else if w := safefile.ExposedDir(config.ResolvePath(c.Path)); w != "" {
+		c.warnings = append(c.warnings, "path: "+w)
 	}
 	if c.BatchMaxBytes <= 0 {
 		errs = append(errs, errors.New("batch_max_bytes: must be positive"))
