@@ -551,9 +551,20 @@ var objectRefNames = []string{"apiGroup", "resource", "subresource"}
 // tokenreviews or serviceaccounts/token (in any case, percent-encoded or escaped): most
 // URIs are then read without being decoded.
 func mayNameSecretBearing(raw []byte) bool {
-	for _, m := range [...]string{"ecret", "ECRET", "oken", "OKEN", "%", `\`} {
-		if bytes.Contains(raw, []byte(m)) {
-			return true
+	if bytes.IndexByte(raw, '%') >= 0 || bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	// parseRequestURI and classOf compare the resource in any case: so does this.
+	for i := 0; i+4 <= len(raw); i++ {
+		switch raw[i] | 0x20 {
+		case 'e':
+			if i+5 <= len(raw) && bytes.EqualFold(raw[i:i+5], []byte("ecret")) {
+				return true
+			}
+		case 'o':
+			if bytes.EqualFold(raw[i:i+4], []byte("oken")) {
+				return true
+			}
 		}
 	}
 	return false
@@ -567,6 +578,13 @@ func secretsGate(ev *pipeline.Event) (class, bool) {
 	c := classOther
 	var ref [3]string
 	if ev.Strings("objectRef", objectRefNames, ref[:]) {
+		if ref[1] == "" {
+			// No member named exactly resource: classify reads objectRef's members in
+			// any case, and the gate must not decide otherwise than it.
+			if m, ok := ev.Field("objectRef").(map[string]any); ok {
+				ref[0], ref[1], ref[2] = memberFold(m, "apiGroup"), memberFold(m, "resource"), memberFold(m, "subresource")
+			}
+		}
 		c = classOf(c, ref[0], ref[1], ref[2])
 	}
 	if raw, ok := ev.RawMember("requestURI"); !ok || mayNameSecretBearing(raw) {

@@ -384,6 +384,17 @@ func Shapes() []Shape {
 		ev["requestURI"] = "/api/v1/namespaces/prod/Secrets/s1"
 		return ev
 	})
+	add(6, "kind-less patch with objectRef's member names capitalised", "", func(c *Canaries) any {
+		ev := Event("patch", "secrets", "s1", kindless(c), nil)
+		ev["objectRef"] = obj{"Resource": "SECRETS", "APIGroup": "", "Name": "s1"}
+		ev["requestURI"] = "/apis/example.com/v1/things/s1"
+		return ev
+	})
+	add(6, "kind-less patch by a mixed-case requestURI only", "", func(c *Canaries) any {
+		ev := without(Event("patch", "secrets", "s1", kindless(c), nil), "objectRef")
+		ev["requestURI"] = "/api/v1/namespaces/prod/SeCrEtS/s1"
+		return ev
+	})
 	add(6, "kind-less patch with objectRef of another resource", "", func(c *Canaries) any {
 		ev := Event("patch", "secrets", "s1", kindless(c), nil)
 		ev["objectRef"] = obj{"resource": "configmaps", "apiGroup": "example.com"}
