@@ -213,13 +213,16 @@ func (p *pass) body(v any, c class, response bool) (any, bool) {
 }
 
 // isCoreSecretKind reports whether an object with this kind is a core Secret or SecretList:
-// a custom resource of kind Secret in another API group is not.
+// a custom resource of kind Secret in another API group is not. The core group is the
+// empty one ("v1", "/v1", no apiVersion), also when spelled "core" as classOf reads it
+// (a controller filling in a template need not check the group as kube-apiserver does).
 func isCoreSecretKind(m map[string]any, kind string) bool {
 	if kind != "Secret" && kind != "SecretList" {
 		return false
 	}
 	av, _ := m["apiVersion"].(string)
-	return !strings.Contains(av, "/")
+	i := strings.LastIndexByte(av, '/')
+	return i < 0 || av[:i] == "" || strings.EqualFold(av[:i], "core")
 }
 
 // secretBody treats a body of the secrets resource: a JSON Patch, a Status (only as a

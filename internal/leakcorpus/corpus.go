@@ -320,6 +320,11 @@ func Shapes() []Shape {
 		s["values"] = obj{"k": c.V()}
 		return crEvent("update", customResource(obj{"template": s}), customResource(obj{"template": s}))
 	})
+	add(5, "embedded Secret with the core group spelled out or empty", "", func(c *Canaries) any {
+		a, b := Secret(c, nil), Secret(c, nil)
+		a["apiVersion"], b["apiVersion"] = "core/v1", "/v1"
+		return crEvent("create", customResource(obj{"a": a, "b": arr{b}}), nil)
+	})
 	add(5, "embedded SecretList with kind-less items", "", func(c *Canaries) any {
 		return crEvent("create", customResource(obj{"secrets": obj{"kind": "SecretList", "items": arr{obj{"data": obj{"k": c.V()}, "stringData": obj{"s": c.V()}}}}}), nil)
 	})
