@@ -9,6 +9,7 @@ import (
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/outputs/elasticsearch"
 	fileout "github.com/auditship/auditship/outputs/file"
+	"github.com/auditship/auditship/outputs/kafka"
 	"github.com/auditship/auditship/outputs/objectstore"
 	"github.com/auditship/auditship/outputs/splunkhec"
 )
@@ -31,7 +32,7 @@ func factories() config.Factories {
 	}
 	for _, o := range []config.OutputFactory{
 		fileout.NewFactory(), fileout.NewStdoutFactory(), elasticsearch.NewFactory(), objectstore.NewFactory(),
-		splunkhec.NewFactory(),
+		splunkhec.NewFactory(), kafka.NewFactory(),
 	} {
 		f.Outputs[o.Type] = o
 	}

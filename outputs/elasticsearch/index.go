@@ -1,14 +1,13 @@
 package elasticsearch
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/auditship/auditship/internal/eventid"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -246,8 +245,5 @@ func (d docID) String() string { return string(d[:]) }
 // created. The whole digest is kept: an id an attacker could make collide by trying
 // 2^64 variants of their own requests would let one request hide another.
 func deriveDocID(doc []byte) docID {
-	sum := sha256.Sum256(doc)
-	var out docID
-	hex.Encode(out[:], sum[:])
-	return out
+	return eventid.Of(doc)
 }

@@ -7,78 +7,39 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditship/auditship/internal/evtemplate"
 	"github.com/auditship/auditship/pipeline"
 )
 
-// template is an index name with %{dotted.path} parts filled from the event.
-type template struct {
-	parts []templatePart
-}
-
-type templatePart struct {
-	lit  string
-	path []string // nil for a literal
-}
-
-func parseTemplate(s string) (*template, error) {
-	t := &template{}
-	for s != "" {
-		i := strings.Index(s, "%{")
-		if i < 0 {
-			t.parts = append(t.parts, templatePart{lit: s})
-			break
-		}
-		if i > 0 {
-			t.parts = append(t.parts, templatePart{lit: s[:i]})
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return nil, fmt.Errorf("%q: %%{ without a closing }", s)
-		}
-		path := s[i+2 : i+j]
-		if path == "" {
-			return nil, fmt.Errorf("%q: empty %%{}", s)
-		}
-		t.parts = append(t.parts, templatePart{path: strings.Split(path, ".")})
-		s = s[i+j+1:]
+// parseTemplate parses the index template; its literal text must be lowercase, as a
+// Splunk index name is.
+func parseTemplate(s string) (*evtemplate.Template, error) {
+	t, err := evtemplate.Parse(s)
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range t.parts {
-		if p.path == nil && p.lit != strings.ToLower(p.lit) {
-			return nil, fmt.Errorf("%q: a Splunk index name is lowercase", p.lit)
+	for _, lit := range t.Literals() {
+		if lit != strings.ToLower(lit) {
+			return nil, fmt.Errorf("%q: a Splunk index name is lowercase", lit)
 		}
 	}
 	return t, nil
 }
 
-// render fills the template from ev. It returns "" (the token's default index) when a
-// part is missing or the result is not a valid index name: an event must not be
-// refused for the name its own content gave it.
-func (t *template) render(ev *pipeline.Event) string {
-	if len(t.parts) == 0 {
+// renderIndex fills the index template from ev. It returns "" (the token's default
+// index) when a part is missing or the result is not a valid index name: an event must
+// not be refused for the name its own content gave it.
+func renderIndex(t *evtemplate.Template, ev *pipeline.Event) string {
+	s, ok := t.Render(ev, strings.ToLower)
+	if !ok || s == "" || !indexName.MatchString(s) {
 		return ""
 	}
-	var b strings.Builder
-	for _, p := range t.parts {
-		if p.path == nil {
-			b.WriteString(p.lit)
-			continue
-		}
-		v, ok := ev.Path(p.path...)
-		s, isStr := v.(string)
-		if !ok || !isStr || s == "" {
-			return ""
-		}
-		b.WriteString(strings.ToLower(s))
-	}
-	if !indexName.MatchString(b.String()) {
-		return ""
-	}
-	return b.String()
+	return s
 }
 
 // encoder writes HEC event envelopes.
 type encoder struct {
-	index                   *template
+	index                   *evtemplate.Template
 	host, source            string
 	sourcetype, sourcetypeR string
 	cluster                 string
@@ -142,7 +103,7 @@ func (e *encoder) encode(dst []byte, ev *pipeline.Event) ([]byte, string, error)
 	dst = appendString(dst, src)
 	dst = append(dst, `,"sourcetype":`...)
 	dst = appendString(dst, st)
-	index := e.index.render(ev)
+	index := renderIndex(e.index, ev)
 	if index != "" {
 		dst = append(dst, `,"index":`...)
 		dst = appendString(dst, index)

@@ -4,42 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/auditship/auditship/internal/testing/hectest"
+	"github.com/auditship/auditship/internal/testing/meminput"
 	"github.com/auditship/auditship/pipeline"
 )
-
-// batchInput hands out fixed batches, then ErrEndOfInput, and records each ack.
-type batchInput struct {
-	mu      sync.Mutex
-	batches []pipeline.Batch
-	next    int
-	acks    []error
-	acked   int
-}
-
-func (in *batchInput) Read(context.Context) (pipeline.Batch, pipeline.AckFunc, error) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.next == len(in.batches) {
-		return nil, nil, pipeline.ErrEndOfInput
-	}
-	i := in.next
-	in.next++
-	return in.batches[i], func(err error) {
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		in.acks[i] = err
-		in.acked++
-	}, nil
-}
-
-func (in *batchInput) Close() error { return nil }
 
 // TestEngineThroughFaults runs the real engine over real audit events against a
 // collector that is busy, throttles, loses acks and refuses events: every batch is
@@ -69,13 +42,7 @@ func TestEngineThroughFaults(t *testing.T) {
 			reject := srv.Reject
 			srv.Unlock()
 			out, cfg, _ := newOutput(t, srv.URL, func(c *Config) { c.Ack = tc.ack })
-			in := &batchInput{}
-			for b := events; len(b) > 0; {
-				n := min(50, len(b))
-				in.batches = append(in.batches, b[:n])
-				b = b[n:]
-			}
-			in.acks = make([]error, len(in.batches))
+			in := meminput.New(events, 50)
 			eng := pipeline.New(pipeline.Config{
 				Inputs: []pipeline.InputSpec{{Name: "mem", Input: in}},
 				Outputs: []pipeline.OutputSpec{{Name: "hec", Output: out, Options: pipeline.OutputOptions{
@@ -91,13 +58,8 @@ func TestEngineThroughFaults(t *testing.T) {
 			if err := eng.Run(ctx, true); err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatalf("engine: %v", err)
 			}
-			if in.acked != len(in.batches) {
-				t.Fatalf("%d of %d batches acked", in.acked, len(in.batches))
-			}
-			for i, err := range in.acks {
-				if err != nil {
-					t.Errorf("batch %d acked with %v", i, err)
-				}
+			if err := in.Check(); err != nil {
+				t.Fatal(err)
 			}
 			seen := map[string]int{}
 			for _, e := range srv.Events() {
