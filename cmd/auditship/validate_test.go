@@ -159,3 +159,43 @@ func TestEnvOnlyKey(t *testing.T) {
 		t.Fatalf("valid env-only key rejected: %s", stderr)
 	}
 }
+
+// Two elasticsearch outputs on one cluster install their index template under one name
+// (template_name defaults to "auditship"): whichever starts last overwrites the other's,
+// whose indices are then mapped dynamically and reject bodies of a changed shape (issue
+// 13 kind 8). validate says so; different names, clusters or identical templates pass.
+func TestValidateSharedIndexTemplate(t *testing.T) {
+	es := func(name, extra string) string {
+		return "  " + name + ":\n    type: elasticsearch\n    addresses: [\"http://127.0.0.1:9200\"]\n" + extra
+	}
+	tests := []struct {
+		name    string
+		outputs string
+		bad     bool
+	}{
+		{"index and data stream, default template name", es("a", "    index: \"a-%{+yyyy.MM.dd}\"\n") + es("b", "    data_stream: logs-audit-b\n"), true},
+		{"two index patterns", es("a", "    index: \"a-%{+yyyy.MM.dd}\"\n") + es("b", "    index: \"b-%{+yyyy.MM.dd}\"\n"), true},
+		{"same index, other body mapping", es("a", "") + es("b", "    template_bodies: disabled\n"), true},
+		{"address written differently", es("a", "") + strings.Replace(es("b", "    index: b\n"), "http://127.0.0.1:9200", "http://127.0.0.1:9200/", 1), true},
+		{"same index, same template", es("a", "") + es("b", ""), false},
+		{"distinct template names", es("a", "    index: a\n") + es("b", "    index: b\n    template_name: auditship-b\n"), false},
+		{"distinct clusters", es("a", "    index: a\n") + strings.Replace(es("b", "    index: b\n"), "127.0.0.1:9200", "127.0.0.2:9200", 1), false},
+		{"one without a template", es("a", "    index: a\n") + es("b", "    index: b\n    setup_template: false\n"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			body := strings.Replace(validBase, "outputs:\n", "outputs:\n"+tc.outputs, 1)
+			code, _, stderr := run(t, "", "validate", "-c", writeConfig(t, dir, body))
+			if tc.bad {
+				if code != 2 || !strings.Contains(stderr, "outputs.b: index template \"auditship\"") || !strings.Contains(stderr, "outputs.a") {
+					t.Fatalf("exit %d, want 2 naming both outputs and the template; stderr:\n%s", code, stderr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+		})
+	}
+}

@@ -14,6 +14,15 @@ type Validator interface {
 	Validate() error
 }
 
+// SharedResourcer is implemented by output configs that create something outside the
+// agent under a name another output may use too (an Elasticsearch index template on a
+// cluster). SharedResources maps each one's key (what and where, e.g. `index template
+// "auditship" on http://es:9200`) to what this config puts there. Two outputs with one
+// key and different values overwrite each other's at start: Load reports it.
+type SharedResourcer interface {
+	SharedResources() map[string]string
+}
+
 // Warner is implemented by component configs whose Validate finds things that are
 // allowed but unsafe (certificate verification off, credentials over http://, a
 // credential file others can read). Warnings never make a config invalid: `validate`

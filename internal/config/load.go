@@ -217,11 +217,35 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 			}
 		}
 	}
+	checkShared(p, cfg.Outputs)
 	if len(p.list) > 0 {
 		return nil, p.list
 	}
 	cfg.Warnings = p.warnings
 	return cfg, nil
+}
+
+// checkShared reports outputs that would create one shared resource differently (see
+// SharedResourcer): each would overwrite the other's when it starts, silently.
+func checkShared(p *problems, outs []OutputComponent) {
+	type owner struct{ key, what string }
+	first := map[string]owner{}
+	for _, o := range outs {
+		r, ok := o.Config.(SharedResourcer)
+		if !ok {
+			continue
+		}
+		res := r.SharedResources()
+		for _, k := range sortedKeys(res) {
+			prev, seen := first[k]
+			switch {
+			case !seen:
+				first[k] = owner{o.Key, res[k]}
+			case prev.what != res[k]:
+				p.add(o.Key, fmt.Errorf("%s is also created by %s, differently (%s there, %s here): each would overwrite the other's when it starts; give one of them its own name", k, prev.key, prev.what, res[k]))
+			}
+		}
+	}
 }
 
 // section is one named entry of `inputs` or `outputs`, split into its type and the rest.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
@@ -89,6 +90,39 @@ type Config struct {
 
 	// warnings are what the last Validate found unsafe but allowed (config.Warner).
 	warnings []string
+}
+
+// SharedResources implements config.SharedResourcer: with setup_template, the index
+// template named template_name on each of the cluster's addresses, described by what
+// it maps (the index or data stream pattern and the body mapping). Two outputs that
+// install one template name on one cluster for different indices would overwrite each
+// other's template at start, leaving one output's indices mapped dynamically (where a
+// body of a changed shape is rejected).
+func (c *Config) SharedResources() map[string]string {
+	if !c.SetupTemplate {
+		return nil
+	}
+	kind, target := "index", c.Index
+	if c.DataStream != "" {
+		kind, target = "data stream", c.DataStream
+	}
+	p, err := parseIndexPattern(target)
+	if err != nil {
+		return nil
+	}
+	what := fmt.Sprintf("%s %s with template_bodies %s", kind, p.wildcard(), c.TemplateBodies)
+	clusters := make([]string, 0, len(c.Addresses))
+	for _, a := range c.Addresses {
+		clusters = append(clusters, strings.TrimRight(strings.ToLower(strings.TrimSpace(a)), "/"))
+	}
+	if c.CloudID != "" {
+		clusters = append(clusters, "the cloud_id deployment "+strings.SplitN(c.CloudID, ":", 2)[0])
+	}
+	out := make(map[string]string, len(clusters))
+	for _, cl := range clusters {
+		out[fmt.Sprintf("index template %q on %s", c.TemplateName, cl)] = what
+	}
+	return out
 }
 
 // Warnings implements config.Warner: certificate verification turned off, credentials
