@@ -14,6 +14,10 @@ import (
 // kube-audit-rest decoder keeps the AdmissionReview's oldObject.
 var bodyKeys = [...]string{"requestObject", "responseObject", "oldObject"}
 
+// eventObjects are the members of an audit Event that are API objects other than the
+// bodies, with their schema: metadata (v1alpha1, v1beta1) and responseStatus.
+var eventObjects = map[string]*node{"metadata": objectMeta, "responseStatus": statusSchema}
+
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // lastAppliedPatchSuffix is how a JSON Patch path names the annotation (RFC 6901: "/"
@@ -151,6 +155,16 @@ func (p *pass) secretsPreset(f map[string]any) {
 	}
 	if ann, ok := f["annotations"].(map[string]any); ok {
 		p.eventAnnotations(ann, c)
+	}
+	if c != classOther {
+		// The event's own members that are objects of the API: the v1alpha1/v1beta1
+		// Event's ObjectMeta (kube-apiserver wrote only creationTimestamp) and the
+		// response's Status. On a secret-bearing event they keep what their schema does.
+		for k, n := range eventObjects {
+			if x, ok := f[k]; ok && x != nil {
+				p.sanitizeMember(f, k, x, n)
+			}
+		}
 	}
 	for _, k := range bodyKeys {
 		body, ok := f[k]

@@ -420,6 +420,17 @@ func Shapes() []Shape {
 		ev["objectRef"].(obj)["apiGroup"] = "core"
 		return ev
 	})
+	add(6, "v1beta1 Event metadata carrying annotations on a secrets event", "", func(c *Canaries) any {
+		ev := Event("create", "secrets", "s1", nil, nil)
+		ev["apiVersion"] = "audit.k8s.io/v1beta1"
+		ev["metadata"] = obj{"creationTimestamp": "2026-11-20T10:00:00Z", "annotations": obj{"inj.example.com/v": c.V()}, "extra": c.V()}
+		return ev
+	})
+	add(6, "responseStatus members outside Status on a secrets event", `"code":422`, func(c *Canaries) any {
+		ev := Event("create", "secrets", "s1", nil, nil)
+		ev["responseStatus"] = obj{"metadata": obj{}, "code": 422, "secret": obj{"k": c.V()}, "details": obj{"name": "s1", "object": c.V()}}
+		return ev
+	})
 	add(6, "escaped member name", "", func(c *Canaries) any {
 		ev := Event("create", "configmaps", "c", nil, nil)
 		ev["request\u00a0Object"] = kindless(c)
