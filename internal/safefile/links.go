@@ -78,4 +78,9 @@ func checkLinks(path string) error {
 	return nil
 }
 
+// CheckLinks reports, as checkLinks, a symbolic link on the way to path that neither root
+// nor the agent's user owns; for files the agent reads whose content it trusts (credential
+// files), where whoever owns such a link chooses what is read.
+func CheckLinks(path string) error { return checkLinks(path) }
+
 func splitPath(p string) []string { return strings.Split(p, string(filepath.Separator)) }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/auditship/auditship/internal/safefile"
 )
 
 // Size limits. A credential is a line, a key or a PEM block: 64 KiB is far above any of
@@ -31,21 +33,30 @@ const (
 // write the file: a credential file should be 0600 or 0400 (a Secret volume's
 // defaultMode: 0400).
 func ReadCredential(path string) (data []byte, warning string, err error) {
-	data, mode, err := read(path, MaxCredentialBytes)
+	data, mode, owner, err := read(path, MaxCredentialBytes)
 	if err != nil {
 		return nil, "", err
 	}
+	var warnings []string
 	if perm := mode.Perm(); perm&0o077 != 0 {
-		warning = fmt.Sprintf("%s is accessible by group or others (mode %04o); make it 0600 or 0400", path, perm)
+		warnings = append(warnings, fmt.Sprintf("%s is accessible by group or others (mode %04o); make it 0600 or 0400", path, perm))
 	}
-	return data, warning, nil
+	// Whoever owns the file, or a link on the way to it, chooses the credential: for
+	// hash_key_file that is knowing the key that hides redacted values.
+	if uid := os.Geteuid(); owner != 0 && owner != uid {
+		warnings = append(warnings, fmt.Sprintf("%s is owned by uid %d, neither root nor the agent's user (uid %d): that user chooses this credential; make root or the agent's user its owner", path, owner, uid))
+	}
+	if err := safefile.CheckLinks(path); err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: that user chooses this credential", err))
+	}
+	return data, strings.Join(warnings, "; "), nil
 }
 
 // ReadCertificate returns the content of path, a certificate or CA bundle (public, so
 // its mode is not checked), under the same rules as ReadCredential with
 // MaxCertificateBytes.
 func ReadCertificate(path string) ([]byte, error) {
-	data, _, err := read(path, MaxCertificateBytes)
+	data, _, _, err := read(path, MaxCertificateBytes)
 	return data, err
 }
 
@@ -53,36 +64,41 @@ func ReadCertificate(path string) ([]byte, error) {
 // policy), under the same rules as ReadCredential with MaxConfigBytes: `validate -c
 // /dev/zero` fails at once instead of reading forever.
 func ReadConfig(path string) ([]byte, error) {
-	data, _, err := read(path, MaxConfigBytes)
+	data, _, _, err := read(path, MaxConfigBytes)
 	return data, err
 }
 
-func read(path string, limit int64) ([]byte, fs.FileMode, error) {
+// read returns the file's content, its mode and its owner's uid.
+func read(path string, limit int64) ([]byte, fs.FileMode, int, error) {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
+		return nil, 0, 0, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
 	}
 	if st.Size() > limit {
-		return nil, 0, fmt.Errorf("%s is %d bytes; at most %d are read", path, st.Size(), limit)
+		return nil, 0, 0, fmt.Errorf("%s is %d bytes; at most %d are read", path, st.Size(), limit)
 	}
 	// The file may grow between Stat and read: read one byte past the limit to tell.
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", path, err)
+		return nil, 0, 0, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, 0, fmt.Errorf("%s is more than %d bytes", path, limit)
+		return nil, 0, 0, fmt.Errorf("%s is more than %d bytes", path, limit)
 	}
-	return data, st.Mode(), nil
+	owner := 0
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		owner = int(sys.Uid)
+	}
+	return data, st.Mode(), owner, nil
 }
 
 func kind(m fs.FileMode) string {
