@@ -213,12 +213,22 @@ func TestKubeAuditRestReadTime(t *testing.T) {
 	tests := []struct {
 		name, line, want string
 		marked           bool
+		original         string // kept in AnnotationOriginalTimestamp when it was unusable
 	}{
-		{"none", `{` + review + `}`, readText, true},
-		{"empty", `{` + review + `,"requestReceivedTimestamp":""}`, readText, true},
-		{"null", `{` + review + `,"requestReceivedTimestamp":null}`, readText, true},
-		{"not a string", `{` + review + `,"requestReceivedTimestamp":1764471906}`, readText, true},
-		{"its own", `{` + review + `,"requestReceivedTimestamp":"2026-11-20T10:00:00.123456Z"}`, "2026-11-20T10:00:00.123456Z", false},
+		{"none", `{` + review + `}`, readText, true, ""},
+		{"empty", `{` + review + `,"requestReceivedTimestamp":""}`, readText, true, ""},
+		{"null", `{` + review + `,"requestReceivedTimestamp":null}`, readText, true, ""},
+		{"not a string", `{` + review + `,"requestReceivedTimestamp":1764471906}`, readText, true, "1764471906"},
+		{"a big number", `{` + review + `,"requestReceivedTimestamp":17644719060000000001}`, readText, true, "17644719060000000001"},
+		{"an object", `{` + review + `,"requestReceivedTimestamp":{"t":1}}`, readText, true, `{"t":1}`},
+		// Strings that are no RFC 3339 time: shipped as they were, an index would reject
+		// the event (a date field) and it was dead-lettered.
+		{"garbage", `{` + review + `,"requestReceivedTimestamp":"yesterday"}`, readText, true, "yesterday"},
+		{"impossible date", `{` + review + `,"requestReceivedTimestamp":"2026-13-45T10:00:00Z"}`, readText, true, "2026-13-45T10:00:00Z"},
+		{"padded", `{` + review + `,"requestReceivedTimestamp":" 2026-11-20T10:00:00Z "}`, readText, true, " 2026-11-20T10:00:00Z "},
+		{"no zone", `{` + review + `,"requestReceivedTimestamp":"2026-11-20T10:00:00"}`, readText, true, "2026-11-20T10:00:00"},
+		{"its own", `{` + review + `,"requestReceivedTimestamp":"2026-11-20T10:00:00.123456Z"}`, "2026-11-20T10:00:00.123456Z", false, ""},
+		{"its own, with an offset", `{` + review + `,"requestReceivedTimestamp":"2026-11-20T12:00:00+02:00"}`, "2026-11-20T12:00:00+02:00", false, ""},
 	}
 	decoders := map[string]Decoder{
 		"kube-audit-rest": karDecoder{now: func() time.Time { return read }},
@@ -240,6 +250,9 @@ func TestKubeAuditRestReadTime(t *testing.T) {
 				src, _ := ev.Path("annotations", AnnotationTimeSource)
 				if marked := src == TimeSourceRead; marked != tc.marked {
 					t.Errorf("annotation %s = %v, want marked %v", AnnotationTimeSource, src, tc.marked)
+				}
+				if orig, _ := ev.Path("annotations", AnnotationOriginalTimestamp); orig != nil && orig != tc.original || orig == nil && tc.original != "" {
+					t.Errorf("annotation %s = %v, want %q", AnnotationOriginalTimestamp, orig, tc.original)
 				}
 				out, err := ev.AppendJSON(nil)
 				if err != nil {

@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,6 +21,10 @@ const (
 	// not the API server's.
 	AnnotationTimeSource = "auditship.io/time-source"
 	TimeSourceRead       = "read"
+	// AnnotationOriginalTimestamp keeps, as its text, a requestReceivedTimestamp the
+	// line had that is no RFC 3339 time (garbage, a number, an object): the event is
+	// dated with the read time instead, and what the line said is not lost.
+	AnnotationOriginalTimestamp = "auditship.io/original-timestamp"
 )
 
 // timestampLayout is how kube-apiserver writes an audit event's times (metav1.MicroTime).
@@ -38,9 +44,11 @@ const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
 //	request.oldObject           -> oldObject (no audit counterpart; kept, and redacted
 //	                               like the bodies)
 //	requestReceivedTimestamp    -> requestReceivedTimestamp and stageTimestamp; a line
-//	                               without one (or with an empty or non-string one) gets
-//	                               the time it was read (now), in UTC with microseconds,
-//	                               and the annotation auditship.io/time-source: read
+//	                               without one (or with an empty or non-string one, or
+//	                               a string that is no RFC 3339 time) gets the time it
+//	                               was read (now), in UTC with microseconds, and the
+//	                               annotation auditship.io/time-source: read; a value it
+//	                               had is kept in auditship.io/original-timestamp
 //	level, stage                -> "Request", "ResponseComplete" (admission sees the
 //	                               request body only, and only requests that got that far)
 //	requestURI                  -> rebuilt from the resource coordinates, without the
@@ -109,16 +117,37 @@ func fromAdmissionReview(m map[string]any, now time.Time) (*pipeline.Event, erro
 	if old, ok := req["oldObject"].(map[string]any); ok {
 		ev["oldObject"] = old
 	}
-	ts, _ := m["requestReceivedTimestamp"].(string)
-	if ts == "" {
-		// Every event has a time: index names, object keys and SIEM searches need one.
-		// The read time is marked, so nobody takes it for the API server's.
+	raw := m["requestReceivedTimestamp"]
+	ts, _ := raw.(string)
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		// Every event has a time: index names, object keys and SIEM searches need one,
+		// and a date field rejects what is no time. The read time is marked, so nobody
+		// takes it for the API server's; a value the line had is kept as its text.
+		if orig := originalText(raw); orig != "" {
+			annotations[AnnotationOriginalTimestamp] = orig
+		}
 		ts = now.UTC().Format(timestampLayout)
 		annotations[AnnotationTimeSource] = TimeSourceRead
 	}
 	ev["requestReceivedTimestamp"] = ts
 	ev["stageTimestamp"] = ts
 	return pipeline.NewEvent(nil, ev, pipeline.SourceKubeAuditRest), nil
+}
+
+// originalText is a timestamp value as the line wrote it: a string itself, anything
+// else as its JSON (a number keeps its digits), "" for none, null or "".
+func originalText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // requestURI rebuilds the path of the request an AdmissionReview was made for, as
