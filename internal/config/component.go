@@ -4,6 +4,8 @@
 package config
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/auditship/auditship/pipeline"
@@ -125,4 +127,29 @@ type Factories struct {
 	Inputs  map[string]InputFactory
 	Filters map[string]FilterFactory
 	Outputs map[string]OutputFactory
+}
+
+// Secret is a credential from the config (a password, token, key). It prints as
+// [redacted], so a config dumped to a log or an error never carries it.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "[redacted]" }
+
+// NewOutputFactory returns the factory for outputs of type typ whose config is a *C:
+// newConfig returns the defaults, create builds the output and says how the engine
+// drives it.
+func NewOutputFactory[C any](typ string, newConfig func() *C,
+	create func(cfg *C, set Settings) (pipeline.Output, pipeline.OutputOptions, error)) OutputFactory {
+	return OutputFactory{
+		Type:      typ,
+		NewConfig: func() any { return newConfig() },
+		Create: func(cfg any, set Settings) (pipeline.Output, pipeline.OutputOptions, error) {
+			c, ok := cfg.(*C)
+			if !ok {
+				return nil, pipeline.OutputOptions{}, fmt.Errorf("%s output: config is %T, want %T", typ, cfg, c)
+			}
+			return create(c, set)
+		},
+	}
 }

@@ -15,10 +15,7 @@ import (
 )
 
 // Secret is a credential from the config; it prints as [redacted].
-type Secret string
-
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
+type Secret = config.Secret
 
 // SASL mechanisms.
 const (

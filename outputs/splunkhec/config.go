@@ -15,10 +15,7 @@ import (
 )
 
 // Secret is a credential from the config; it prints as [redacted].
-type Secret string
-
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
+type Secret = config.Secret
 
 // Default sourcetypes: kube-apiserver audit events, and kube-audit-rest lines (admission
 // reviews normalised into the audit Event shape), which carry less and mean another

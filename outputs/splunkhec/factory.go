@@ -1,8 +1,6 @@
 package splunkhec
 
 import (
-	"fmt"
-
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -12,19 +10,12 @@ const TypeName = "splunk_hec"
 
 // NewFactory returns the factory for `type: splunk_hec` outputs.
 func NewFactory() config.OutputFactory {
-	return config.OutputFactory{
-		Type:      TypeName,
-		NewConfig: func() any { return DefaultConfig() },
-		Create: func(cfg any, set config.Settings) (pipeline.Output, pipeline.OutputOptions, error) {
-			c, ok := cfg.(*Config)
-			if !ok {
-				return nil, pipeline.OutputOptions{}, fmt.Errorf("splunk_hec output: config is %T, want *Config", cfg)
-			}
+	return config.NewOutputFactory(TypeName, DefaultConfig,
+		func(c *Config, set config.Settings) (pipeline.Output, pipeline.OutputOptions, error) {
 			out, err := New(c, set)
 			if err != nil {
 				return nil, pipeline.OutputOptions{}, err
 			}
 			return out, c.Delivery.Options(), nil
-		},
-	}
+		})
 }
