@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -62,9 +63,7 @@ func classify(f map[string]any) class {
 			}
 		case strings.EqualFold(k, "requestURI"):
 			if uri, ok := v.(string); ok {
-				if group, resource, sub, ok := parseRequestURI(uri); ok {
-					c = classOf(c, group, resource, sub)
-				}
+				c = uriClass(c, uri)
 			}
 		}
 	}
@@ -101,6 +100,31 @@ func memberFold(m map[string]any, name string) string {
 		}
 	}
 	return ""
+}
+
+// uriClass returns what a request URI says, given what c already says: the path read as
+// kube-apiserver's RequestInfoFactory reads it (empty and dot segments are segments
+// there), and also with empty and dot segments resolved (path.Clean, as a proxy in front
+// of it or a reader of the log may). Either reading naming a secret-bearing resource is
+// enough (fail-closed).
+func uriClass(c class, uri string) class {
+	if group, resource, sub, ok := parseRequestURI(uri); ok {
+		c = classOf(c, group, resource, sub)
+	}
+	p := uri
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if dec, err := url.PathUnescape(p); err == nil {
+		p = dec
+	}
+	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return c
+	}
+	if group, resource, sub, ok := parseRequestURI(path.Clean("/" + p)); ok {
+		c = classOf(c, group, resource, sub)
+	}
+	return c
 }
 
 // parseRequestURI reads the API group, resource and subresource of a resource request
@@ -606,9 +630,7 @@ func secretsGate(ev *pipeline.Event) (class, bool) {
 	}
 	if raw, ok := ev.RawMember("requestURI"); !ok || mayNameSecretBearing(raw) {
 		if uri, ok := ev.Field("requestURI").(string); ok {
-			if group, resource, sub, ok := parseRequestURI(uri); ok {
-				c = classOf(c, group, resource, sub)
-			}
+			c = uriClass(c, uri)
 		}
 	}
 	for _, m := range presetMarkers {

@@ -415,6 +415,11 @@ func Shapes() []Shape {
 		ev["requestURI"] = "/api/v1/namespaces/prod/%73ecrets/s1"
 		return ev
 	})
+	add(6, "kind-less patch by a requestURI with dot segments or empty segments", "", func(c *Canaries) any {
+		ev := without(Event("patch", "secrets", "s1", kindless(c), nil), "objectRef")
+		ev["requestURI"] = "/api//v1/namespaces/prod/configmaps/../secrets/./s1"
+		return ev
+	})
 	add(6, "kind-less patch, core group spelled out", "", func(c *Canaries) any {
 		ev := Event("patch", "secrets", "s1", kindless(c), nil)
 		ev["objectRef"].(obj)["apiGroup"] = "core"
