@@ -524,6 +524,9 @@ func (p *pass) webhookPatchAnnotation(ann map[string]any, k string, v any, root 
 		return
 	}
 	before := p.n
+	// A repeated member decodes to its last copy: what is checked below is then not
+	// what the string holds, so the string is written from what was checked.
+	rewrite := hasRepeatedKey(s)
 	if root == nil {
 		p.walk(doc)
 	} else {
@@ -545,7 +548,10 @@ func (p *pass) webhookPatchAnnotation(ann map[string]any, k string, v any, root 
 		}
 	}
 	if p.n == before {
-		return
+		if !rewrite {
+			return
+		}
+		p.touch() // the annotation is rewritten: the event is changed (counted as a field)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
@@ -639,4 +645,47 @@ func secretsGate(ev *pipeline.Event) (class, bool) {
 		}
 	}
 	return c, false
+}
+
+// hasRepeatedKey reports whether the JSON text s (valid: it was decoded) has an object
+// with a member name twice (names compared after unescaping, as encoding/json does).
+func hasRepeatedKey(s string) bool {
+	dec := json.NewDecoder(strings.NewReader(s))
+	type frame struct {
+		keys  map[string]bool
+		isObj bool
+		key   bool // the next string token of this object is a member name
+	}
+	var stack []frame
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n := len(stack); n > 0 && stack[n-1].isObj {
+			top := &stack[n-1]
+			if k, ok := t.(string); ok && top.key {
+				if top.keys[k] {
+					return true
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+			if d, ok := t.(json.Delim); !ok || (d != '}' && d != ']') {
+				top.key = true // a value: the next token is a name
+			}
+		}
+		switch t {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, isObj: true, key: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 && stack[n-1].isObj {
+				stack[n-1].key = true
+			}
+		}
+	}
 }

@@ -48,6 +48,17 @@ func Shapes() []Shape {
 		return withAnnotations(Event("create", "secrets", "s1", nil, s),
 			obj{"patch.webhook.admission.k8s.io/round_0_index_0": webhookPatch(arr{obj{"op": "copy", "from": "/data/password", "path": "/metadata/finalizers/-"}})})
 	})
+	add(1, "webhook patch annotation with a repeated member (the last copy empty)", "", func(c *Canaries) any {
+		return withAnnotations(Event("create", "secrets", "s1", nil, nil), obj{
+			"patch.webhook.admission.k8s.io/round_0_index_0": `{"configuration":"inj","webhook":"inj.example.com","patch":[{"op":"add","path":"/data/k","value":"` + c.V() + `","value":""}],"patch":[],"patchType":"JSONPatch"}`,
+			"patch.webhook.admission.k8s.io/round_0_index_1": `{"patch":[{"op":"add","path":"/data/k","value":"` + c.V() + `","value":""}]}`,
+		})
+	})
+	add(1, "webhook patch annotation on a pod embedding a Secret, the patch repeated empty", "", func(c *Canaries) any {
+		return withAnnotations(Event("create", "pods", "p1", nil, nil), obj{
+			"patch.webhook.admission.k8s.io/round_0_index_0": `{"patch":[{"op":"add","path":"/spec/x","value":{"kind":"Secret","data":{"k":"` + c.V() + `"}}}],"patch":[]}`,
+		})
+	})
 	add(1, "webhook patch annotation that is not JSON", "", func(c *Canaries) any {
 		return withAnnotations(Event("create", "secrets", "s1", nil, nil),
 			obj{"patch.webhook.admission.k8s.io/round_0_index_0": "patch: " + c.V()})
