@@ -18,8 +18,10 @@
 # audit.log) repeated to at least BENCH_REAL_SIZE (100MiB), as bench-out/real.log.
 #
 #   BENCH_SIZE=300MiB   input size (generated once into bench-out/, reused while the size matches)
-#   BENCH_OUTPUTS="file objectstore elasticsearch elasticsearch-outage"   which agent runs
-#                       to make; also available: file-large (the file output on a
+#   BENCH_OUTPUTS="file objectstore elasticsearch elasticsearch-outage splunkhec kafka"
+#                       which agent runs to make (splunkhec and kafka: against
+#                       bench/hecnode and bench/kafkanode, reported with their CPU per
+#                       event as a ratio to the file output's); also available: file-large (the file output on a
 #                       BENCH_LARGE_SIZE input), objectstore-s3 and objectstore-s3-outage
 #                       (S3 to a MinIO from bench/s3node, without and with an outage)
 #   BENCH_RSS=1         adds file-large, objectstore-s3 and objectstore-s3-outage: the rows
@@ -38,7 +40,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 SIZE=${BENCH_SIZE:-300MiB}
-OUTPUTS=${BENCH_OUTPUTS:-file objectstore elasticsearch elasticsearch-outage}
+OUTPUTS=${BENCH_OUTPUTS:-file objectstore elasticsearch elasticsearch-outage splunkhec kafka}
 [ "${BENCH_RSS:-0}" = 1 ] && OUTPUTS="$OUTPUTS file-large objectstore-s3 objectstore-s3-outage"
 LARGE=${BENCH_LARGE_SIZE:-1GiB}
 OUTAGE=${BENCH_OUTAGE:-15s}
@@ -58,6 +60,8 @@ $GO build -o bin/auditship-slowpath ./bench/slowpath
 if ! $GO build -o bin/auditship-esnode ./bench/esnode 2>/dev/null; then
 	OUTPUTS=$(echo " $OUTPUTS " | sed 's/ elasticsearch-outage / /; s/ elasticsearch / /')
 fi
+case " $OUTPUTS " in *" splunkhec "*) $GO build -o bin/auditship-hecnode ./bench/hecnode ;; esac
+case " $OUTPUTS " in *" kafka "*) $GO build -o bin/auditship-kafkanode ./bench/kafkanode ;; esac
 case " $OUTPUTS " in *" objectstore-s3"*) $GO build -o bin/auditship-s3node ./bench/s3node ;; esac
 
 if [ ! -s "$OUT/audit.log" ] || [ "$(cat "$OUT/audit.size" 2>/dev/null)" != "$SIZE" ]; then
@@ -234,6 +238,31 @@ elasticsearch() {
 	check_count "$row" "documents in the node" "$(sed -n 's/^esnode: \([0-9]*\) documents$/\1/p' "$log")"
 }
 
+# siem ROW NODE CONFIG PLACEHOLDER WHAT PATTERN: the SIEM output of CONFIG (bench/CONFIG)
+# against a fresh stand-in NODE (bin/auditship-NODE), whose address replaces PLACEHOLDER
+# in the configuration; then the count the node logs (its log line matching the sed
+# PATTERN, whose \1 is the count) against the kept count, and the row's CPU per event as
+# a ratio to agent-file's, which the rounds above measured on the same input. The node
+# runs in its own process, so its CPU is not counted in the row.
+siem() {
+	local row=$1 node=$2 cfg=$3 ph=$4 what=$5 pat=$6 log=$OUT/$1.node.log
+	start_node "$row" "bin/auditship-$node"
+	[ -n "$NODE_URL" ] || { echo "bench: $row: $node did not start: $(cat "$log")" >&2; exit 1; }
+	sed "s|$ph|$NODE_URL|" "bench/$cfg" > "$OUT/$cfg"
+	single "$row" ../../bin/auditship run --once -c "../$cfg"
+	stop_node
+	report "$row"
+	check_count "$row" "$what" "$(sed -n "$pat" "$log")"
+	if [ -f "$OUT/agent-file/time" ]; then
+		local fu fs u s
+		read -r _ fu fs _ < "$OUT/agent-file/time"
+		read -r _ u s _ < "$OUT/$row/time"
+		awk -v r="$row" -v c="$(echo "$u + $s" | bc)" -v f="$(echo "$fu + $fs" | bc)" 'BEGIN {
+			printf "    %s: CPU per event %.2fx the file output'"'"'s (%.2fs vs %.2fs CPU; target: within 1.15x)\n", r, c / f, c, f
+		}'
+	fi
+}
+
 # objectstore_s3 ROW [S3NODE FLAGS...]: the object-store output to a fresh MinIO (skipped,
 # saying why, when the pinned MinIO is not built), then the events in the bucket against
 # the kept count. Objects are content-addressed, so a retry overwrites its own attempt;
@@ -394,6 +423,14 @@ for o in $OUTPUTS; do
 		;;
 	elasticsearch-outage)
 		elasticsearch agent-elasticsearch-outage -outage "$OUTAGE" -outage-mode "$OUTAGE_MODE"
+		;;
+	splunkhec)
+		siem agent-splunkhec hecnode bench-splunkhec.yaml HEC_URL "events in the collector" \
+			's/^hecnode: \([0-9]*\) events$/\1/p'
+		;;
+	kafka)
+		siem agent-kafka kafkanode bench-kafka.yaml KAFKA_BROKER "records in the topic" \
+			's/^kafkanode: \([0-9]*\) records$/\1/p'
 		;;
 	*)
 		echo "bench: unknown output $o in BENCH_OUTPUTS" >&2
