@@ -1,11 +1,11 @@
 package splunkhec
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/auditship/auditship/internal/evtemplate"
 	"github.com/auditship/auditship/pipeline"
@@ -46,14 +46,14 @@ type encoder struct {
 	now                     func() time.Time
 }
 
-// eventTime returns the event's own time as HEC wants it, epoch seconds with the
+// appendTime appends the event's own time as HEC wants it, epoch seconds with the
 // fraction written out (microseconds, as kube-apiserver writes them; nanoseconds kept
 // when given): stageTimestamp (when this stage of the request was recorded), else
 // requestReceivedTimestamp, else timestamp (kube-audit-rest); else now, so an event
 // without a time is not refused.
-func eventTime(ev *pipeline.Event, now time.Time) string {
+func appendTime(dst []byte, ev *pipeline.Event, now time.Time) []byte {
 	t := now
-	for _, k := range []string{"stageTimestamp", "requestReceivedTimestamp", "timestamp"} {
+	for _, k := range [...]string{"stageTimestamp", "requestReceivedTimestamp", "timestamp"} {
 		s, ok := ev.Field(k).(string)
 		if !ok || s == "" {
 			continue
@@ -63,21 +63,87 @@ func eventTime(ev *pipeline.Event, now time.Time) string {
 			break
 		}
 	}
-	sec, ns := t.Unix(), t.Nanosecond()
-	if ns == 0 {
-		return strconv.FormatInt(sec, 10)
-	}
-	frac := fmt.Sprintf("%09d", ns)
-	if ns%1000 == 0 {
-		frac = frac[:6]
-	}
-	return strconv.FormatInt(sec, 10) + "." + frac
+	return appendEpoch(dst, t)
 }
 
-// appendString appends s as a JSON string.
+// appendEpoch appends t as epoch seconds, then the fraction: six digits when the
+// nanoseconds are whole microseconds, else nine; none when they are 0.
+func appendEpoch(dst []byte, t time.Time) []byte {
+	sec, ns := t.Unix(), t.Nanosecond()
+	dst = strconv.AppendInt(dst, sec, 10)
+	if ns == 0 {
+		return dst
+	}
+	digits := 9
+	if ns%1000 == 0 {
+		ns /= 1000
+		digits = 6
+	}
+	var frac [9]byte
+	for i := digits - 1; i >= 0; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	dst = append(dst, '.')
+	return append(dst, frac[:digits]...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaped exactly as encoding/json.Marshal
+// escapes it (so the envelope is what json.Marshal would write): '"' and '\\' and the
+// control characters (\b \f \n \r \t short, others \u00XX), the HTML characters <, >
+// and & as \u003c \u003e \u0026, U+2028 and U+2029 as \u2028 \u2029 (JavaScript line
+// terminators), and each invalid UTF-8 byte as \ufffd. It does not allocate.
 func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always encodes
-	return append(dst, b...)
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // encode appends the envelope of ev, one line, and returns the grown buffer and the
@@ -86,7 +152,7 @@ func appendString(dst []byte, s string) []byte {
 func (e *encoder) encode(dst []byte, ev *pipeline.Event) ([]byte, string, error) {
 	start := len(dst)
 	dst = append(dst, `{"time":`...)
-	dst = append(dst, eventTime(ev, e.now())...)
+	dst = appendTime(dst, ev, e.now())
 	dst = append(dst, `,"host":`...)
 	dst = appendString(dst, e.host)
 	dst = append(dst, `,"source":`...)
@@ -122,14 +188,18 @@ func (e *encoder) encode(dst []byte, ev *pipeline.Event) ([]byte, string, error)
 // cluster, verb, resource (objectRef.resource, with /subresource), user (user.username).
 // Splunk indexes string values only; a missing one is left out.
 func (e *encoder) appendFields(dst []byte, ev *pipeline.Event) []byte {
-	resource, _ := pathString(ev, "objectRef", "resource")
-	if sub, _ := pathString(ev, "objectRef", "subresource"); sub != "" && resource != "" {
+	// Each object is walked once over its bytes; nothing else of the event is decoded.
+	var ref [2]string
+	ev.Strings("objectRef", objectRefNames[:], ref[:])
+	resource := ref[0]
+	if sub := ref[1]; sub != "" && resource != "" {
 		resource += "/" + sub
 	}
 	verb, _ := ev.Field("verb").(string)
-	user, _ := pathString(ev, "user", "username")
+	var user [1]string
+	ev.Strings("user", userNames[:], user[:])
 	n := 0
-	for _, f := range [...]struct{ k, v string }{{"cluster", e.cluster}, {"verb", verb}, {"resource", resource}, {"user", user}} {
+	for _, f := range [...]struct{ k, v string }{{"cluster", e.cluster}, {"verb", verb}, {"resource", resource}, {"user", user[0]}} {
 		if f.v == "" {
 			continue
 		}
@@ -149,8 +219,7 @@ func (e *encoder) appendFields(dst []byte, ev *pipeline.Event) []byte {
 	return dst
 }
 
-func pathString(ev *pipeline.Event, path ...string) (string, bool) {
-	v, ok := ev.Path(path...)
-	s, isStr := v.(string)
-	return s, ok && isStr
-}
+var (
+	objectRefNames = [...]string{"resource", "subresource"}
+	userNames      = [...]string{"username"}
+)
