@@ -10,7 +10,7 @@ import (
 )
 
 // TestLeakCorpus runs the preset over every shape of the leak corpus (issue 12's seven
-// kinds, audit Events and kube-audit-rest lines), with canaries plain, base64 and
+// kinds and credentials in the request URI, audit Events and kube-audit-rest lines), with canaries plain, base64 and
 // gzip+base64, under every action: no canary survives in any form, the event keeps its
 // identity, and what the preset keeps survives.
 func TestLeakCorpus(t *testing.T) {
@@ -19,8 +19,8 @@ func TestLeakCorpus(t *testing.T) {
 	for _, s := range shapes {
 		kinds[s.Kind]++
 	}
-	if len(shapes) < 100 || len(kinds) != 7 {
-		t.Fatalf("%d shapes over kinds %v: want at least 100 over all seven", len(shapes), kinds)
+	if len(shapes) < 100 || len(kinds) != 8 {
+		t.Fatalf("%d shapes over kinds %v: want at least 100 over all eight", len(shapes), kinds)
 	}
 	for _, action := range []string{"mask", "remove", "hash"} {
 		f := presetFilter(t, action)

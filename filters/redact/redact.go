@@ -140,6 +140,9 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	marked := true // the event's bytes hold a marker of what the secrets preset searches for
 	switch f.preset {
 	case PresetKubernetesSecrets:
+		if f.when == nil {
+			f.act.redactURI(ev)
+		}
 		var target class
 		target, marked = secretsGate(ev)
 		if f.when == nil && target == classOther && !marked {
@@ -166,6 +169,9 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	p := pass{act: &f.act, allow: &f.allow, ev: ev, search: marked}
 	switch f.preset {
 	case PresetKubernetesSecrets:
+		if f.when != nil {
+			f.act.redactURI(ev)
+		}
 		p.secretsPreset(fields)
 	case PresetManagedFields:
 		p.managedFieldsPreset(fields)

@@ -8,7 +8,8 @@ import (
 // Shape is one way a secret reaches an audit log line.
 type Shape struct {
 	Name string
-	// Kind is the leak kind of issue 12 it belongs to (1 to 7).
+	// Kind is the leak kind of issue 12 it belongs to (1 to 7), or 8: a credential in the
+	// request URI's query string.
 	Kind int
 	// Admission: the line is a kube-audit-rest AdmissionReview, not an audit Event.
 	Admission bool
