@@ -198,6 +198,11 @@ func (e *Engine) readLoop(ctx, drainCtx context.Context, in InputSpec) error {
 			}
 			return fmt.Errorf("input %s: %w", in.Name, err)
 		}
+		// Outputs name the input an event came from (Splunk HEC's source, Kafka's input
+		// header), and only the engine knows which input it read the batch from.
+		for _, ev := range batch {
+			ev.Input = in.Name
+		}
 		select {
 		case queue <- read{batch, ack}:
 		case <-drainCtx.Done():

@@ -393,3 +393,60 @@ func TestOnceReportsUndelivered(t *testing.T) {
 		t.Fatalf("Run = %v, want 2 undelivered batches reported", err)
 	}
 }
+
+// inputRecorder records, per auditID, the input name each delivered event carried.
+type inputRecorder struct {
+	mu  sync.Mutex
+	got map[string]string
+}
+
+func (o *inputRecorder) Write(_ context.Context, b Batch) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, ev := range b {
+		o.got[ev.Fields()["auditID"].(string)] = ev.Input
+	}
+	return nil
+}
+
+func (o *inputRecorder) Close(context.Context) error { return nil }
+
+// TestEngineMarksEventsWithTheirInput: every event reaching an output carries the name of
+// the input it was read from, with two inputs, through an output with its own filters
+// (which sees clones) and one without.
+func TestEngineMarksEventsWithTheirInput(t *testing.T) {
+	named := func(prefix string) *memInput {
+		in := newMemInput(3, 4)
+		for _, batch := range in.batches {
+			for i, ev := range batch {
+				id := prefix + "-" + ev.Fields()["auditID"].(string)
+				batch[i] = NewEvent([]byte(fmt.Sprintf(`{"auditID":%q}`, id)), map[string]any{"auditID": id}, SourceAudit)
+			}
+		}
+		return in
+	}
+	apiserver, webhook := named("api"), named("kar")
+	plain, filtered := &inputRecorder{got: map[string]string{}}, &inputRecorder{got: map[string]string{}}
+	keepAll := FilterFunc(func(*Event) (bool, error) { return true, nil })
+	e := New(Config{
+		Inputs: []InputSpec{{Name: "apiserver-log", Input: apiserver}, {Name: "kube-audit-rest", Input: webhook}},
+		Outputs: []OutputSpec{
+			{Name: "plain", Output: plain, Options: fastOpts()},
+			{Name: "filtered", Output: filtered, Options: fastOpts(), Filters: Chain{{Name: "all", Filter: keepAll}}},
+		},
+	})
+	if err := e.Run(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []*inputRecorder{plain, filtered} {
+		if len(out.got) != 24 {
+			t.Errorf("%d events delivered, want 24", len(out.got))
+		}
+		for id, input := range out.got {
+			want := map[string]string{"api": "apiserver-log", "kar": "kube-audit-rest"}[id[:3]]
+			if input != want {
+				t.Errorf("event %s carries input %q, want %q", id, input, want)
+			}
+		}
+	}
+}

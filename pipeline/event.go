@@ -58,6 +58,10 @@ type Event struct {
 
 	// Source is the format the event was decoded from.
 	Source Source
+	// Input is the name of the configured input the event was read from (InputSpec.Name);
+	// the engine sets it once per batch, before filters and outputs see the event.
+	// Empty for an event that did not come through an engine.
+	Input string
 	// Redacted counts the fields redaction filters replaced or removed in this event; the
 	// engine attributes the increase to the filter that made it.
 	Redacted int
@@ -870,7 +874,7 @@ func (e *Event) Clone() *Event {
 	return &Event{
 		raw: e.raw, top: append([]topField(nil), e.top...), fields: deepCopyMap(e.fields),
 		full: e.full, dirty: e.dirty, mutated: e.mutated, set: append([]string(nil), e.set...),
-		Source: e.Source, Redacted: e.Redacted, RemovedBodies: e.RemovedBodies, OutsideSchema: e.OutsideSchema, InBytes: e.InBytes,
+		Source: e.Source, Input: e.Input, Redacted: e.Redacted, RemovedBodies: e.RemovedBodies, OutsideSchema: e.OutsideSchema, InBytes: e.InBytes,
 	}
 }
 
