@@ -167,4 +167,16 @@ wait:
 	col.mu.Unlock()
 	t.Logf("%d records for %d events", len(recs), len(events))
 	checkAtLeastOnceInOrder(t, events, recs)
+	// The binary wires the configured input's name through the engine to the header.
+	for _, r := range recs {
+		var in []string
+		for _, h := range r.Headers {
+			if h.Key == "input" {
+				in = append(in, string(h.Value))
+			}
+		}
+		if len(in) != 1 || in[0] != "apiserver" {
+			t.Fatalf("record at offset %d has input headers %q, want [apiserver] (headers %v)", r.Offset, in, r.Headers)
+		}
+	}
 }

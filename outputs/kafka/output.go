@@ -1,6 +1,6 @@
 // Package kafka is the `type: kafka` output: each event a record (value: the audit
 // event's own bytes; key: its id, the SHA-256 of those bytes, so a replay lands in the
-// same partition; headers source and agent), produced with franz-go's idempotent
+// same partition; headers source, agent and input), produced with franz-go's idempotent
 // producer and acks=all. A batch is acknowledged when every record's produce promise
 // succeeded; a record the brokers refuse for good (too large, invalid) goes to the
 // dead-letter file; the rest of a failed batch is retried by the engine.
@@ -185,6 +185,9 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 		recs[i] = &kgo.Record{
 			Topic: o.topicFor(ev), Key: id[:], Value: doc,
 			Headers: []kgo.RecordHeader{{Key: "source", Value: []byte(source)}, {Key: "agent", Value: o.agent}},
+		}
+		if ev.Input != "" {
+			recs[i].Headers = append(recs[i].Headers, kgo.RecordHeader{Key: "input", Value: []byte(ev.Input)})
 		}
 		wg.Add(1)
 		o.client.Produce(ctx, recs[i], func(_ *kgo.Record, err error) {

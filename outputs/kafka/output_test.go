@@ -142,18 +142,27 @@ func checkAtLeastOnceInOrder(t *testing.T, events pipeline.Batch, recs []*kgo.Re
 	}
 }
 
-// TestRecords: value is the event's own bytes, key its id, headers source and agent.
+// TestRecords: value is the event's own bytes, key its id, headers source, agent and
+// input (only for an event read from an input).
 func TestRecords(t *testing.T) {
 	for _, codec := range []string{"zstd", "lz4", "snappy", "gzip", "none"} {
 		t.Run(codec, func(t *testing.T) {
 			c := startCluster(t)
 			out, _, _ := newOutput(t, c.ListenAddrs(), func(cfg *Config) { cfg.Compression = codec })
 			b := corpus(t, 50)
+			for _, ev := range b[:40] {
+				ev.Input = "apiserver-log" // as the engine sets it; the last 10 came through no engine
+			}
 			kar, err := pipeline.NewRawEvent([]byte(`{"kind":"Event","auditID":"k","stage":"ResponseComplete","n":1.50}`), pipeline.SourceKubeAuditRest)
 			if err != nil {
 				t.Fatal(err)
 			}
+			kar.Input = "webhook"
 			b = append(b, kar)
+			inputOf := map[string]string{}
+			for _, ev := range b {
+				inputOf[string(ev.Raw())] = ev.Input
+			}
 			if err := out.Write(context.Background(), b); err != nil {
 				t.Fatal(err)
 			}
@@ -170,6 +179,11 @@ func TestRecords(t *testing.T) {
 				}
 				if h["source"] != want || h["agent"] != "node-a" {
 					t.Errorf("headers %v, want source %s agent node-a", h, want)
+				}
+				// The input header names the input; an event without one has no header.
+				in, has := h["input"]
+				if wantIn := inputOf[string(r.Value)]; in != wantIn || has != (wantIn != "") {
+					t.Errorf("headers %v, want input %q", h, wantIn)
 				}
 			}
 		})

@@ -41,8 +41,9 @@ type Config struct {
 	// with the event's member at the dotted path (%{objectRef.namespace}); an event
 	// without it goes to the token's default index.
 	Index string `mapstructure:"index"`
-	// Source is the envelope's source; empty: kube-apiserver or kube-audit-rest, by
-	// what the event was read from.
+	// Source is the envelope's source for every event; empty: the name of the input the
+	// event was read from (pipeline.Event.Input), or, for an event without one,
+	// kube-apiserver or kube-audit-rest by its format.
 	Source string `mapstructure:"source"`
 	// Sourcetype is the sourcetype of kube-apiserver audit events,
 	// SourcetypeKubeAuditRest that of kube-audit-rest lines.

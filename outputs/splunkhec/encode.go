@@ -158,6 +158,11 @@ func (e *encoder) encode(dst []byte, ev *pipeline.Event) ([]byte, string, error)
 	dst = append(dst, `,"source":`...)
 	st := e.sourcetype
 	src := e.source
+	if src == "" {
+		// The spec's source is the input (name/path); the format names an event that
+		// came through no engine.
+		src = ev.Input
+	}
 	if ev.Source == pipeline.SourceKubeAuditRest {
 		st = e.sourcetypeR
 		if src == "" {

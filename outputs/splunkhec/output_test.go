@@ -129,6 +129,7 @@ func TestEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev1.Input = "apiserver-log" // as the engine sets it; ev2 came through no engine
 	ev2, err := pipeline.NewRawEvent([]byte(kar), pipeline.SourceKubeAuditRest)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestEnvelope(t *testing.T) {
 	for _, c := range []struct{ name, got, want string }{
 		{"time", string(a.Time), "1741089600.123456"},
 		{"host", a.Host, "node-a"},
-		{"source", a.Source, "kube-apiserver"},
+		{"source", a.Source, "apiserver-log"},
 		{"sourcetype", a.Sourcetype, DefaultSourcetype},
 		{"index", a.Index, "audit-team-a"},
 		{"fields", mustJSON(t, a.Fields), `{"cluster":"prod-eu","resource":"pods/exec","user":"alice","verb":"create"}`},
@@ -166,6 +167,45 @@ func TestEnvelope(t *testing.T) {
 	}
 	if a.Channel != out.channel || len(out.channel) != 36 {
 		t.Errorf("channel %q, output's %q", a.Channel, out.channel)
+	}
+}
+
+// TestSource: the envelope's source is the configured `source`, else the name of the
+// input the event was read from, else (no input: the event came through no engine) its
+// format.
+func TestSource(t *testing.T) {
+	for _, c := range []struct {
+		name, configured, input string
+		format                  pipeline.Source
+		want                    string
+	}{
+		{"input name", "", "apiserver-log", pipeline.SourceAudit, "apiserver-log"},
+		{"kube-audit-rest input name", "", "webhook", pipeline.SourceKubeAuditRest, "webhook"},
+		{"no input, audit", "", "", pipeline.SourceAudit, "kube-apiserver"},
+		{"no input, kube-audit-rest", "", "", pipeline.SourceKubeAuditRest, "kube-audit-rest"},
+		{"configured over input", "prod-audit", "apiserver-log", pipeline.SourceAudit, "prod-audit"},
+		{"configured, kube-audit-rest", "prod-audit", "webhook", pipeline.SourceKubeAuditRest, "prod-audit"},
+		{"configured, no input", "prod-audit", "", pipeline.SourceAudit, "prod-audit"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startServer(t)
+			out, _, _ := newOutput(t, srv.URL, func(cfg *Config) { cfg.Source = c.configured })
+			ev, err := pipeline.NewRawEvent([]byte(`{"kind":"Event","auditID":"s1","stage":"ResponseComplete","verb":"get"}`), c.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Input = c.input
+			if err := out.Write(context.Background(), pipeline.Batch{ev}); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.Events()
+			if len(got) != 1 {
+				t.Fatalf("%d events indexed, want 1", len(got))
+			}
+			if got[0].Source != c.want {
+				t.Errorf("source %q, want %q", got[0].Source, c.want)
+			}
+		})
 	}
 }
 
