@@ -114,6 +114,30 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+type misconfiguredError struct{ err error }
+
+func (m misconfiguredError) Error() string { return m.err.Error() }
+func (m misconfiguredError) Unwrap() error { return m.err }
+
+// Misconfigured marks err as a contradiction between the output's configuration and what
+// it writes to, learnt for certain from the destination (an Elasticsearch output set to
+// `compatibility: elasticsearch` that reached an OpenSearch node). Unlike Permanent the
+// batch is not delivered and not acknowledged, so nothing is lost: a --once run stops
+// reading and ends with the error (its checkpoints stay before the batch); a daemon
+// logs it at ERROR and keeps retrying, since the destination or the config can be fixed.
+func Misconfigured(err error) error {
+	if err == nil {
+		return nil
+	}
+	return misconfiguredError{err}
+}
+
+// IsMisconfigured reports whether err was marked with Misconfigured.
+func IsMisconfigured(err error) bool {
+	var m misconfiguredError
+	return errors.As(err, &m)
+}
+
 // RetryAfter is implemented by errors that carry the server's requested delay (HTTP 429
 // Retry-After); the engine waits at least that long before the next attempt.
 type RetryAfter interface {

@@ -54,7 +54,9 @@ type Engine struct {
 
 	progress    sync.Mutex
 	lastAck     time.Time
-	undelivered int // batches left unacknowledged at shutdown
+	undelivered int   // batches left unacknowledged at shutdown
+	misconfig   error // first Misconfigured error of a once run, which ends it
+	stopReading context.CancelFunc
 }
 
 // New returns an engine for cfg.
@@ -114,10 +116,19 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 		}
 	}()
 
+	// A once run stops reading at the first Misconfigured error: more batches would only
+	// fail the same way.
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	e.stopReading = stopReading
+
 	e.outputs = make([]*outputRunner, len(e.cfg.Outputs))
 	var outWG sync.WaitGroup
 	for i, spec := range e.cfg.Outputs {
 		r := newOutputRunner(spec, e.log.Named("output").With("output", spec.Name), e.obs)
+		if once {
+			r.misconfigured = e.misconfigured
+		}
 		e.outputs[i] = r
 		outWG.Add(1)
 		go func() {
@@ -132,7 +143,7 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 		inWG.Add(1)
 		go func() {
 			defer inWG.Done()
-			errs[i] = e.readLoop(ctx, drainCtx, in)
+			errs[i] = e.readLoop(readCtx, drainCtx, in)
 		}()
 	}
 	inWG.Wait()
@@ -156,14 +167,28 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 		}
 	}
 	e.progress.Lock()
-	undelivered := e.undelivered
+	undelivered, misconfig := e.undelivered, e.misconfig
 	e.progress.Unlock()
+	if misconfig != nil {
+		errs = append(errs, misconfig)
+	}
 	if once && undelivered > 0 {
 		// A backfill that could not deliver everything must not look like a success; the
 		// checkpoints stay before those batches, so the next run picks them up.
 		errs = append(errs, fmt.Errorf("%d batches were not delivered; they will be read again on the next run", undelivered))
 	}
 	return errors.Join(errs...)
+}
+
+// misconfigured records err (a once run's output learnt its configuration contradicts
+// its destination) and stops reading; the run then ends with err.
+func (e *Engine) misconfigured(output string, err error) {
+	e.progress.Lock()
+	if e.misconfig == nil {
+		e.misconfig = fmt.Errorf("output %s is misconfigured: %w", output, err)
+	}
+	e.progress.Unlock()
+	e.stopReading()
 }
 
 // readLoop reads batches and hands them, in order, to a dispatcher goroutine that filters
@@ -332,6 +357,9 @@ type outputRunner struct {
 	log  hclog.Logger
 	obs  Observer
 	in   chan job
+	// misconfigured, set in once mode, is told of a Misconfigured error, and the batch
+	// is then given up undelivered; without it (daemon) such errors are retried.
+	misconfigured func(output string, err error)
 }
 
 func newOutputRunner(spec OutputSpec, log hclog.Logger, obs Observer) *outputRunner {
@@ -450,6 +478,12 @@ func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 			r.log.Error("output rejected batch for good; events not delivered", "events", len(b), "error", err)
 			return nil
 		}
+		misconfigured := IsMisconfigured(err)
+		if misconfigured && r.misconfigured != nil {
+			r.log.Error("output configuration contradicts its destination; batch not delivered, run ends", "events", len(b), "error", err)
+			r.misconfigured(name, err)
+			return fmt.Errorf("output %s: %w", name, err)
+		}
 		var be *BatchError
 		if errors.As(err, &be) && len(be.Failed) > 0 && len(be.Failed) < len(b) {
 			failed := make(Batch, 0, len(be.Failed))
@@ -467,7 +501,12 @@ func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 		if errors.As(err, &ra) && ra.RetryAfter() > wait {
 			wait = ra.RetryAfter()
 		}
-		r.log.Warn("output write failed; retrying", "events", len(b), "attempt", attempt+1, "wait", wait, "error", err)
+		if misconfigured {
+			// Retrying helps only once the destination or the config is fixed: say it loudly.
+			r.log.Error("output configuration contradicts its destination; retrying until it is fixed", "events", len(b), "attempt", attempt+1, "wait", wait, "error", err)
+		} else {
+			r.log.Warn("output write failed; retrying", "events", len(b), "attempt", attempt+1, "wait", wait, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("output %s: gave up on %d events at shutdown: %w", name, len(b), ctx.Err())

@@ -450,3 +450,78 @@ func TestEngineMarksEventsWithTheirInput(t *testing.T) {
 		}
 	}
 }
+
+// TestMisconfiguredOutput: an output that learnt its configuration contradicts its
+// destination (Misconfigured) ends a --once run with the reason and nothing acked — not
+// delivered, so not lost: the checkpoints stay before the batches — while a daemon keeps
+// retrying (the destination can be fixed) and acks once the output works.
+func TestMisconfiguredOutput(t *testing.T) {
+	reason := errors.New("compatibility is elasticsearch, but the node is OpenSearch 2.19.0")
+	for _, once := range []bool{true, false} {
+		t.Run(fmt.Sprintf("once=%v", once), func(t *testing.T) {
+			in := newMemInput(3, 2)
+			in.block = !once
+			out := newMemOutput()
+			var fixed atomic.Bool
+			out.fail = func(int, Batch) error {
+				if fixed.Load() {
+					return nil
+				}
+				return Misconfigured(reason)
+			}
+			e := New(Config{
+				Inputs:       []InputSpec{{Name: "in", Input: in}},
+				Outputs:      []OutputSpec{{Name: "es", Output: out, Options: fastOpts()}},
+				DrainTimeout: time.Second,
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- e.Run(ctx, once) }()
+			if once {
+				err := <-done
+				if err == nil || !strings.Contains(err.Error(), "output es is misconfigured: "+reason.Error()) {
+					t.Fatalf("Run = %v, want the misconfiguration named", err)
+				}
+				if ok, _ := in.ackState(); ok != 0 {
+					t.Errorf("%d batches acked, want none", ok)
+				}
+				if len(out.delivered()) != 0 {
+					t.Errorf("delivered %v", out.delivered())
+				}
+				return
+			}
+			// Daemon: still retrying after many attempts, nothing acked meanwhile.
+			for {
+				out.mu.Lock()
+				calls := out.calls
+				out.mu.Unlock()
+				if calls >= 5 {
+					break
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("daemon Run ended: %v", err)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			if ok, failed := in.ackState(); ok+failed != 0 {
+				t.Fatalf("acked %d ok, %d failed while misconfigured", ok, failed)
+			}
+			fixed.Store(true) // the cluster was upgraded, say
+			for {
+				if ok, _ := in.ackState(); ok == 3 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if n := len(out.delivered()); n != 6 {
+				t.Errorf("delivered %d events, want 6", n)
+			}
+		})
+	}
+}

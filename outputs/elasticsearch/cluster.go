@@ -13,6 +13,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/valyala/fastjson"
+
+	"github.com/auditship/auditship/pipeline"
 )
 
 // cluster is the distribution and version the output writes to.
@@ -121,7 +123,8 @@ func (o *Output) cluster(ctx context.Context) (cluster, error) {
 		return cluster{}, err
 	}
 	if err := c.supported(); err != nil {
-		return cluster{}, err
+		// The node said for certain what it is: a configuration error, not a transient one.
+		return cluster{}, pipeline.Misconfigured(err)
 	}
 	d.found = &c
 	o.log.Info("output cluster", "cluster", c.String(), "body_mapping", orDisabled(c.objectType()))
@@ -172,9 +175,9 @@ func (o *Output) askCluster(ctx context.Context) (cluster, error) {
 	}
 	switch {
 	case d.compat == CompatElasticsearch && c.openSearch:
-		return cluster{}, fmt.Errorf("compatibility is elasticsearch, but the node is %s", c)
+		return cluster{}, pipeline.Misconfigured(fmt.Errorf("compatibility is elasticsearch, but the node is %s", c))
 	case d.compat == CompatOpenSearch && !c.openSearch:
-		return cluster{}, fmt.Errorf("compatibility is opensearch, but the node is %s", c)
+		return cluster{}, pipeline.Misconfigured(fmt.Errorf("compatibility is opensearch, but the node is %s", c))
 	}
 	return c, nil
 }

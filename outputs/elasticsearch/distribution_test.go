@@ -119,8 +119,8 @@ func TestCompatibilityMismatchSendsNothing(t *testing.T) {
 			srv := startFlavor(t, tt.flavor, nil)
 			out, _, _ := newTestOutput(t, srv.URL, func(c *Config) { c.Compatibility = tt.compat })
 			err := out.Write(context.Background(), servicePair(t))
-			if err == nil || pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "compatibility is "+tt.compat) {
-				t.Fatalf("Write = %v, want a retryable error naming the mismatch", err)
+			if err == nil || pipeline.IsPermanent(err) || !pipeline.IsMisconfigured(err) || !strings.Contains(err.Error(), "compatibility is "+tt.compat) {
+				t.Fatalf("Write = %v, want a Misconfigured (not Permanent) error naming the mismatch", err)
 			}
 			if err := out.Ready(context.Background()); err == nil {
 				t.Error("ready despite the mismatch")
@@ -137,8 +137,11 @@ func TestCompatibilityMismatchSendsNothing(t *testing.T) {
 func TestUnsupportedVersionSendsNothing(t *testing.T) {
 	srv := startFlavor(t, estest.Flavor{Distribution: "elasticsearch", Version: "6.8.23"}, nil)
 	out, _, _ := newTestOutput(t, srv.URL, nil)
-	if err := out.Write(context.Background(), servicePair(t)); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Fatalf("Write = %v, want not supported", err)
+	if err := out.Write(context.Background(), servicePair(t)); err == nil || pipeline.IsPermanent(err) || !pipeline.IsMisconfigured(err) || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("Write = %v, want a Misconfigured (not Permanent) error: not supported", err)
+	}
+	if err := out.Ready(context.Background()); err == nil {
+		t.Error("ready although the version is not supported")
 	}
 	if st := srv.Stats(); st.BulkRequests != 0 {
 		t.Errorf("sent %d bulk requests, want none", st.BulkRequests)

@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -268,6 +269,95 @@ func TestOnceShipsToEachDistribution(t *testing.T) {
 			}
 			if st := srv.Stats(); tt.sigv4 && (st.BadSignature != 0 || st.Signed == 0) {
 				t.Errorf("signed %d, refused %d", st.Signed, st.BadSignature)
+			}
+		})
+	}
+}
+
+// TestOnceStopsOnMisconfiguration: `run --once` whose compatibility contradicts the
+// node, or against an Elasticsearch the output does not support, ends with exit 1 and
+// the reason instead of retrying forever, and checkpoints nothing: a second run, with
+// the config corrected or the cluster upgraded, ships every event.
+func TestOnceStopsOnMisconfiguration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the agent binary")
+	}
+	bin := buildAgent(t)
+	var lines bytes.Buffer
+	for _, ev := range servicePair(t) {
+		lines.Write(ev.Raw())
+		lines.WriteByte('\n')
+	}
+	tests := []struct {
+		name            string
+		flavor          estest.Flavor
+		compat          string
+		want            string
+		fixed           estest.Flavor // the cluster of the second run
+		fixedCompatAuto bool
+	}{
+		{"elasticsearch on opensearch 2", estest.OpenSearch2, CompatElasticsearch,
+			"compatibility is elasticsearch, but the node is OpenSearch 2.19.1", estest.OpenSearch2, true},
+		{"elasticsearch on opensearch 1", estest.OpenSearch1, CompatElasticsearch,
+			"compatibility is elasticsearch, but the node is OpenSearch 1.3.20", estest.OpenSearch1, true},
+		{"opensearch on elasticsearch 8", estest.Elasticsearch8, CompatOpenSearch,
+			"compatibility is opensearch, but the node is Elasticsearch 8.19.0", estest.Elasticsearch8, true},
+		{"elasticsearch 6.8 auto", estest.Flavor{Distribution: "elasticsearch", Version: "6.8.23"}, CompatAuto,
+			"Elasticsearch 6.8.23 is not supported", estest.Elasticsearch8, true},
+		{"elasticsearch 7.9 set", estest.Flavor{Distribution: "elasticsearch", Version: "7.9.3"}, CompatElasticsearch,
+			"Elasticsearch 7.9.3 is not supported", estest.Elasticsearch717, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startFlavor(t, tt.flavor, nil)
+			dir := t.TempDir()
+			logPath := filepath.Join(dir, "audit.log")
+			if err := os.WriteFile(logPath, lines.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dlq := filepath.Join(dir, "dlq", "siem.ndjson")
+			cfgPath := writeAgentConfig(t, dir, logPath, srv.URL, dlq, "    compatibility: "+tt.compat+"\n")
+			if out, err := exec.Command(bin, "validate", "-c", cfgPath).CombinedOutput(); err != nil {
+				t.Fatalf("validate (offline, cannot know the node): %v\n%s", err, out)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var stderr bytes.Buffer
+			run := exec.CommandContext(ctx, bin, "run", "--once", "-c", cfgPath)
+			run.Stderr = &stderr
+			err := run.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || ctx.Err() != nil {
+				t.Fatalf("run --once = %v (deadline: %v), want exit 1\n%s", err, ctx.Err() != nil, tail(stderr.String()))
+			}
+			if !strings.Contains(stderr.String(), "output siem is misconfigured: "+tt.want) {
+				t.Errorf("stderr does not name the mismatch %q:\n%s", tt.want, tail(stderr.String()))
+			}
+			if st := srv.Stats(); st.BulkRequests != 0 || st.TemplatesPut != 0 {
+				t.Errorf("sent %d bulk requests and %d templates, want none", st.BulkRequests, st.TemplatesPut)
+			}
+			if _, err := os.Stat(dlq); err == nil {
+				t.Errorf("dead letters written: %v", readDeadLetters(t, dlq))
+			}
+
+			// Second run: corrected config (or upgraded cluster) ships all: nothing was checkpointed.
+			fixed := srv
+			if tt.fixed != tt.flavor {
+				fixed = startFlavor(t, tt.fixed, nil)
+			}
+			compat := tt.compat
+			if tt.fixedCompatAuto {
+				compat = CompatAuto
+			}
+			cfgPath = writeAgentConfig(t, dir, logPath, fixed.URL, dlq, "    compatibility: "+compat+"\n")
+			stderr.Reset()
+			run = exec.CommandContext(ctx, bin, "run", "--once", "-c", cfgPath)
+			run.Stderr = &stderr
+			if err := run.Run(); err != nil {
+				t.Fatalf("second run --once: %v\n%s", err, tail(stderr.String()))
+			}
+			if n := fixed.Count("k8s-audit-*"); n != 2 {
+				t.Errorf("second run stored %d documents, want 2\n%s", n, tail(stderr.String()))
 			}
 		})
 	}
