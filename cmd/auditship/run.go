@@ -441,7 +441,7 @@ func printSummary(w io.Writer, m *metrics.Metrics, d time.Duration) {
 	bytesIn := m.Sum("bytes_read/")
 	skipped := m.Sum("lines_skipped/")
 	fmt.Fprintf(w, "auditship: read %d events (%s) in %s; invalid %d, skipped over max_line_bytes %d, dropped %d, fields redacted %d, filter errors %d\n",
-		read, humanBytes(bytesIn), d.Round(time.Millisecond), m.Sum("events_invalid/"), skipped, m.Sum("dropped/"), m.Sum("redacted/"), m.Sum("filter_errors/"))
+		read, config.HumanBytes(bytesIn), d.Round(time.Millisecond), m.Sum("events_invalid/"), skipped, m.Sum("dropped/"), m.Sum("redacted/"), m.Sum("filter_errors/"))
 	for _, kv := range m.Totals("shipped/") {
 		fmt.Fprintf(w, "auditship: output %s: shipped %d events, %d dead-lettered, %d retries\n",
 			kv.Key, kv.Value, m.Total("dead_lettered/"+kv.Key), m.Total("retries/"+kv.Key))
@@ -451,24 +451,12 @@ func printSummary(w io.Writer, m *metrics.Metrics, d time.Duration) {
 	}
 	if lost := m.Sum("bytes_lost/"); lost > 0 {
 		fmt.Fprintf(w, "auditship: WARNING lost %s (about %d events): rotated or deleted away, cut, or unreadable before they could be read (paths in the log)\n",
-			humanBytes(lost), m.Sum("events_lost/"))
+			config.HumanBytes(lost), m.Sum("events_lost/"))
 	}
 	if n := m.Sum("files_vanished/"); n > 0 {
 		fmt.Fprintf(w, "auditship: WARNING %d live files vanished (rotated or deleted away while the agent was down, found nowhere): lines written to them after they were last read are lost, how many is unknown (paths in the log)\n", n)
 	}
 	if nuls := m.Sum("nul_bytes_skipped/"); nuls > 0 {
-		fmt.Fprintf(w, "auditship: skipped %s of NUL bytes between lines\n", humanBytes(nuls))
+		fmt.Fprintf(w, "auditship: skipped %s of NUL bytes between lines\n", config.HumanBytes(nuls))
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

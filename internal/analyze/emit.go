@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/auditship/auditship/internal/config"
 )
 
 // EmitOptions say where the emitted config reads and writes.
@@ -31,8 +33,8 @@ func EmitConfig(r *Report, o EmitOptions) string {
 		sigEvents += g.SignalEvents
 	}
 	p("# auditship configuration written by `auditship analyze --emit-config`.\n")
-	p("# Analysed: %d events, %s in %d lines; %d events carry a security signal.\n", r.EventsIn, human(r.BytesIn), r.Lines, sigEvents)
-	p("# The keep filter drops the %d events without one (%s, %.1f%% of the bytes); the policy\n", noiseEvents, human(noise), pct(noise, r.BytesIn))
+	p("# Analysed: %d events, %s in %d lines; %d events carry a security signal.\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, sigEvents)
+	p("# The keep filter drops the %d events without one (%s, %.1f%% of the bytes); the policy\n", noiseEvents, config.HumanBytes(noise), pct(noise, r.BytesIn))
 	p("# then lowers what is kept. Check the projected reduction with:\n")
 	p("#   auditship test -c THIS_FILE")
 	for _, f := range o.Files {
@@ -123,17 +125,4 @@ func pct(a, b int64) float64 {
 		return 0
 	}
 	return 100 * float64(a) / float64(b)
-}
-
-// human formats a byte count with binary units.
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/auditship/auditship/internal/config"
 )
 
 // WriteJSON writes the report as one JSON document:
@@ -47,7 +49,7 @@ func topGroups(r *Report, n int) []Group {
 // WriteTable writes the report for a terminal: totals, the top n groups, the signals
 // and the suggestions.
 func WriteTable(w io.Writer, r *Report, n int) error {
-	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long)\n\n", r.EventsIn, human(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
+	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long)\n\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARE\tBYTES\tEVENTS\tUSER\tVERB\tRESOURCE\tNAMESPACES\tLEVEL\tSTAGE\tSIGNAL")
 	for _, g := range topGroups(r, n) {
@@ -55,7 +57,7 @@ func WriteTable(w io.Writer, r *Report, n int) error {
 		if g.Signal {
 			sig = strings.Join(signalNames(g.Signals), ",")
 		}
-		fmt.Fprintf(tw, "%5.1f%%\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", 100*g.Share, human(g.Bytes), g.Events,
+		fmt.Fprintf(tw, "%5.1f%%\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", 100*g.Share, config.HumanBytes(g.Bytes), g.Events,
 			g.User, g.Verb, g.Resource, g.NamespaceClass, g.Level, g.Stage, sig)
 	}
 	if err := tw.Flush(); err != nil {
@@ -67,7 +69,7 @@ func WriteTable(w io.Writer, r *Report, n int) error {
 	}
 	fmt.Fprintf(w, "\n\nSuggestions (bytes saved on this input; no suggestion loses a signal):\n")
 	for _, s := range r.Suggestions {
-		fmt.Fprintf(w, "  %5.1f%%  %-9s %s  [signals lost: %d]\n", pct(s.BytesSaved, r.BytesIn), human(s.BytesSaved), s.Title, s.SignalsLost)
+		fmt.Fprintf(w, "  %5.1f%%  %-9s %s  [signals lost: %d]\n", pct(s.BytesSaved, r.BytesIn), config.HumanBytes(s.BytesSaved), s.Title, s.SignalsLost)
 	}
 	return nil
 }
@@ -120,7 +122,7 @@ func WriteHTML(w io.Writer, r *Report, n int) error {
 			wd = 1
 		}
 		bars = append(bars, bar{Label: label, Width: wd, Y: i*22 + 4, LabelY: i*22 + 18, TextX: 420 + wd + 6,
-			Share: fmt.Sprintf("%.1f%%", 100*g.Share), Bytes: human(g.Bytes), Signal: g.Signal, Class: class,
+			Share: fmt.Sprintf("%.1f%%", 100*g.Share), Bytes: config.HumanBytes(g.Bytes), Signal: g.Signal, Class: class,
 			Signals: strings.Join(signalNames(g.Signals), ", "), Events: g.Events})
 	}
 	type sugg struct {
@@ -129,14 +131,14 @@ func WriteHTML(w io.Writer, r *Report, n int) error {
 	}
 	var ss []sugg
 	for _, s := range r.Suggestions {
-		ss = append(ss, sugg{s.Title, s.Filter, human(s.BytesSaved), fmt.Sprintf("%.1f%%", pct(s.BytesSaved, r.BytesIn)), s.SignalsLost})
+		ss = append(ss, sugg{s.Title, s.Filter, config.HumanBytes(s.BytesSaved), fmt.Sprintf("%.1f%%", pct(s.BytesSaved, r.BytesIn)), s.SignalsLost})
 	}
 	sigs := make([]string, 0, len(AllSignals))
 	for _, s := range AllSignals {
 		sigs = append(sigs, fmt.Sprintf("%s: %d", s, r.Signals[s]))
 	}
 	return htmlPage.Execute(w, map[string]any{
-		"Events": r.EventsIn, "Bytes": human(r.BytesIn), "Lines": r.Lines, "Invalid": r.Invalid,
+		"Events": r.EventsIn, "Bytes": config.HumanBytes(r.BytesIn), "Lines": r.Lines, "Invalid": r.Invalid,
 		"Bars": bars, "Height": len(bars)*22 + 8, "Suggestions": ss, "Signals": sigs,
 	})
 }

@@ -59,6 +59,21 @@ func (b ByteSize) String() string {
 	return strconv.FormatInt(int64(b), 10)
 }
 
+// HumanBytes formats a byte count for people, rounded, in binary units ("37.92 MiB",
+// "622.0 KiB", "512 B"), as summaries and reports print it. Unlike String, it does not
+// round-trip through ParseByteSize.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 var (
 	byteSizeType = reflect.TypeOf(ByteSize(0))
 	durationType = reflect.TypeOf(time.Duration(0))
