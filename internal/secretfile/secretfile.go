@@ -131,3 +131,31 @@ func ReadToken(path string) (token, warning string, err error) {
 	}
 	return token, warning, nil
 }
+
+// CheckInlineOrFile validates a credential an output takes either inline (valueKey) or
+// from a file (fileKey), as splunk_hec's token/token_file and kafka's password/
+// password_file: exactly one of them, and the file readable as ReadToken reads it. Problems
+// go to add and warnings (a file others can read, another owner) to warn, under the key
+// they are about; missing is the problem reported when neither is set.
+func CheckInlineOrFile(valueKey, fileKey, value, file, missing string, add, warn func(key, format string, args ...any)) {
+	switch {
+	case value != "" && file != "":
+		add(fileKey, "set either %s or %s, not both", lastSegment(valueKey), lastSegment(fileKey))
+	case value == "" && file == "":
+		add(valueKey, "%s", missing)
+	case file != "":
+		if _, w, err := ReadToken(file); err != nil {
+			add(fileKey, "%v", err)
+		} else if w != "" {
+			warn(fileKey, "%s", w)
+		}
+	}
+}
+
+// lastSegment is the key's name within its block ("password" for "sasl.password").
+func lastSegment(key string) string {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		return key[i+1:]
+	}
+	return key
+}

@@ -143,18 +143,8 @@ func (c *Config) Validate() error {
 		if s.Username == "" {
 			add("sasl.username", "is required")
 		}
-		switch {
-		case s.Password != "" && s.PasswordFile != "":
-			add("sasl.password_file", "set either password or password_file, not both")
-		case s.Password == "" && s.PasswordFile == "":
-			add("sasl.password", "password_file (or password) is required")
-		case s.PasswordFile != "":
-			if _, w, err := secretfile.ReadToken(s.PasswordFile); err != nil {
-				add("sasl.password_file", "%v", err)
-			} else if w != "" {
-				warn("sasl.password_file", "%s", w)
-			}
-		}
+		secretfile.CheckInlineOrFile("sasl.password", "sasl.password_file", string(s.Password), s.PasswordFile,
+			"password_file (or password) is required", add, warn)
 		if !c.tlsOn() {
 			warn("sasl", "credentials are sent without TLS (%s over plaintext), readable on the network with the audit events; set tls_enabled", s.Mechanism)
 		}

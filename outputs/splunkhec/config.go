@@ -121,18 +121,8 @@ func (c *Config) Validate() error {
 		warn("endpoint", "the HEC token is sent over http:// to %s, readable on the network (with the audit events); use https://", config.RedactURL(c.Endpoint))
 	}
 
-	switch {
-	case c.Token != "" && c.TokenFile != "":
-		add("token_file", "set either token or token_file, not both")
-	case c.Token == "" && c.TokenFile == "":
-		add("token", "a HEC token is required: token_file, or AUDITSHIP_OUTPUTS_<NAME>_TOKEN")
-	case c.TokenFile != "":
-		if _, w, err := secretfile.ReadToken(c.TokenFile); err != nil {
-			add("token_file", "%v", err)
-		} else if w != "" {
-			warn("token_file", "%s", w)
-		}
-	}
+	secretfile.CheckInlineOrFile("token", "token_file", string(c.Token), c.TokenFile,
+		"a HEC token is required: token_file, or AUDITSHIP_OUTPUTS_<NAME>_TOKEN", add, warn)
 
 	tlsErrs, tlsWarns := c.TLS.Check("Splunk")
 	for _, p := range tlsErrs {
