@@ -4,54 +4,12 @@
 package metrics
 
 import (
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
-
-// family is one labelled counter. Its per-label series are resolved once and cached:
-// filters report drops and redactions per event, so the hot path must not build label
-// strings or hash label values every time.
-type family struct {
-	kind  string // its key in summaries, e.g. "dropped"
-	label string // input, filter or output
-	vec   *prometheus.CounterVec
-	mu    sync.RWMutex
-	by    map[string]*series
-}
-
-type series struct {
-	c prometheus.Counter
-	n atomic.Int64
-}
-
-func (f *family) add(label string, n int64) {
-	s := f.series(label)
-	s.c.Add(float64(n))
-	s.n.Add(n)
-}
-
-// series returns label's series, creating it (at 0) if need be.
-func (f *family) series(label string) *series {
-	f.mu.RLock()
-	s := f.by[label]
-	f.mu.RUnlock()
-	if s == nil {
-		f.mu.Lock()
-		if s = f.by[label]; s == nil {
-			s = &series{c: f.vec.WithLabelValues(label)}
-			f.by[label] = s
-		}
-		f.mu.Unlock()
-	}
-	return s
-}
 
 // Metrics holds every auditship_* series.
 type Metrics struct {
@@ -82,13 +40,6 @@ type Metrics struct {
 	// successful, so the engine's count of the write includes them (see OutputShipped).
 	owedMu sync.Mutex
 	owed   map[string]int64
-}
-
-// checkpointState is what is known of one input's checkpoint file.
-type checkpointState struct {
-	mu      sync.Mutex
-	current time.Time // when the saved checkpoint was last known current
-	err     error     // why the last save failed; nil when it succeeded
 }
 
 // New registers every series (and the Go runtime and process collectors) on a new registry.
@@ -142,28 +93,6 @@ func New() *Metrics {
 	return m
 }
 
-// checkpointAgeDesc is auditship_checkpoint_age_seconds, computed at each scrape.
-var checkpointAgeDesc = prometheus.NewDesc("auditship_checkpoint_age_seconds",
-	"Seconds since the input's checkpoint on disk was last known to hold every acknowledgement (about 1 normally; it grows while saves fail).",
-	[]string{"input"}, nil)
-
-// checkpointAge collects auditship_checkpoint_age_seconds per input.
-type checkpointAge struct{ m *Metrics }
-
-func (c checkpointAge) Describe(ch chan<- *prometheus.Desc) { ch <- checkpointAgeDesc }
-
-func (c checkpointAge) Collect(ch chan<- prometheus.Metric) {
-	now := time.Now()
-	c.m.checkpoints.Range(func(k, v any) bool {
-		s := v.(*checkpointState)
-		s.mu.Lock()
-		age := now.Sub(s.current).Seconds()
-		s.mu.Unlock()
-		ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, age, k.(string))
-		return true
-	})
-}
-
 // Components names the configured components, for Declare.
 type Components struct {
 	Inputs, Filters, Outputs []string
@@ -194,55 +123,6 @@ func (m *Metrics) Declare(c Components) {
 	}
 }
 
-// KV is one summary total.
-type KV struct {
-	Key   string
-	Value int64
-}
-
-// Total returns a summary total, keyed "kind/label" (e.g. "events_read/apiserver").
-func (m *Metrics) Total(key string) int64 {
-	kind, label, _ := strings.Cut(key, "/")
-	for _, f := range m.families {
-		if f.kind == kind {
-			f.mu.RLock()
-			defer f.mu.RUnlock()
-			if s := f.by[label]; s != nil {
-				return s.n.Load()
-			}
-			return 0
-		}
-	}
-	return 0
-}
-
-// Totals returns the totals of one kind, given as "kind/", by label in order.
-func (m *Metrics) Totals(prefix string) []KV {
-	kind := strings.TrimSuffix(prefix, "/")
-	var out []KV
-	for _, f := range m.families {
-		if f.kind != kind {
-			continue
-		}
-		f.mu.RLock()
-		for label, s := range f.by {
-			out = append(out, KV{Key: label, Value: s.n.Load()})
-		}
-		f.mu.RUnlock()
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-// Sum adds the totals of one kind, given as "kind/".
-func (m *Metrics) Sum(prefix string) int64 {
-	var s int64
-	for _, kv := range m.Totals(prefix) {
-		s += kv.Value
-	}
-	return s
-}
-
 // Input side (config.Metrics).
 
 func (m *Metrics) InputEventsRead(in string, n int)    { m.eventsRead.add(in, int64(n)) }
@@ -271,58 +151,6 @@ func (m *Metrics) OutputDeadLettered(out string, n int) {
 	m.owedMu.Unlock()
 }
 
-func (m *Metrics) InputCheckpointLag(in string, b int64) {
-	m.checkpointLag.WithLabelValues(in).Set(float64(b))
-	v, ok := m.lag.Load(in)
-	if !ok {
-		v, _ = m.lag.LoadOrStore(in, new(atomic.Int64))
-	}
-	v.(*atomic.Int64).Store(b)
-}
-
-// InputCheckpointSaved records a checkpoint save (config.Metrics).
-func (m *Metrics) InputCheckpointSaved(in string, err error) {
-	v, ok := m.checkpoints.Load(in)
-	if !ok {
-		v, _ = m.checkpoints.LoadOrStore(in, &checkpointState{current: time.Now()})
-	}
-	s := v.(*checkpointState)
-	s.mu.Lock()
-	s.err = err
-	if err == nil {
-		s.current = time.Now()
-	}
-	s.mu.Unlock()
-	if err != nil {
-		m.checkpointSaveErrors.add(in, 1)
-	}
-}
-
-// CheckpointFailures returns, by input, why its last checkpoint save failed; empty when
-// every checkpoint is being saved. Readiness fails on it: an agent that cannot save its
-// checkpoints would re-ship everything since the last save after a restart.
-func (m *Metrics) CheckpointFailures() map[string]error {
-	out := map[string]error{}
-	m.checkpoints.Range(func(k, v any) bool {
-		s := v.(*checkpointState)
-		s.mu.Lock()
-		if s.err != nil {
-			out[k.(string)] = s.err
-		}
-		s.mu.Unlock()
-		return true
-	})
-	return out
-}
-
-// InputLag returns an input's last reported checkpoint lag in bytes.
-func (m *Metrics) InputLag(in string) int64 {
-	if v, ok := m.lag.Load(in); ok {
-		return v.(*atomic.Int64).Load()
-	}
-	return 0
-}
-
 // InputOrphaned counts bytes a reload left unread by removing their input.
 func (m *Metrics) InputOrphaned(in string, bytes int64) { m.bytesOrphaned.add(in, bytes) }
 
@@ -333,25 +161,6 @@ func (m *Metrics) ConfigReload(ok bool) {
 	} else {
 		m.configReloads.add("failure", 1)
 	}
-}
-
-// ForgetInput drops an input's checkpoint lag and checkpoint state: a reload removed it,
-// and what it left unread was counted when it was (see the reload in cmd/auditship).
-func (m *Metrics) ForgetInput(in string) {
-	m.lag.Delete(in)
-	m.checkpointLag.DeleteLabelValues(in)
-	m.checkpoints.Delete(in)
-}
-
-// Lag returns the summed checkpoint lag of every input: bytes read or waiting to be
-// read that are not yet acknowledged.
-func (m *Metrics) Lag() int64 {
-	var s int64
-	m.lag.Range(func(_, v any) bool {
-		s += v.(*atomic.Int64).Load()
-		return true
-	})
-	return s
 }
 
 // Engine side (pipeline.Observer).
@@ -388,31 +197,4 @@ func (m *Metrics) OutputShipped(out string, events, bytes, outBytes int) {
 }
 func (m *Metrics) OutputBatch(out string, d time.Duration) {
 	m.batchSeconds.WithLabelValues(out).Observe(d.Seconds())
-}
-
-// WebhookDeclare creates a webhook input's series at 0: events received and requests for
-// each code it answers that an alert would watch.
-func (m *Metrics) WebhookDeclare(input string) {
-	m.webhookEvents.WithLabelValues(input)
-	for _, code := range []string{"200", "400", "401", "403", "413", "429", "500", "503"} {
-		m.webhookRequests.WithLabelValues(input, code)
-	}
-}
-
-// WebhookRequest counts a request a webhook input answered with code.
-func (m *Metrics) WebhookRequest(input string, code int) {
-	m.webhookRequests.WithLabelValues(input, strconv.Itoa(code)).Inc()
-}
-
-// WebhookEventsReceived counts events a webhook input spooled and answered 200.
-func (m *Metrics) WebhookEventsReceived(input string, n int) {
-	m.webhookEvents.WithLabelValues(input).Add(float64(n))
-}
-
-// Spool reports a webhook input's spool: bytes, segments and the age of its oldest
-// segment not yet delivered whole.
-func (m *Metrics) Spool(input string, bytes int64, segments int, oldestUnacked time.Duration) {
-	m.spoolBytes.WithLabelValues(input).Set(float64(bytes))
-	m.spoolSegments.WithLabelValues(input).Set(float64(segments))
-	m.spoolOldest.WithLabelValues(input).Set(oldestUnacked.Seconds())
 }
