@@ -3,10 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -85,102 +82,6 @@ func TestEventChangesAndSettle(t *testing.T) {
 			delete(want, "s")
 			check("changed after Settle")
 		})
-	}
-}
-
-// TestSpecial8 checks the eight-byte test against the byte table for every byte value in
-// every position.
-func TestSpecial8(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 8; pos++ {
-			var w [8]byte
-			for i := range w {
-				w[i] = 'a'
-			}
-			w[pos] = byte(c)
-			x := uint64(0)
-			for i := 7; i >= 0; i-- {
-				x = x<<8 | uint64(w[i])
-			}
-			if got, want := special8(x), !plain[c]; got != want {
-				t.Fatalf("byte %#x at %d: special8 = %v, want %v", c, pos, got, want)
-			}
-		}
-	}
-}
-
-// TestRepeatedKeys: the fast path declines a line in which any object repeats a key as
-// encoding/json decodes keys (escapes spelled out), since writing such a line as its
-// bytes would carry the copies decoding does not show; keys with escapes that spell
-// distinct keys stay on the fast path and decode as encoding/json decodes them.
-func TestRepeatedKeys(t *testing.T) {
-	big := func(extra string) string { // an object past bigObject keys, then extra
-		var b strings.Builder
-		for i := range bigObject + 8 {
-			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
-		}
-		return "{" + b.String() + extra + "}"
-	}
-	repeats := []string{
-		`{"a":1,"a":2}`,
-		`{"a":1,"b":{"c":1,"c":null}}`,
-		`{"a":[{"x":1},{"y":{"z":1,"z":2}}]}`,
-		`{"key":0,"k\u0065y":1}`,
-		`{"k\u0065y":0,"key":1}`,
-		`{"a":1,"\u0061":2}`,
-		`{"o":{"\u0061":1,"a":2}}`,
-		`{"o":{"a":1,"\u0061":2}}`,
-		`{"o":{"\u0061":1,"\u0061":2}}`,
-		`{"o":{"\u006a":1,"\u006A":2}}`, // hex digits in either case
-		`{"o":{"\u00e9":1,"é":2}}`,      // non-ASCII, escaped and not
-		`{"o":{"\u00E9":1,"\u00e9":2}}`,
-		`{"o":{"\/":1,"/":2}}`,          // the escape of a character that needs none
-		`{"o":{"a\"b":1,"a\u0022b":2}}`, // a quote, two ways
-		`{"o":{"\\":1,"\u005c":2}}`,     // a backslash, two ways
-		`{"o":{"\n":1,"\u000a":2}}`,     // a control character, two ways
-		`{"o":{"\ud800":1,"\udbff":2}}`, // lone surrogates both decode to U+FFFD
-		`{"o":{"\ud800":1,"\ufffd":2}}`,
-		`{"o":{"\udc00":1,"` + "\xef\xbf\xbd" + `":2}}`,
-		`{"o":{"\ud800\u0041":1,"\ufffdA":2}}`, // half a pair, then a letter
-		`{"o":{"\ud83d\ude00":1,"😀":2}}`,       // a pair, and the character it spells
-		`{"o":{"abcdefghij\u006b":1,"abcdefghijk":2}}`,
-		`{"o":{"\u0061bcdefghijk":1,"abcdefghijk":2}}`,
-		`{"k:{\"name\":\"app\"}":1,"k:{\u0022name\u0022:\u0022app\u0022}":2}`,
-		`{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{},"k:{\"name\":\"app\"}":{".":{}}}}}`,
-		`{"o":` + big(`"k\u0030":1`) + `}`, // past bigObject, where keys are in a map
-		big(`"\u006b1":1`),
-		`{"a":` + big(`"\u0078":1,"x":2`) + `}`,
-	}
-	for _, raw := range repeats {
-		if _, err := NewRawEvent([]byte(raw), SourceAudit); !errors.Is(err, ErrRepeatedKey) {
-			t.Errorf("%s: err %v, want ErrRepeatedKey", raw, err)
-		}
-	}
-	distinct := []string{
-		`{"a":{"x":1},"b":{"x":1}}`, `{"a":[{"x":1},{"x":2}]}`, `{"ab":1,"a":2,"b":{"ab":1}}`,
-		`{"a":{"k\u0065y":1}}`, `{"k\u0065y":1,"b":2}`,
-		`{"o":{"a":1,"A":2}}`, `{"o":{"\u0061":1,"\u0041":2}}`, // keys differ by case
-		`{"o":{"\\u0061":1,"a":2}}`, // a backslash, then u0061
-		`{"o":{"a\\":1,"a\\\\":2}}`,
-		`{"a":{"\u0061":1},"b":{"\u0061":1}}`, // the same escaped key in two objects
-		`{"o":{"\ud83d\ude00":1,"\ud83d":2}}`,
-		`{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{"f:ports":{"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}":{}}},"k:{\"name\":\"sidecar\"}":{}}}}`,
-		`{"requestURI":"/api/v1/pods?a=1\u0026b=2","o":{"v:\"kubernetes\"":{}}}`,
-		`{"o":` + big(`"k\u0030x":1`) + `}`,
-	}
-	for _, raw := range distinct {
-		ev, err := NewRawEvent([]byte(raw), SourceAudit)
-		if err != nil {
-			t.Errorf("%s: not on the fast path: %v", raw, err)
-			continue
-		}
-		var want map[string]any
-		if err := DecodeJSON([]byte(raw), &want); err != nil {
-			t.Fatal(err)
-		}
-		if got := ev.Fields(); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: decoded %v, encoding/json %v", raw, got, want)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package pipeline
+package jsonbytes
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 )
 
 // refScan is what the decoder ran on a line before the validator checked UTF-8 itself:
-// utf8.Valid over the whole line, then the validator below (the one scanObject replaced,
+// utf8.Valid over the whole line, then the validator below (the one ScanObject replaced,
 // kept verbatim as the reference it must agree with).
-func refScan(b []byte) ([]topField, error) {
+func refScan(b []byte) ([]Member, error) {
 	if !utf8.Valid(b) {
 		return nil, errInvalidUTF8Ref
 	}
@@ -28,21 +28,21 @@ func refScan(b []byte) ([]topField, error) {
 
 var errInvalidUTF8Ref = errors.New("invalid UTF-8")
 
-// sameScan checks that scanObject accepts b exactly when the reference does, with the
+// sameScan checks that ScanObject accepts b exactly when the reference does, with the
 // same members, and fails the same way (invalid UTF-8 may fail either way, as the
 // reference never saw those lines).
 func sameScan(t *testing.T, b []byte) {
 	t.Helper()
-	got, err := scanObject(b)
+	got, err := ScanObject(b)
 	want, werr := refScan(b)
 	switch {
 	case (err == nil) != (werr == nil):
-		t.Fatalf("scanObject error %v, reference %v, for %.300q", err, werr, b)
+		t.Fatalf("ScanObject error %v, reference %v, for %.300q", err, werr, b)
 	case werr == errInvalidUTF8Ref:
 	case err != werr:
-		t.Fatalf("scanObject error %v, reference %v, for %.300q", err, werr, b)
+		t.Fatalf("ScanObject error %v, reference %v, for %.300q", err, werr, b)
 	case !reflect.DeepEqual(got, want):
-		t.Fatalf("scanObject members %+v, reference %+v, for %.300q", got, want, b)
+		t.Fatalf("ScanObject members %+v, reference %+v, for %.300q", got, want, b)
 	}
 }
 
@@ -133,12 +133,12 @@ func TestScanObjectAgreesWithReference(t *testing.T) {
 // run utf8.Valid over lines it accepts.
 func TestScanObjectUTF8(t *testing.T) {
 	for _, c := range scanCases {
-		if _, err := scanObject([]byte(c)); err == nil && !utf8.ValidString(c) {
+		if _, err := ScanObject([]byte(c)); err == nil && !utf8.ValidString(c) {
 			t.Errorf("accepted invalid UTF-8 %q", c)
 		}
 	}
 	for _, c := range []string{"{\"s\":\"\xed\xa0\x80\"}", "{\"s\":\"\xc0\xaf\"}", "{\"s\":\"\xe2\x82", "{\"k\xff\":1}"} {
-		if _, err := scanObject([]byte(c)); err == nil {
+		if _, err := ScanObject([]byte(c)); err == nil {
 			t.Errorf("accepted invalid UTF-8 %q", c)
 		}
 	}
@@ -171,7 +171,7 @@ func FuzzScanObject(f *testing.F) {
 	})
 }
 
-// The validator scanObject replaced, verbatim but for its names (ref...) and for keys with
+// The validator ScanObject replaced, verbatim but for its names (ref...) and for keys with
 // escapes, which it compares as encoding/json decodes them (refKey) where the validator it
 // replaced declined every such key.
 
@@ -185,10 +185,10 @@ func refKey(tok []byte) string {
 }
 
 // refScanObject validates b as one JSON object (b must be valid UTF-8) and returns its
-// members, or errDecline.
-func refScanObject(b []byte) ([]topField, error) {
+// members, or ErrDecline.
+func refScanObject(b []byte) ([]Member, error) {
 	if len(b) > math.MaxUint32 {
-		return nil, errDecline
+		return nil, ErrDecline
 	}
 	buf := refKeyBufs.Get().(*[]refKeySpan)
 	v := refValidator{b: b, i: skipSpace(b, 0), keys: (*buf)[:0]}
@@ -197,9 +197,9 @@ func refScanObject(b []byte) ([]topField, error) {
 		refKeyBufs.Put(buf)
 	}()
 	if v.i >= len(b) || b[v.i] != '{' {
-		return nil, errDecline
+		return nil, ErrDecline
 	}
-	out := make([]topField, 0, 24)
+	out := make([]Member, 0, 24)
 	v.i = skipSpace(b, v.i+1)
 	if v.i < len(b) && b[v.i] == '}' {
 		v.i++
@@ -207,12 +207,12 @@ func refScanObject(b []byte) ([]topField, error) {
 		for {
 			ks := v.i
 			if !v.str() {
-				return nil, errDecline
+				return nil, ErrDecline
 			}
 			ke := v.i
 			v.i = skipSpace(b, v.i)
 			if v.i >= len(b) || b[v.i] != ':' {
-				return nil, errDecline
+				return nil, ErrDecline
 			}
 			v.i = skipSpace(b, v.i+1)
 			vs := v.i
@@ -220,31 +220,31 @@ func refScanObject(b []byte) ([]topField, error) {
 				if v.repeated {
 					return nil, ErrRepeatedKey
 				}
-				return nil, errDecline
+				return nil, ErrDecline
 			}
 			esc := bytes.IndexByte(b[ks:ke], '\\') >= 0
 			for _, t := range out {
-				if refKey(b[t.ks:t.ke]) == refKey(b[ks:ke]) {
+				if refKey(b[t.KeyStart:t.KeyEnd]) == refKey(b[ks:ke]) {
 					return nil, ErrRepeatedKey
 				}
 			}
-			out = append(out, topField{ks: uint32(ks), ke: uint32(ke), vs: uint32(vs), ve: uint32(v.i), esc: esc})
+			out = append(out, Member{KeyStart: uint32(ks), KeyEnd: uint32(ke), ValueStart: uint32(vs), ValueEnd: uint32(v.i), Escaped: esc})
 			v.i = skipSpace(b, v.i)
 			if v.i >= len(b) {
-				return nil, errDecline
+				return nil, ErrDecline
 			}
 			if b[v.i] == '}' {
 				v.i++
 				break
 			}
 			if b[v.i] != ',' {
-				return nil, errDecline
+				return nil, ErrDecline
 			}
 			v.i = skipSpace(b, v.i+1)
 		}
 	}
 	if skipSpace(b, v.i) != len(b) {
-		return nil, errDecline
+		return nil, ErrDecline
 	}
 	return out, nil
 }
@@ -493,67 +493,6 @@ func (v *refValidator) number() bool {
 	}
 	v.i = i
 	return true
-}
-
-// TestBigObjects: objects with many keys (past bigObject, where keys go into a map) are
-// accepted when their keys are distinct and declined with ErrRepeatedKey when one
-// repeats, nested or at the top, wherever the repeat falls; siblings reuse the slots of
-// the keys of objects that closed before them.
-func TestBigObjects(t *testing.T) {
-	obj := func(n int, dup int) string {
-		var b strings.Builder
-		b.WriteByte('{')
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `"key-%d":%d`, i, i)
-		}
-		if dup >= 0 {
-			fmt.Fprintf(&b, `,"key-%d":0`, dup)
-		}
-		b.WriteByte('}')
-		return b.String()
-	}
-	tests := []struct {
-		name string
-		line string
-		want error
-	}{
-		{"big nested", `{"a":` + obj(100000, -1) + `}`, nil},
-		{"big nested, repeat of the first", `{"a":` + obj(100000, 0) + `}`, ErrRepeatedKey},
-		{"big nested, repeat of the last", `{"a":` + obj(100000, 99999) + `}`, ErrRepeatedKey},
-		{"just big, repeat", `{"a":` + obj(bigObject, bigObject-1) + `}`, ErrRepeatedKey},
-		{"big top level", obj(100000, -1), nil},
-		{"big top level, repeat", obj(100000, 4242), ErrRepeatedKey},
-		{"big siblings", `{"a":[` + obj(100, -1) + `,` + obj(100, -1) + `,` + obj(40, -1) + `]}`, nil},
-		{"big siblings, repeat in the last", `{"a":[` + obj(100, -1) + `,` + obj(100, 7) + `]}`, ErrRepeatedKey},
-		{"big inside big", `{"a":{"x":` + obj(50, -1) + `,` + obj(60, -1)[1:] + `}`, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := scanObject([]byte(tt.line))
-			if !errors.Is(err, tt.want) && !(err == nil && tt.want == nil) {
-				t.Fatalf("scanObject = %v, want %v", err, tt.want)
-			}
-			if err != nil {
-				return
-			}
-			// Decoding and splicing such an event are linear too.
-			ev, err := NewRawEvent([]byte(tt.line), SourceAudit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := len(ev.Fields())
-			ev.SetField("added", "x")
-			if err := ev.Settle(); err != nil {
-				t.Fatal(err)
-			}
-			if got := len(ev.Fields()); got != n+1 {
-				t.Fatalf("%d members after adding one to %d", got, n)
-			}
-		})
-	}
 }
 
 // TestNumberBeyondFloat64KeptAsText: a number out of float64's range is no error (so no

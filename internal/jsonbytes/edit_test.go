@@ -1,11 +1,11 @@
-package pipeline
+package jsonbytes
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-func TestJSONEditMember(t *testing.T) {
+func TestEditMember(t *testing.T) {
 	drop := func([]byte) ([]byte, bool) { return nil, true }
 	tests := []struct {
 		name, in, key string
@@ -29,7 +29,7 @@ func TestJSONEditMember(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, changed := JSONEditMember([]byte(tt.in), tt.key, tt.edit)
+			got, changed := EditMember([]byte(tt.in), tt.key, tt.edit)
 			if string(got) != tt.want || changed != tt.changed {
 				t.Fatalf("got %s, %v; want %s, %v", got, changed, tt.want, tt.changed)
 			}
@@ -40,8 +40,8 @@ func TestJSONEditMember(t *testing.T) {
 	}
 }
 
-func TestJSONEditElements(t *testing.T) {
-	strip := func(v []byte) ([]byte, bool) { return JSONDeleteMember(v, "m") }
+func TestEditElements(t *testing.T) {
+	strip := func(v []byte) ([]byte, bool) { return DeleteMember(v, "m") }
 	tests := []struct{ in, want string }{
 		{`[]`, `[]`},
 		{`[1,"x",{"a":1}]`, `[1,"x",{"a":1}]`},
@@ -49,7 +49,7 @@ func TestJSONEditElements(t *testing.T) {
 		{` [ {"m":1} , {"m":2} ] `, ` [ {} , {} ] `},
 	}
 	for _, tt := range tests {
-		got, changed := JSONEditElements([]byte(tt.in), strip)
+		got, changed := EditElements([]byte(tt.in), strip)
 		if string(got) != tt.want || changed != (tt.in != tt.want) {
 			t.Fatalf("%s: got %s, %v; want %s", tt.in, got, changed, tt.want)
 		}

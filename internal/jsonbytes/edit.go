@@ -1,4 +1,4 @@
-package pipeline
+package jsonbytes
 
 // Editing JSON in place, as bytes: a filter that removes one nested member (the policy's
 // omitManagedFields removes metadata.managedFields from request and response bodies)
@@ -12,51 +12,17 @@ type member struct{ ks, ke, vs, ve int }
 
 // members lists the members of the object b, or ok false when b is not an object.
 func members(b []byte) (ms []member, ok bool) {
-	ok = eachMember(b, func(ks, ke, vs, ve int) bool {
+	ok = EachMember(b, func(ks, ke, vs, ve int) bool {
 		ms = append(ms, member{ks: ks, ke: ke, vs: vs, ve: ve})
 		return true
 	})
 	return ms, ok
 }
 
-// eachMember calls fn with the offsets of each member's key token and value in the object
-// b, in order, until fn returns false. It returns false when b is not an object (or stops
-// being one part way: the members before that were seen).
-func eachMember(b []byte, fn func(ks, ke, vs, ve int) bool) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] == '"' {
-		ke, err := skipString(b, i)
-		if err != nil {
-			return false
-		}
-		c := skipSpace(b, ke)
-		if c >= len(b) || b[c] != ':' {
-			return false
-		}
-		vs := skipSpace(b, c+1)
-		ve := skipValue(b, vs)
-		if ve <= vs {
-			return false
-		}
-		if !fn(i, ke, vs, ve) {
-			return true
-		}
-		i = skipSpace(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
-	return true
-}
-
-// JSONEditMember applies edit to the value of member key of the object obj (to every copy
+// EditMember applies edit to the value of member key of the object obj (to every copy
 // of a repeated key) and returns the object with the edited value, and whether anything
 // changed. An edit that returns nil removes the member.
-func JSONEditMember(obj []byte, key string, edit func(val []byte) ([]byte, bool)) ([]byte, bool) {
+func EditMember(obj []byte, key string, edit func(val []byte) ([]byte, bool)) ([]byte, bool) {
 	ms, ok := members(obj)
 	if !ok {
 		return obj, false
@@ -66,7 +32,7 @@ func JSONEditMember(obj []byte, key string, edit func(val []byte) ([]byte, bool)
 	// From the last member back, so earlier offsets stay valid as later ones change.
 	for j := len(ms) - 1; j >= 0; j-- {
 		m := ms[j]
-		if !keyEquals(out[m.ks:m.ke], key) {
+		if !KeyEquals(out[m.ks:m.ke], key) {
 			continue
 		}
 		val, ch := edit(out[m.vs:m.ve])
@@ -98,14 +64,14 @@ func JSONEditMember(obj []byte, key string, edit func(val []byte) ([]byte, bool)
 	return out, changed
 }
 
-// JSONDeleteMember removes member key (every copy) from the object obj.
-func JSONDeleteMember(obj []byte, key string) ([]byte, bool) {
-	return JSONEditMember(obj, key, func([]byte) ([]byte, bool) { return nil, true })
+// DeleteMember removes member key (every copy) from the object obj.
+func DeleteMember(obj []byte, key string) ([]byte, bool) {
+	return EditMember(obj, key, func([]byte) ([]byte, bool) { return nil, true })
 }
 
-// JSONEditElements applies edit to each element of the array arr, and returns the array
+// EditElements applies edit to each element of the array arr, and returns the array
 // and whether anything changed. Elements cannot be removed.
-func JSONEditElements(arr []byte, edit func(val []byte) ([]byte, bool)) ([]byte, bool) {
+func EditElements(arr []byte, edit func(val []byte) ([]byte, bool)) ([]byte, bool) {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return arr, false

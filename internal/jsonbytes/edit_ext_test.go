@@ -1,4 +1,4 @@
-package pipeline_test
+package jsonbytes_test
 
 import (
 	"encoding/json"
@@ -7,12 +7,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditship/auditship/internal/gen"
-	"github.com/auditship/auditship/pipeline"
+	"github.com/auditship/auditship/internal/jsonbytes"
 )
 
-// TestJSONDeleteMemberAgrees: deleting a member from the bytes of every object in
+// TestDeleteMemberAgrees: deleting a member from the bytes of every object in
 // generated events decodes to what deleting it from the decoded map gives.
-func TestJSONDeleteMemberAgrees(t *testing.T) {
+func TestDeleteMemberAgrees(t *testing.T) {
 	g := gen.New(5)
 	checked := 0
 	for i := 0; i < 300; i++ {
@@ -23,7 +23,7 @@ func TestJSONDeleteMemberAgrees(t *testing.T) {
 				return
 			}
 			for key, val := range obj {
-				got, changed := pipeline.JSONDeleteMember(b, key)
+				got, changed := jsonbytes.DeleteMember(b, key)
 				var want, have map[string]any
 				if err := json.Unmarshal(b, &want); err != nil {
 					t.Fatal(err)
@@ -43,10 +43,10 @@ func TestJSONDeleteMemberAgrees(t *testing.T) {
 	}
 }
 
-// FuzzJSONDeleteMember: for any JSON object in valid UTF-8 (what the functions are given:
+// FuzzDeleteMember: for any JSON object in valid UTF-8 (what the functions are given:
 // validated lines, or encoding/json's output), deleting a member from the bytes gives
 // valid JSON that decodes to the object without that key.
-func FuzzJSONDeleteMember(f *testing.F) {
+func FuzzDeleteMember(f *testing.F) {
 	f.Add([]byte(`{"a":1,"b":{"c":[1,"}"]},"a":2}`), "a")
 	f.Add([]byte(` { "k\u0065y" : "v" , "x" : null } `), "key")
 	f.Fuzz(func(t *testing.T, b []byte, key string) {
@@ -56,7 +56,7 @@ func FuzzJSONDeleteMember(f *testing.F) {
 		}
 		_, had := want[key]
 		delete(want, key)
-		got, changed := pipeline.JSONDeleteMember(b, key)
+		got, changed := jsonbytes.DeleteMember(b, key)
 		var have map[string]any
 		if err := json.Unmarshal(got, &have); err != nil {
 			t.Fatalf("delete %q from %q: invalid JSON %q: %v", key, b, got, err)
