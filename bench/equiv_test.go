@@ -10,6 +10,7 @@ import (
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -47,7 +48,7 @@ func referenceEvents(t *testing.T, got []*pipeline.Event) []*pipeline.Event {
 		}
 		var m map[string]any
 		// As the agent decodes: numbers keep their literal text (json.Number).
-		if err := pipeline.DecodeJSON(body, &m); err != nil {
+		if err := jsonbytes.Unmarshal(body, &m); err != nil {
 			t.Fatal(err)
 		}
 		r := pipeline.NewEvent(body, m, ev.Source)
@@ -70,7 +71,7 @@ func same(t *testing.T, chain pipeline.Chain, format string, line []byte) (kept 
 	fast, err := d.Decode(line)
 	if err != nil {
 		var m map[string]any
-		if pipeline.DecodeJSON(line, &m) == nil && m["auditID"] != nil {
+		if jsonbytes.Unmarshal(line, &m) == nil && m["auditID"] != nil {
 			t.Fatalf("fast path rejected a line encoding/json takes: %v", err)
 		}
 		return 0
@@ -103,10 +104,10 @@ func same(t *testing.T, chain pipeline.Chain, format string, line []byte) (kept 
 			t.Fatal(err)
 		}
 		var fm, rm any
-		if err := pipeline.DecodeJSON(fb, &fm); err != nil {
+		if err := jsonbytes.Unmarshal(fb, &fm); err != nil {
 			t.Fatalf("fast path wrote invalid JSON: %v: %.300s", err, fb)
 		}
-		if err := pipeline.DecodeJSON(rb, &rm); err != nil {
+		if err := jsonbytes.Unmarshal(rb, &rm); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(fm, rm) {

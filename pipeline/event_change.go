@@ -69,7 +69,7 @@ func (e *Event) DeleteField(key string) {
 	}
 }
 
-// SetField sets a top-level member to v (a value as DecodeJSON decodes one: numbers as
+// SetField sets a top-level member to v (a value as jsonbytes.Value decodes one: numbers as
 // json.Number, which is written as its text); the other members keep their original bytes.
 func (e *Event) SetField(key string, v any) {
 	e.mu.Lock()
@@ -89,7 +89,7 @@ func (e *Event) SetField(key string, v any) {
 }
 
 // EditMember replaces the value of the top-level member key by what edit makes of its JSON
-// (valid JSON in, valid JSON out: see JSONEditMember), and reports whether edit changed
+// (valid JSON in, valid JSON out: see jsonbytes.EditMember), and reports whether edit changed
 // it. The value is handed over as bytes: it is not decoded, and the event is written with
 // the edited bytes spliced among the others'. A value set with SetField is encoded first.
 func (e *Event) EditMember(key string, edit func(val []byte) ([]byte, bool)) (bool, error) {

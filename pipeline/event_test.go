@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/auditship/auditship/internal/jsonbytes"
 )
 
 // TestEventChangesAndSettle: members deleted and set on a lazily decoded event are written
@@ -42,7 +44,7 @@ func TestEventChangesAndSettle(t *testing.T) {
 			ev.Field("a") // decoded before the change, as filters do
 			tc.change(ev)
 			var want map[string]any
-			if err := DecodeJSON([]byte(tc.want), &want); err != nil {
+			if err := jsonbytes.Unmarshal([]byte(tc.want), &want); err != nil {
 				t.Fatal(err)
 			}
 			check := func(stage string) {
@@ -51,7 +53,7 @@ func TestEventChangesAndSettle(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got map[string]any
-				if err := DecodeJSON(b, &got); err != nil {
+				if err := jsonbytes.Unmarshal(b, &got); err != nil {
 					t.Fatalf("%s: wrote invalid JSON %s: %v", stage, b, err)
 				}
 				if !reflect.DeepEqual(got, want) {
@@ -106,7 +108,7 @@ func TestMayContain(t *testing.T) {
 			}
 		}, `TokenReview`, true},
 		{"edited away", func(e *Event) {
-			if _, err := e.EditMember("requestObject", func(b []byte) ([]byte, bool) { return JSONDeleteMember(b, "kind") }); err != nil {
+			if _, err := e.EditMember("requestObject", func(b []byte) ([]byte, bool) { return jsonbytes.DeleteMember(b, "kind") }); err != nil {
 				t.Fatal(err)
 			}
 		}, `"Secret`, false},

@@ -10,6 +10,7 @@ import (
 	"github.com/auditship/auditship/filters/policy"
 	"github.com/auditship/auditship/filters/redact"
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -151,7 +152,7 @@ func ship(t *testing.T, format, line string, change ...func(*pipeline.Event)) []
 // sameJSON reports whether a and b hold the same JSON, numbers compared as text.
 func sameJSON(a, b []byte) bool {
 	var x, y any
-	if pipeline.DecodeJSON(a, &x) != nil || pipeline.DecodeJSON(b, &y) != nil {
+	if jsonbytes.Unmarshal(a, &x) != nil || jsonbytes.Unmarshal(b, &y) != nil {
 		return false
 	}
 	xa, _ := json.Marshal(x)
@@ -163,7 +164,7 @@ func sameJSON(a, b []byte) bool {
 func numbersIn(t *testing.T, out []byte) []string {
 	t.Helper()
 	var v any
-	if err := pipeline.DecodeJSON(out, &v); err != nil {
+	if err := jsonbytes.Unmarshal(out, &v); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
 	var nums []string

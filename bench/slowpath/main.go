@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -111,8 +112,8 @@ func (s *stats) add(line []byte) {
 		}
 		return
 	}
-	if ev.Kind("requestObject") == pipeline.KindObject || ev.Kind("responseObject") == pipeline.KindObject ||
-		ev.Kind("requestObject") == pipeline.KindArray {
+	if ev.Kind("requestObject") == jsonbytes.KindObject || ev.Kind("responseObject") == jsonbytes.KindObject ||
+		ev.Kind("requestObject") == jsonbytes.KindArray {
 		s.bodies++
 		if escaped {
 			s.escBodies++
@@ -128,7 +129,7 @@ func reason(l []byte, err error) string {
 	if errors.Is(err, errAdmissionReview) {
 		return "kube-audit-rest line (mapped into an audit event, re-encoded)"
 	}
-	if errors.Is(err, pipeline.ErrRepeatedKey) {
+	if errors.Is(err, jsonbytes.ErrRepeatedKey) {
 		return "repeated key"
 	}
 	if !json.Valid(l) {

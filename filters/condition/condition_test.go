@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -24,7 +25,7 @@ const healthz = `{"kind":"Event","level":"Metadata","stage":"ResponseComplete","
 func fields(t *testing.T, s string) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := pipeline.DecodeJSON([]byte(s), &m); err != nil {
+	if err := jsonbytes.Unmarshal([]byte(s), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

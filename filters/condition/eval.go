@@ -13,10 +13,11 @@ import (
 
 	"github.com/expr-lang/expr"
 
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
-// Eval runs the expression over fields, the event's decoded JSON as pipeline.DecodeJSON
+// Eval runs the expression over fields, the event's decoded JSON as jsonbytes.Unmarshal
 // decodes it (numbers as json.Number). The expression sees each number as an int64 when
 // its text is an integer that fits, else as a float64, so `responseStatus.code == 403`
 // and `>= 400` compare numerically. It never modifies fields.
@@ -28,7 +29,7 @@ func (c *Condition) eval(fields map[string]any, b *budget) (bool, error) {
 		return c.runAll(fields, b)
 	}
 	return c.evalRefs(func(r *ref) (any, bool) {
-		v, ok := pipeline.Walk(fields, r.path)
+		v, ok := jsonbytes.Walk(fields, r.path)
 		if r.present {
 			return true, ok && v != nil
 		}
@@ -44,7 +45,7 @@ func (c *Condition) EvalEvent(ev *pipeline.Event) (bool, error) {
 	return c.evalRefs(func(r *ref) (any, bool) {
 		if r.present {
 			k := ev.Kind(r.path[0])
-			return true, k != pipeline.KindAbsent && k != pipeline.KindNull
+			return true, k != jsonbytes.KindAbsent && k != jsonbytes.KindNull
 		}
 		return ev.Path(r.path...)
 	}, nil)

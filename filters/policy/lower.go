@@ -6,6 +6,7 @@ package policy
 import (
 	"strings"
 
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -15,17 +16,17 @@ import (
 // kube-apiserver does for omitManagedFields (copyWithoutManagedFields in
 // k8s.io/apiserver/pkg/audit/request.go).
 func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
-	out, stripped := pipeline.JSONEditMember(body, "metadata", func(md []byte) ([]byte, bool) {
-		return pipeline.JSONDeleteMember(md, "managedFields")
+	out, stripped := jsonbytes.EditMember(body, "metadata", func(md []byte) ([]byte, bool) {
+		return jsonbytes.DeleteMember(md, "managedFields")
 	})
-	out, inItems := pipeline.JSONEditMember(out, "items", func(items []byte) ([]byte, bool) {
-		return pipeline.JSONEditElements(items, stripManagedFieldsJSON)
+	out, inItems := jsonbytes.EditMember(out, "items", func(items []byte) ([]byte, bool) {
+		return jsonbytes.EditElements(items, stripManagedFieldsJSON)
 	})
 	inRows := false
 	if isTable(out) {
-		out, inRows = pipeline.JSONEditMember(out, "rows", func(rows []byte) ([]byte, bool) {
-			return pipeline.JSONEditElements(rows, func(row []byte) ([]byte, bool) {
-				return pipeline.JSONEditMember(row, "object", stripManagedFieldsJSON)
+		out, inRows = jsonbytes.EditMember(out, "rows", func(rows []byte) ([]byte, bool) {
+			return jsonbytes.EditElements(rows, func(row []byte) ([]byte, bool) {
+				return jsonbytes.EditMember(row, "object", stripManagedFieldsJSON)
 			})
 		})
 	}
@@ -36,7 +37,7 @@ func stripManagedFieldsJSON(body []byte) ([]byte, bool) {
 // (a custom resource may have a "rows" member of its own).
 func isTable(body []byte) bool {
 	table := false
-	pipeline.JSONEditMember(body, "kind", func(kind []byte) ([]byte, bool) {
+	jsonbytes.EditMember(body, "kind", func(kind []byte) ([]byte, bool) {
 		table = string(kind) == `"Table"`
 		return kind, false
 	})

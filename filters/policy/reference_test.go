@@ -1,6 +1,6 @@
 package policy
 
-import "github.com/auditship/auditship/pipeline"
+import "github.com/auditship/auditship/internal/jsonbytes"
 
 // Reading a decoded event: what the filter's reads from the bytes are checked against.
 
@@ -12,7 +12,7 @@ func attributesOf(f map[string]any, a *Attributes) {
 type mapReader map[string]any
 
 func (m mapReader) Path(path ...string) (any, bool) {
-	return pipeline.Walk(map[string]any(m), path)
+	return jsonbytes.Walk(map[string]any(m), path)
 }
 
 func (m mapReader) Strings(key string, names []string, out []string) bool {

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -50,7 +51,7 @@ var bom = []byte("\xef\xbb\xbf")
 
 // parse checks a line and returns it as an event of src. The fast path validates the
 // line and decodes it lazily; a line it does not vouch for (a syntax error, deep nesting,
-// a repeated key) is decoded by encoding/json (pipeline.DecodeJSON: numbers keep their
+// a repeated key) is decoded by encoding/json (jsonbytes.Unmarshal: numbers keep their
 // text), which then decides what is an error and says why.
 func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 	line = bytes.TrimPrefix(line, bom)
@@ -71,7 +72,7 @@ func parse(line []byte, src pipeline.Source) ([]byte, *pipeline.Event, error) {
 		return nil, nil, ErrInvalidUTF8
 	}
 	var m map[string]any
-	if err := pipeline.DecodeJSON(line, &m); err != nil {
+	if err := jsonbytes.Unmarshal(line, &m); err != nil {
 		return nil, nil, fmt.Errorf("invalid JSON: %s", jsonReason(err))
 	}
 	// The fast path did not vouch for these bytes (a repeated key among them, perhaps),
@@ -130,7 +131,7 @@ func checkEvent(ev *pipeline.Event, hasKind bool, kind string) error {
 	if hasKind && kind != "Event" {
 		return ErrNotEvent
 	}
-	if ev.Kind("auditID") != pipeline.KindString {
+	if ev.Kind("auditID") != jsonbytes.KindString {
 		return ErrNotEvent
 	}
 	return nil
@@ -179,7 +180,7 @@ func eventList(raw []byte, list *pipeline.Event) ([]*pipeline.Event, error) {
 	if arr, ok := list.RawMember("items"); ok {
 		var err error
 		i := 0
-		_, _ = pipeline.JSONEditElements(arr, func(item []byte) ([]byte, bool) {
+		_, _ = jsonbytes.EditElements(arr, func(item []byte) ([]byte, bool) {
 			if err != nil {
 				return nil, false
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -19,7 +20,7 @@ import (
 func reference(line []byte) (map[string]any, error) {
 	line = bytes.TrimPrefix(line, bom)
 	var m map[string]any
-	err := pipeline.DecodeJSON(line, &m)
+	err := jsonbytes.Unmarshal(line, &m)
 	return m, err
 }
 
@@ -58,7 +59,7 @@ func agree(t *testing.T, line []byte) {
 		t.Fatal(err)
 	}
 	for _, p := range paths(want, nil, 4) {
-		v, ok := pipeline.Walk(want, p)
+		v, ok := jsonbytes.Walk(want, p)
 		for _, e := range []*pipeline.Event{fresh, ev} {
 			got, gotOK := e.Path(p...)
 			if gotOK != ok || !reflect.DeepEqual(got, v) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -179,13 +180,13 @@ func (g *Generator) write(w io.Writer, more func(i int, written int64) bool) (in
 }
 
 // Decoded returns events [from, from+n) decoded as the audit decoder does (the original
-// bytes plus fields as pipeline.DecodeJSON decodes them), for benchmarks and tests of filters.
+// bytes plus fields as jsonbytes.Unmarshal decodes them), for benchmarks and tests of filters.
 func (g *Generator) Decoded(from, n int) ([]*pipeline.Event, error) {
 	out := make([]*pipeline.Event, 0, n)
 	for i := from; i < from+n; i++ {
 		line := g.Event(i)
 		var m map[string]any
-		if err := pipeline.DecodeJSON(line, &m); err != nil {
+		if err := jsonbytes.Unmarshal(line, &m); err != nil {
 			return nil, fmt.Errorf("decode event %d: %w", i, err)
 		}
 		out = append(out, pipeline.NewEvent(line, m, pipeline.SourceAudit))
