@@ -172,21 +172,14 @@ func channelOf(r *http.Request) string {
 	return r.URL.Query().Get("channel")
 }
 
+// event answers /services/collector/event: the body (gzip or not) is a run of HEC
+// envelopes, all indexed or none, then acknowledged on the request's channel if Ack is on.
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	if !s.auth(w, r) {
 		return
 	}
-	var body io.Reader = r.Body
 	gz := r.Header.Get("Content-Encoding") == "gzip"
-	if gz {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			replyCode(w, CodeInvalidFormat, map[string]any{"invalid-event-number": 0})
-			return
-		}
-		body = zr
-	}
-	data, err := io.ReadAll(body)
+	data, err := readBody(r, gz)
 	if err != nil {
 		replyCode(w, CodeInvalidFormat, map[string]any{"invalid-event-number": 0})
 		return
@@ -198,15 +191,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	if gz {
 		s.gzipped++
 	}
-	if s.Busy > 0 {
-		s.Busy--
-		replyCode(w, CodeServerBusy, nil)
-		return
-	}
-	if s.TooMany > 0 {
-		s.TooMany--
-		w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
-		reply(w, http.StatusTooManyRequests, map[string]any{"text": "Too Many Requests", "code": CodeServerBusy})
+	if s.throttled(w) {
 		return
 	}
 	ch := channelOf(r)
@@ -214,40 +199,10 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		replyCode(w, CodeChannelMissing, nil)
 		return
 	}
-
-	// Parse all, index none until all parsed (Splunk: events_processed=0 on a 400).
-	var batch []Envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	for n := 0; ; n++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
-			break
-		} else if err != nil {
-			replyCode(w, CodeInvalidFormat, map[string]any{"invalid-event-number": n})
-			return
-		}
-		var env Envelope
-		if err := json.Unmarshal(raw, &env); err != nil {
-			replyCode(w, CodeInvalidFormat, map[string]any{"invalid-event-number": n})
-			return
-		}
-		switch {
-		case env.Event == nil:
-			replyCode(w, CodeEventRequired, map[string]any{"invalid-event-number": n})
-			return
-		case string(env.Event) == `""` || string(env.Event) == "null":
-			replyCode(w, CodeEventBlank, map[string]any{"invalid-event-number": n})
-			return
-		case s.Reject != nil && s.Reject(raw):
-			replyCode(w, CodeInvalidFormat, map[string]any{"invalid-event-number": n})
-			return
-		case env.Index != "" && len(s.Indexes) > 0 && !contains(s.Indexes, env.Index):
-			replyCode(w, CodeIncorrectIndex, map[string]any{"invalid-event-number": n})
-			return
-		}
-		env.Channel = ch
-		batch = append(batch, env)
+	batch, code, n := s.parse(data, ch)
+	if code != CodeSuccess {
+		replyCode(w, code, map[string]any{"invalid-event-number": n})
+		return
 	}
 	if len(batch) == 0 {
 		replyCode(w, CodeNoData, nil)
@@ -258,6 +213,76 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		replyCode(w, CodeSuccess, nil)
 		return
 	}
+	replyCode(w, CodeSuccess, map[string]any{"ackId": s.ackID(ch)})
+}
+
+// readBody reads a request's body, gunzipping it when gz.
+func readBody(r *http.Request, gz bool) ([]byte, error) {
+	var body io.Reader = r.Body
+	if gz {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = zr
+	}
+	return io.ReadAll(body)
+}
+
+// throttled answers the request busy (503) or 429 with Retry-After while the faults Busy
+// and TooMany last, counting them down. The caller holds s.mu.
+func (s *Server) throttled(w http.ResponseWriter) bool {
+	if s.Busy > 0 {
+		s.Busy--
+		replyCode(w, CodeServerBusy, nil)
+		return true
+	}
+	if s.TooMany > 0 {
+		s.TooMany--
+		w.Header().Set("Retry-After", strconv.Itoa(s.RetryAfter))
+		reply(w, http.StatusTooManyRequests, map[string]any{"text": "Too Many Requests", "code": CodeServerBusy})
+		return true
+	}
+	return false
+}
+
+// parse decodes every envelope of data before any is indexed (Splunk: events_processed=0
+// on a 400): on the first bad one it returns its HEC code and number n, else CodeSuccess
+// and the envelopes, each marked with channel ch. The caller holds s.mu.
+func (s *Server) parse(data []byte, ch string) ([]Envelope, int, int) {
+	var batch []Envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for n := 0; ; n++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, CodeInvalidFormat, n
+		}
+		var env Envelope
+		if err := json.Unmarshal(raw, &env); err != nil {
+			return nil, CodeInvalidFormat, n
+		}
+		switch {
+		case env.Event == nil:
+			return nil, CodeEventRequired, n
+		case string(env.Event) == `""` || string(env.Event) == "null":
+			return nil, CodeEventBlank, n
+		case s.Reject != nil && s.Reject(raw):
+			return nil, CodeInvalidFormat, n
+		case env.Index != "" && len(s.Indexes) > 0 && !contains(s.Indexes, env.Index):
+			return nil, CodeIncorrectIndex, n
+		}
+		env.Channel = ch
+		batch = append(batch, env)
+	}
+	return batch, CodeSuccess, 0
+}
+
+// ackID gives the request an ack id on channel ch, pending until queried; with the
+// LoseAcks fault on, the id is never acknowledged. The caller holds s.mu.
+func (s *Server) ackID(ch string) int {
 	c := s.channels[ch]
 	if c == nil {
 		c = &channel{pending: map[int]bool{}}
@@ -269,7 +294,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	if s.LoseAcks > 0 {
 		s.LoseAcks--
 	}
-	replyCode(w, CodeSuccess, map[string]any{"ackId": id})
+	return id
 }
 
 // ack answers an ack status query: {"acks":[0,1]} -> {"acks":{"0":true,"1":false}}. An
