@@ -15,13 +15,24 @@ import (
 // cannot hold what they look for, even after other filters changed them; the bodies a
 // policy removed are not searched.
 func (e *Event) MayContain(marker []byte) bool {
+	return e.mayMatch(func(b []byte) bool { return bytes.Contains(b, marker) })
+}
+
+// MayContainAny is MayContain for several markers at once: true when the event may
+// contain any of them. It reads the event's bytes once (see Markers), where calling
+// MayContain per marker reads them once per marker.
+func (e *Event) MayContainAny(m *Markers) bool { return e.mayMatch(m.In) }
+
+// mayMatch reports whether match may say yes to one of the event's members as it is now:
+// the runs of members still there as read, and each set member as it will be written.
+func (e *Event) mayMatch(match func([]byte) bool) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.mutated || e.raw == nil {
 		return true
 	}
 	if e.top == nil {
-		if bytes.Contains(e.raw, marker) {
+		if match(e.raw) {
 			return true
 		}
 	} else {
@@ -37,7 +48,7 @@ func (e *Event) MayContain(marker []byte) bool {
 			for j+1 < len(e.top) && asRead(j+1) {
 				j++
 			}
-			if bytes.Contains(e.raw[e.top[i].KeyStart:e.top[j].ValueEnd], marker) {
+			if match(e.raw[e.top[i].KeyStart:e.top[j].ValueEnd]) {
 				return true
 			}
 			i = j + 1
@@ -60,7 +71,7 @@ func (e *Event) MayContain(marker []byte) bool {
 			return true
 		}
 		m = append(m, ':')
-		if m, err = jsonbytes.Append(m, v); err != nil || bytes.Contains(m, marker) {
+		if m, err = jsonbytes.Append(m, v); err != nil || match(m) {
 			return true
 		}
 	}

@@ -37,6 +37,10 @@ var (
 	// markTokenKind is TokenReview and TokenRequest, kinds the preset treats by kind.
 	markTokenKind = []byte(`"TokenRe`)
 	markEscape    = []byte(`\u`)
+
+	// managedFieldsMarkers: the managed-fields preset finds nothing in an event without
+	// the key's token or an escape that could spell it.
+	managedFieldsMarkers = pipeline.NewMarkers(markManagedFields, markEscape)
 )
 
 // class is what a request's target says about its bodies.
@@ -590,7 +594,8 @@ func (p *pass) stripManagedFields(body any) {
 // presetMarkers are the bytes without which the kubernetes-secrets preset finds nothing in
 // an event that is not about a secret-bearing resource: the kinds it treats wherever they
 // are, the last-applied annotation, and a \u escape that could spell any of them.
-var presetMarkers = [...][]byte{markSecretKind, markTokenKind, markLastApplied, markEscape}
+// They are searched in one pass over the event's bytes (pipeline.Markers).
+var presetMarkers = pipeline.NewMarkers(markSecretKind, markTokenKind, markLastApplied, markEscape)
 
 var objectRefNames = []string{"apiGroup", "resource", "subresource"}
 
@@ -639,12 +644,7 @@ func secretsGate(ev *pipeline.Event) (class, bool) {
 			c = uriClass(c, uri)
 		}
 	}
-	for _, m := range presetMarkers {
-		if ev.MayContain(m) {
-			return c, true
-		}
-	}
-	return c, false
+	return c, ev.MayContainAny(presetMarkers)
 }
 
 // hasRepeatedKey reports whether the JSON text s (valid: it was decoded) has an object

@@ -149,7 +149,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 			return true, nil
 		}
 	case PresetManagedFields:
-		if f.when == nil && !ev.MayContain(markManagedFields) && !ev.MayContain(markEscape) {
+		if f.when == nil && !ev.MayContainAny(managedFieldsMarkers) {
 			return true, nil
 		}
 	}
