@@ -73,7 +73,12 @@ func KubeFileLines(t testing.TB, elems ...string) [][]byte {
 // with the strings that reveal it (plain, base64 alphabets, a JWT's signature).
 func KubeSecrets(t testing.TB) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(KubeAPIServerDir(t, "secrets.json"))
+	return kubeSecrets(t, "secrets.json")
+}
+
+func kubeSecrets(t testing.TB, elems ...string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(KubeAPIServerDir(t, elems...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +87,36 @@ func KubeSecrets(t testing.TB) map[string]string {
 		t.Fatalf("secrets.json: %d secrets, %v", len(secrets), err)
 	}
 	return kube.LeakForms(secrets)
+}
+
+// KubeControlPlaneLog returns the path of the realistic recording: what a real
+// kube-apiserver v1.37.2 wrote (RequestResponse, every stage, gzipped) for 30 minutes of
+// internal/testing/kube's ControlPlane traffic — kubelets, kube-controller-manager and
+// its controllers, kube-scheduler, kube-proxy, CoreDNS, add-ons, people and CI, with one
+// round of the security traffic — recorded by
+// `go run ./internal/testing/kube/cmd/record-corpus -controlplane -minutes 30`.
+func KubeControlPlaneLog(t testing.TB) string {
+	t.Helper()
+	return KubeAPIServerDir(t, "controlplane", "audit.log.gz")
+}
+
+// KubeControlPlaneSecrets returns every secret value the realistic recording's traffic
+// planted or received (the pods' projected tokens included), each with the strings that
+// reveal it, as KubeSecrets does for the security recording.
+func KubeControlPlaneSecrets(t testing.TB) map[string]string {
+	t.Helper()
+	return kubeSecrets(t, "controlplane", "secrets.json")
+}
+
+// KubeControlPlaneLines returns the lines of KubeControlPlaneLog, in order.
+func KubeControlPlaneLines(t testing.TB) [][]byte {
+	t.Helper()
+	lines, err := kube.ReadLines([]string{KubeControlPlaneLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) == 0 {
+		t.Fatal("realistic kube-apiserver recording: no audit lines")
+	}
+	return lines
 }

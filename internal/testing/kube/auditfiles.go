@@ -36,6 +36,17 @@ func (c *Cluster) AuditFiles() ([]string, error) {
 	return append(backups, c.AuditLog), nil
 }
 
+// AuditLines stops the cluster (so every event is written) and returns the lines of its
+// audit log and backups, oldest first.
+func (c *Cluster) AuditLines() ([][]byte, error) {
+	c.Stop()
+	files, err := c.AuditFiles()
+	if err != nil {
+		return nil, err
+	}
+	return ReadLines(files)
+}
+
 // ReadLines returns the lines of the files in order, gunzipping .gz files: the ground
 // truth of what the API server wrote. A missing live file counts as empty.
 func ReadLines(files []string) ([][]byte, error) {

@@ -42,6 +42,20 @@ type Options struct {
 	// WebhookURL, when set, adds the webhook backend (--audit-webhook-config-file with
 	// this URL as the cluster server, batches at most 1 s old).
 	WebhookURL string
+	// Users are extra identities in the static token file (--token-auth-file); each
+	// gets a token in Cluster.Tokens. kube-apiserver adds system:authenticated itself.
+	Users []User
+	// NodeAuthorizer runs --authorization-mode=Node,RBAC, as kubeadm and the managed
+	// clusters do, instead of RBAC alone: kubelets (group system:nodes) are then
+	// allowed what the Node authorizer grants them (their node, their lease, the
+	// Secrets and ConfigMaps of the pods bound to them).
+	NodeAuthorizer bool
+}
+
+// User is an identity in the static token file.
+type User struct {
+	Name   string
+	Groups []string
 }
 
 // Cluster is one etcd plus one kube-apiserver on 127.0.0.1.
@@ -52,6 +66,8 @@ type Cluster struct {
 	// user "nobody", who has no RBAC bindings (requests beyond discovery are denied).
 	AdminToken    string
 	NoRightsToken string
+	// Tokens maps each of Options.Users' names to its bearer token.
+	Tokens map[string]string
 	// AuditLog is --audit-log-path; its rotated backups are audit-*.log.gz beside it.
 	AuditLog string
 	// Dir holds the cluster's files (certificates, tokens, policy, logs, etcd data).
@@ -97,7 +113,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 // until the API server is ready (/readyz, which includes the RBAC bootstrap). On an error
 // the returned cluster (if any) must still be stopped.
 func Launch(bins Binaries, dir string, opts Options) (*Cluster, error) {
-	c := &Cluster{Dir: dir, AdminToken: token(), NoRightsToken: token()}
+	c := &Cluster{Dir: dir, AdminToken: token(), NoRightsToken: token(), Tokens: map[string]string{}}
+	for _, u := range opts.Users {
+		c.Tokens[u.Name] = token()
+	}
 	var lastErr error
 	// A port found free can be taken before a server binds it: try a few times.
 	for range 3 {
@@ -149,7 +168,7 @@ func (c *Cluster) launch(bins Binaries, opts Options) error {
 		"--advertise-address=127.0.0.1",
 		"--endpoint-reconciler-type=none", // the default reconciler refuses a loopback address
 		"--service-cluster-ip-range=10.96.0.0/16",
-		"--authorization-mode=RBAC",
+		"--authorization-mode="+authorizationMode(opts),
 	)
 	c.apiserver, err = startProcess("kube-apiserver", filepath.Join(c.Dir, "kube-apiserver.log"), bins.APIServer, args...)
 	if err != nil {
@@ -194,8 +213,15 @@ func (c *Cluster) files(opts Options) ([]string, error) {
 		return nil, err
 	}
 	tokens := filepath.Join(c.Dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(fmt.Sprintf("%s,admin,uid-admin,\"system:masters\"\n%s,nobody,uid-nobody\n",
-		c.AdminToken, c.NoRightsToken)), 0o600); err != nil {
+	csv := fmt.Sprintf("%s,admin,uid-admin,\"system:masters\"\n%s,nobody,uid-nobody\n", c.AdminToken, c.NoRightsToken)
+	for i, u := range opts.Users {
+		csv += fmt.Sprintf("%s,%s,uid-%d", c.Tokens[u.Name], u.Name, i)
+		if len(u.Groups) > 0 {
+			csv += fmt.Sprintf(",%q", strings.Join(u.Groups, ","))
+		}
+		csv += "\n"
+	}
+	if err := os.WriteFile(tokens, []byte(csv), 0o600); err != nil {
 		return nil, fmt.Errorf("write token file: %w", err)
 	}
 	policy := opts.Policy
@@ -249,6 +275,13 @@ users: []
 		)
 	}
 	return args, nil
+}
+
+func authorizationMode(opts Options) string {
+	if opts.NodeAuthorizer {
+		return "Node,RBAC"
+	}
+	return "RBAC"
 }
 
 // HTTPClient returns a client that trusts the API server's serving certificate.

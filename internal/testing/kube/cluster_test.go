@@ -19,12 +19,7 @@ func TestDriverTrafficIsAudited(t *testing.T) {
 	if err := d.Round(context.Background(), "self-test"); err != nil {
 		t.Fatal(err)
 	}
-	c.Stop()
-	files, err := c.AuditFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := ReadLines(files)
+	lines, err := c.AuditLines()
 	if err != nil {
 		t.Fatal(err)
 	}

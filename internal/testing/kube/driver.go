@@ -98,6 +98,9 @@ func (d *Driver) value(name string) string {
 	return v
 }
 
+// Anonymous as a request's token sends no credentials at all.
+const Anonymous = "-"
+
 // request is one API call; want lists the acceptable status codes (any when empty).
 type request struct {
 	token       string
@@ -105,7 +108,8 @@ type request struct {
 	path        string
 	contentType string
 	accept      string
-	body        any // []byte, string, or a value encoded as JSON
+	agent       string // User-Agent; kubectl's when empty
+	body        any    // []byte, string, or a value encoded as JSON
 	want        []int
 }
 
@@ -145,11 +149,17 @@ func (d *Driver) doID(ctx context.Context, auditID string, r request) (int, []by
 	if err != nil {
 		return 0, nil, err
 	}
-	if r.token == "" {
-		r.token = d.admin
+	switch r.token {
+	case "":
+		req.Header.Set("Authorization", "Bearer "+d.admin)
+	case Anonymous: // no credentials: kube-apiserver authenticates system:anonymous
+	default:
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
-	req.Header.Set("Authorization", "Bearer "+r.token)
-	req.Header.Set("User-Agent", "kubectl/v1.37.2 (linux/amd64) kubernetes/auditship-e2e")
+	if r.agent == "" {
+		r.agent = "kubectl/v1.37.2 (linux/amd64) kubernetes/auditship-e2e"
+	}
+	req.Header.Set("User-Agent", r.agent)
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}

@@ -15,10 +15,24 @@
 //	                            audit_policy must make of requestresponse.log
 //
 // Usage: go run ./internal/testing/kube/cmd/record-corpus -o testdata/kube-apiserver -rounds 12
+//
+// With -controlplane it records kube.ControlPlane's traffic instead: a cluster's own
+// components (kubelets, kube-controller-manager and its controllers, kube-scheduler,
+// kube-proxy, CoreDNS, add-ons), people and CI, with one round of the Driver's security
+// traffic among them, audited at RequestResponse on every stage. It writes
+//
+//	audit.log.gz   what the API server wrote once the cluster was set up (the steady
+//	               state only), gzipped
+//	secrets.json   the secret values the traffic planted or received
+//
+// into -o (default testdata/kube-apiserver/controlplane), leaving everything else:
+//
+//	go run ./internal/testing/kube/cmd/record-corpus -controlplane -minutes 30
 package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -36,9 +50,17 @@ func main() {
 	out := flag.String("o", "testdata/kube-apiserver", "output directory (replaced)")
 	rounds := flag.Int("rounds", 12, "traffic rounds (one namespace each)")
 	policiesOnly := flag.Bool("policies-only", false, "record only the policy differential (OUT/policy)")
+	controlPlane := flag.Bool("controlplane", false, "record kube.ControlPlane's traffic (default -o testdata/kube-apiserver/controlplane)")
+	minutes := flag.Int("minutes", 30, "with -controlplane: minutes of cluster time")
 	flag.Parse()
 	var err error
-	if *policiesOnly {
+	if *controlPlane {
+		dir := *out
+		if !isFlagSet("o") {
+			dir = filepath.Join("testdata", "kube-apiserver", "controlplane")
+		}
+		err = recordControlPlane(dir, *minutes)
+	} else if *policiesOnly {
 		var bins kube.Binaries
 		if bins, err = kube.Install(context.Background(), os.Stderr); err == nil {
 			if err = os.RemoveAll(filepath.Join(*out, "policy")); err == nil {
@@ -54,17 +76,25 @@ func main() {
 	}
 }
 
+// install builds (first use only) kube-apiserver and etcd and makes a directory for a
+// cluster's files; cleanup removes it.
+func install(prefix string) (bins kube.Binaries, tmp string, cleanup func(), err error) {
+	if bins, err = kube.Install(context.Background(), os.Stderr); err != nil {
+		return bins, "", nil, err
+	}
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return bins, "", nil, err
+	}
+	return bins, tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
 func record(out string, rounds int) error {
 	ctx := context.Background()
-	bins, err := kube.Install(ctx, os.Stderr)
+	bins, tmp, cleanup, err := install("record-corpus-")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "record-corpus-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
+	defer cleanup()
 	hook, err := kube.StartWebhookReceiver()
 	if err != nil {
 		return err
@@ -194,6 +224,66 @@ func differentialRun(bins kube.Binaries, policy string) ([][]byte, error) {
 		}
 	}
 	return ours, nil
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// recordControlPlane records kube.ControlPlane's steady state into out/audit.log.gz.
+func recordControlPlane(out string, minutes int) error {
+	ctx := context.Background()
+	bins, tmp, cleanup, err := install("record-controlplane-")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	o := kube.ControlPlaneOptions{Minutes: minutes, Seed: 1}
+	c, err := kube.Launch(bins, tmp, kube.Options{Users: kube.ControlPlaneUsers(o), NodeAuthorizer: true, LogMaxSizeMB: 1000})
+	if c != nil {
+		defer c.Stop()
+	}
+	if err != nil {
+		return err
+	}
+	d := kube.NewDriver(c, "controlplane")
+	skip := 0
+	ready := func() error {
+		lines, err := kube.ReadLines([]string{c.AuditLog})
+		skip = len(lines)
+		return err
+	}
+	start := time.Now()
+	if err := kube.NewControlPlane(c, d, o).Run(ctx, ready); err != nil {
+		return fmt.Errorf("%w\n%s", err, c.APIServerLog(3000))
+	}
+	lines, err := c.AuditLines()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	for _, l := range lines[skip:] {
+		zw.Write(l)
+		zw.Write([]byte("\n"))
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "audit.log.gz"), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	secrets, err := json.MarshalIndent(d.Secrets(), "", " ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "record-corpus: %d events (%d setup events left out) in %s, %d bytes gzipped\n", len(lines)-skip, skip, time.Since(start).Round(time.Second), buf.Len())
+	return os.WriteFile(filepath.Join(out, "secrets.json"), append(secrets, '\n'), 0o644)
 }
 
 func copyFile(src, dst string) error {
