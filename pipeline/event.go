@@ -53,6 +53,8 @@ type Event struct {
 	mutated bool
 	// set lists the members SetField replaced or added, for splicing and MayContain.
 	set []string
+	// header is the audit header (Header) once asked for; dropped by every change.
+	header *Header
 
 	// Source is the format the event was decoded from.
 	Source Source

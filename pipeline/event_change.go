@@ -48,6 +48,7 @@ func (e *Event) MutableFields() map[string]any {
 	defer e.mu.Unlock()
 	e.complete()
 	e.dirty = true
+	e.header = nil
 	e.mutated = true
 	return e.fields
 }
@@ -66,6 +67,7 @@ func (e *Event) DeleteField(key string) {
 	}
 	if had {
 		e.dirty = true
+		e.header = nil
 	}
 }
 
@@ -79,6 +81,7 @@ func (e *Event) SetField(key string, v any) {
 	}
 	e.fields[key] = v
 	e.dirty = true
+	e.header = nil
 	for _, k := range e.set {
 		if k == key {
 			return
@@ -132,6 +135,7 @@ func (e *Event) EditMember(key string, edit func(val []byte) ([]byte, bool)) (bo
 	}
 	e.fields[key] = nv
 	e.dirty = true
+	e.header = nil
 	for _, k := range e.set {
 		if k == key {
 			return true, nil

@@ -63,6 +63,11 @@ func (e *Event) Path(path ...string) (any, bool) {
 	if len(path) == 1 {
 		return e.lookup(path[0])
 	}
+	return e.path(path)
+}
+
+// path is Path under e.mu, for a path of two steps or more: nothing is kept decoded.
+func (e *Event) path(path []string) (any, bool) {
 	if v, ok := e.fields[path[0]]; ok || e.full {
 		// Decoded (or set) already: the map is the content.
 		if !ok {
@@ -141,6 +146,11 @@ func (e *Event) Strings(key string, names []string, out []string) bool {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.strings(key, names, out)
+}
+
+// strings is Strings under e.mu, with out cleared.
+func (e *Event) strings(key string, names []string, out []string) bool {
 	var b []byte
 	if v, ok := e.fields[key]; ok || e.full {
 		r, isRaw := v.(jsonbytes.Raw)

@@ -218,15 +218,8 @@ func validIndexName(s string) error {
 // stageTimestamp, else timestamp (kube-audit-rest), else now. raw is the timestamp as
 // written, for @timestamp.
 func eventTime(ev *pipeline.Event, now time.Time) (t time.Time, raw string) {
-	// Field decodes only the members it is asked for, not the whole event.
-	for _, k := range []string{"requestReceivedTimestamp", "stageTimestamp", "timestamp"} {
-		s, ok := ev.Field(k).(string)
-		if !ok || s == "" {
-			continue
-		}
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t, s
-		}
+	if t, raw, ok := ev.Time(); ok {
+		return t, raw
 	}
 	return now, now.UTC().Format(time.RFC3339Nano)
 }

@@ -8,23 +8,12 @@ import (
 	"github.com/auditship/auditship/pipeline"
 )
 
-// timeFields are where an event's own time is found, in order of preference: the time the
-// API server received the request is stable across an event's stages.
-var timeFields = []string{"requestReceivedTimestamp", "stageTimestamp", "timestamp"}
-
-// eventTime returns the event's own time, or ok=false when it carries none that parses.
+// eventTime returns the event's own time (pipeline.Event.Time: the time the API server
+// received the request, stable across an event's stages), or ok=false when it carries none
+// that parses.
 func eventTime(ev *pipeline.Event) (t time.Time, ok bool) {
-	for _, name := range timeFields {
-		// Field decodes only this member: the rest of the event is written as read.
-		s, _ := ev.Field(name).(string)
-		if s == "" {
-			continue
-		}
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
+	t, _, ok = ev.Time()
+	return t.UTC(), ok
 }
 
 // group is the events of one batch that fall into one hour, in batch order.

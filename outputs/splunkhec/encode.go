@@ -52,16 +52,9 @@ type encoder struct {
 // requestReceivedTimestamp, else timestamp (kube-audit-rest); else now, so an event
 // without a time is not refused.
 func appendTime(dst []byte, ev *pipeline.Event, now time.Time) []byte {
-	t := now
-	for _, k := range [...]string{"stageTimestamp", "requestReceivedTimestamp", "timestamp"} {
-		s, ok := ev.Field(k).(string)
-		if !ok || s == "" {
-			continue
-		}
-		if p, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			t = p
-			break
-		}
+	t, _, ok := ev.StageTime()
+	if !ok {
+		t = now
 	}
 	return appendEpoch(dst, t)
 }
