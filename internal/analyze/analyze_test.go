@@ -113,7 +113,8 @@ func compile(t testing.TB, expr string) *condition.Condition {
 }
 
 // corpusEvents returns events of every source the tests have: the generator (audit and
-// kube-audit-rest, with canaries), the public corpus when present, and hand-made edges.
+// kube-audit-rest, with canaries), the recorded kube-apiserver logs, the public corpus
+// when present.
 func corpusEvents(t *testing.T) []*pipeline.Event {
 	dec, _ := decode.New("auto")
 	var out []*pipeline.Event
@@ -128,6 +129,11 @@ func corpusEvents(t *testing.T) []*pipeline.Event {
 		for i := range 4000 {
 			add(g.Event(i))
 		}
+	}
+	// A real kube-apiserver's logs: the security-test recording and the cluster's own
+	// traffic (nodes, control plane, service accounts, anonymous probes, people).
+	for _, l := range append(corpustest.KubeAuditLines(t), corpustest.KubeControlPlaneLines(t)...) {
+		add(l)
 	}
 	// The public corpus when present (a subtest, so its absence skips only it).
 	t.Run("corpus", func(t *testing.T) { corpustest.Lines(t, func(_ string, line []byte) { add(line) }) })
