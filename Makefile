@@ -9,7 +9,7 @@ build:
 
 # Test-only modules of their own (they carry dependencies the agent must not): `./...`
 # of the main module does not reach them.
-SUBMODULES := internal/testing/policydiff
+SUBMODULES := internal/testing/policydiff internal/testing/jsontext
 
 vet:
 	$(GO) vet ./...
