@@ -38,10 +38,11 @@ type FilterFunc func(ev *Event) (bool, error)
 // Apply calls f.
 func (f FilterFunc) Apply(ev *Event) (bool, error) { return f(ev) }
 
-// Output delivers a batch. Write returns nil when every event is durably delivered (or
-// handled for good, as a dead-letter write is); a *BatchError when only some items failed;
-// an error wrapped with Permanent when retrying cannot help. Any other error is retried
-// with backoff by the engine.
+// Output delivers a batch. Write returns nil when every event is durably delivered; a
+// *BatchError when only some items failed; an error wrapped with Permanent (Reject, with
+// what the destination said) when retrying cannot help, for the batch or, in a
+// *BatchError, for an item: the engine writes those to the output's dead-letter file
+// (DeadLetters). Any other error is retried with backoff by the engine.
 type Output interface {
 	Write(ctx context.Context, b Batch) error
 	// Close flushes and releases resources; no Write follows it.
@@ -70,6 +71,9 @@ type OutputOptions struct {
 	// RetryInitial and RetryMax bound the exponential backoff between attempts.
 	RetryInitial time.Duration
 	RetryMax     time.Duration
+	// DeadLetterPath is the file the events the output rejects for good are written to
+	// (see DeadLetters); empty: none, they are counted, logged and dropped.
+	DeadLetterPath string
 }
 
 // DefaultOutputOptions suits a local sink.

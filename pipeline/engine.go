@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/internal/deadletter"
 )
 
 // InputSpec names an input.
@@ -354,6 +356,7 @@ type job struct {
 
 type outputRunner struct {
 	spec OutputSpec
+	out  *DeadLetters // spec.Output behind the dead-letter step
 	log  hclog.Logger
 	obs  Observer
 	in   chan job
@@ -384,7 +387,16 @@ func newOutputRunner(spec OutputSpec, log hclog.Logger, obs Observer) *outputRun
 		o.RetryMax = d.RetryMax
 	}
 	spec.Options = o
-	return &outputRunner{spec: spec, log: log, obs: obs, in: make(chan job, 2)}
+	// Items the output rejects for good go to its dead-letter file before the batch is
+	// acknowledged (DeadLetters), whatever the output.
+	dl := &DeadLetters{Output: spec.Output, Name: spec.Name, Logger: log}
+	if o.DeadLetterPath != "" {
+		dl.File = deadletter.New(o.DeadLetterPath)
+	}
+	if c, ok := obs.(DeadLetterObserver); ok {
+		dl.Observer = c
+	}
+	return &outputRunner{spec: spec, out: dl, log: log, obs: obs, in: make(chan job, 2)}
 }
 
 type flush struct {
@@ -456,7 +468,8 @@ func (r *outputRunner) run(ctx context.Context) {
 
 // deliver writes b until it is delivered, retrying with exponential backoff and jitter
 // (indefinitely: the inputs wait meanwhile) and only the failed items of a partial
-// failure. It gives up only when ctx ends, and then reports the batch undelivered.
+// failure. Items rejected for good are dead-lettered by r.out, not retried. It gives up
+// only when ctx ends, and then reports the batch undelivered.
 func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 	name := r.spec.Name
 	backoff := r.spec.Options.RetryInitial
@@ -465,19 +478,13 @@ func (r *outputRunner) deliver(ctx context.Context, b Batch) error {
 			r.obs.OutputRetry(name)
 		}
 		start := time.Now()
-		err := r.spec.Output.Write(ctx, b)
+		err := r.out.Write(ctx, b)
 		r.obs.OutputBatch(name, time.Since(start))
 		if err == nil {
 			r.obs.OutputShipped(name, len(b), b.Bytes(), b.OutBytes())
 			return nil
 		}
 		r.obs.OutputError(name)
-		if IsPermanent(err) {
-			// The output could not hand these to a dead-letter sink itself: say so loudly
-			// rather than wedge the pipeline on them forever.
-			r.log.Error("output rejected batch for good; events not delivered", "events", len(b), "error", err)
-			return nil
-		}
 		misconfigured := IsMisconfigured(err)
 		if misconfigured && r.misconfigured != nil {
 			r.log.Error("output configuration contradicts its destination; batch not delivered, run ends", "events", len(b), "error", err)

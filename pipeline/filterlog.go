@@ -68,3 +68,10 @@ func (l *filterErrorLog) FilterFailed(filter string, err error) {
 	l.mu.Unlock()
 	l.log.Error("filter failed; events dropped (fail-closed)", "filter", filter, "class", class, "events", events)
 }
+
+// OutputDeadLettered forwards to the wrapped Observer when it counts dead letters.
+func (l *filterErrorLog) OutputDeadLettered(output string, events int) {
+	if c, ok := l.Observer.(DeadLetterObserver); ok {
+		c.OutputDeadLettered(output, events)
+	}
+}

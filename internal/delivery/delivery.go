@@ -1,21 +1,31 @@
 // Package delivery is the part of an output's config and behaviour that is about
-// delivery, not the destination: the batch, concurrency and retry keys every network
-// output takes (squashed into its config), and the reading of a server's Retry-After.
+// delivery, not the destination: the batch, concurrency, retry and dead-letter keys every
+// network output takes (squashed into its config), the factory such an output needs, and
+// the reading of a server's Retry-After.
 package delivery
 
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/pipeline"
 )
 
-// Config is the batch/retry block. Squash it into an output's config
-// (`mapstructure:",squash"`), so its keys sit beside the output's own.
+// Delivery is Config under the name an output's config embeds it by:
+//
+//	delivery.Delivery `mapstructure:",squash"`
+//
+// so its keys sit beside the output's own in the file, and in Go both cfg.Delivery.X and
+// cfg.X name them.
+type Delivery = Config
+
+// Config is the batch, concurrency, retry and dead-letter block of a network output.
 type Config struct {
 	// BatchMaxEvents and BatchMaxBytes bound one write; FlushInterval is the longest an
 	// event waits for its batch to fill.
@@ -27,7 +37,14 @@ type Config struct {
 	// RetryInitial and RetryMax bound the exponential backoff between attempts.
 	RetryInitial time.Duration `mapstructure:"retry_initial_backoff"`
 	RetryMax     time.Duration `mapstructure:"retry_max_backoff"`
+	// DeadLetters is dead_letter_path; for these outputs empty means
+	// DATA_DIR/dlq/NAME.ndjson (OptionsFor).
+	DeadLetters `mapstructure:",squash"`
 }
+
+// DeliveryConfig returns c: an output config that embeds Delivery has it, which is how
+// NewOutputFactory finds the block.
+func (c *Config) DeliveryConfig() *Config { return c }
 
 // Validate returns one error per bad key, each naming it.
 func (c Config) Validate() []error {
@@ -52,14 +69,73 @@ func (c Config) Validate() []error {
 	return errs
 }
 
-// Options is how the engine batches, parallelises and retries for c.
+// Options is how the engine batches, parallelises and retries for c, and the dead-letter
+// file as configured (none when dead_letter_path is empty; see OptionsFor).
 func (c Config) Options() pipeline.OutputOptions {
 	return pipeline.OutputOptions{
-		Batch:        pipeline.BatchPolicy{MaxEvents: c.BatchMaxEvents, MaxBytes: int(c.BatchMaxBytes), FlushInterval: c.FlushInterval},
-		Concurrency:  c.Concurrency,
-		RetryInitial: c.RetryInitial,
-		RetryMax:     c.RetryMax,
+		Batch:          pipeline.BatchPolicy{MaxEvents: c.BatchMaxEvents, MaxBytes: int(c.BatchMaxBytes), FlushInterval: c.FlushInterval},
+		Concurrency:    c.Concurrency,
+		RetryInitial:   c.RetryInitial,
+		RetryMax:       c.RetryMax,
+		DeadLetterPath: config.ResolvePath(c.DeadLetterPath),
 	}
+}
+
+// OptionsFor is Options for the output set describes, with the default dead-letter file
+// DATA_DIR/dlq/NAME.ndjson when dead_letter_path is empty.
+func (c Config) OptionsFor(set config.Settings) pipeline.OutputOptions {
+	o := c.Options()
+	o.DeadLetterPath = c.DeadLetters.PathFor(set, true)
+	return o
+}
+
+// DeadLetters is the dead_letter_path key every output takes: the file the events it
+// rejects for good are written to, as NDJSON (internal/deadletter), by the engine
+// (pipeline.DeadLetters). Squash it into an output's config; Delivery has it already.
+type DeadLetters struct {
+	DeadLetterPath string `mapstructure:"dead_letter_path"`
+}
+
+// PathFor is the dead-letter file of the output set describes, absolute: the configured
+// path, else with byDefault DATA_DIR/dlq/NAME.ndjson, else "" (no file: the engine counts,
+// logs and drops what the output rejects for good).
+func (d DeadLetters) PathFor(set config.Settings, byDefault bool) string {
+	switch {
+	case d.DeadLetterPath != "":
+		return config.ResolvePath(d.DeadLetterPath)
+	case byDefault:
+		return config.ResolvePath(filepath.Join(set.DataDir, "dlq", set.Name+".ndjson"))
+	}
+	return ""
+}
+
+// Warnings reports a dead_letter_path whose directory every user may write (see
+// safefile.ExposedDir), where anyone on the node can replace the dead letters.
+func (d DeadLetters) Warnings() []string {
+	if d.DeadLetterPath == "" {
+		return nil
+	}
+	if w := safefile.ExposedDir(config.ResolvePath(d.DeadLetterPath)); w != "" {
+		return []string{"dead_letter_path: " + w}
+	}
+	return nil
+}
+
+// NewOutputFactory returns the factory of outputs of type typ whose config (a P, made by
+// newConfig with its defaults) embeds Delivery: create builds the output, and the engine
+// drives it by the block (OptionsFor, so the default dead-letter file applies).
+func NewOutputFactory[C any, P interface {
+	*C
+	DeliveryConfig() *Config
+}, O pipeline.Output](typ string, newConfig func() P, create func(P, config.Settings) (O, error)) config.OutputFactory {
+	return config.NewOutputFactory(typ, func() *C { return newConfig() },
+		func(c *C, set config.Settings) (pipeline.Output, pipeline.OutputOptions, error) {
+			out, err := create(c, set)
+			if err != nil {
+				return nil, pipeline.OutputOptions{}, err
+			}
+			return out, P(c).DeliveryConfig().OptionsFor(set), nil
+		})
 }
 
 // ParseRetryAfter reads an HTTP Retry-After header (RFC 9110 10.2.3): delay-seconds or

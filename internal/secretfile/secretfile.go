@@ -136,13 +136,16 @@ func ReadToken(path string) (token, warning string, err error) {
 // from a file (fileKey), as splunk_hec's token/token_file and kafka's password/
 // password_file: exactly one of them, and the file readable as ReadToken reads it. Problems
 // go to add and warnings (a file others can read, another owner) to warn, under the key
-// they are about; missing is the problem reported when neither is set.
+// they are about; missing is the problem reported when neither is set ("": the credential
+// is optional, as each of Elasticsearch's three ways to authenticate is).
 func CheckInlineOrFile(valueKey, fileKey, value, file, missing string, add, warn func(key, format string, args ...any)) {
 	switch {
 	case value != "" && file != "":
 		add(fileKey, "set either %s or %s, not both", lastSegment(valueKey), lastSegment(fileKey))
 	case value == "" && file == "":
-		add(valueKey, "%s", missing)
+		if missing != "" {
+			add(valueKey, "%s", missing)
+		}
 	case file != "":
 		if _, w, err := ReadToken(file); err != nil {
 			add(fileKey, "%v", err)
@@ -158,4 +161,18 @@ func lastSegment(key string) string {
 		return key[i+1:]
 	}
 	return key
+}
+
+// InlineOrFile returns the credential a config gives inline (value) or in a file: the
+// file's content as ReadToken reads it when file is set, else value. An error names
+// fileKey.
+func InlineOrFile(fileKey, value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	t, _, err := ReadToken(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fileKey, err)
+	}
+	return t, nil
 }

@@ -8,17 +8,13 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/safefile"
+	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/internal/tlsconfig"
 )
 
-// Secret is a credential from the config. It prints as [redacted] so that a config dumped
-// to a log or an error never carries it.
-type Secret string
-
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
+// Secret is a credential from the config; it prints as [redacted].
+type Secret = config.Secret
 
 // TLSConfig is how the output verifies Elasticsearch and presents itself to it.
 type TLSConfig = tlsconfig.Client
@@ -69,24 +65,17 @@ type Config struct {
 	// DataStream, when set, writes to this data stream instead of Index.
 	DataStream string `mapstructure:"data_stream"`
 
-	// DeadLetterPath receives, as NDJSON, the events Elasticsearch rejects for good;
-	// empty means DATA_DIR/dlq/NAME.ndjson.
-	DeadLetterPath string `mapstructure:"dead_letter_path"`
-
 	SetupTemplate bool   `mapstructure:"setup_template"`
 	TemplateName  string `mapstructure:"template_name"`
 	// TemplateBodies is how the template maps requestObject, responseObject and
 	// oldObject: flattened (searchable by key) or disabled (stored only).
 	TemplateBodies string `mapstructure:"template_bodies"`
 
-	RequestTimeout time.Duration   `mapstructure:"request_timeout"`
-	Compression    string          `mapstructure:"compression"`
-	BatchMaxBytes  config.ByteSize `mapstructure:"batch_max_bytes"`
-	BatchMaxEvents int             `mapstructure:"batch_max_events"`
-	FlushInterval  time.Duration   `mapstructure:"flush_interval"`
-	Concurrency    int             `mapstructure:"concurrency"`
-	RetryInitial   time.Duration   `mapstructure:"retry_initial_backoff"`
-	RetryMax       time.Duration   `mapstructure:"retry_max_backoff"`
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	Compression    string        `mapstructure:"compression"`
+	// Delivery is the batch, concurrency, retry and dead_letter_path keys (events
+	// Elasticsearch rejects for good; empty: DATA_DIR/dlq/NAME.ndjson).
+	delivery.Delivery `mapstructure:",squash"`
 
 	// warnings are what the last Validate found unsafe but allowed (config.Warner).
 	warnings []string
@@ -142,12 +131,10 @@ func DefaultConfig() *Config {
 		TemplateBodies: "flattened",
 		RequestTimeout: time.Minute,
 		Compression:    "gzip",
-		BatchMaxBytes:  5 << 20,
-		BatchMaxEvents: 5000,
-		FlushInterval:  time.Second,
-		Concurrency:    2,
-		RetryInitial:   100 * time.Millisecond,
-		RetryMax:       30 * time.Second,
+		Delivery: delivery.Config{
+			BatchMaxBytes: 5 << 20, BatchMaxEvents: 5000, FlushInterval: time.Second,
+			Concurrency: 2, RetryInitial: 100 * time.Millisecond, RetryMax: 30 * time.Second,
+		},
 	}
 }
 
@@ -157,103 +144,13 @@ func (c *Config) Validate() error {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	c.warnings = nil
+	c.warnings = c.DeadLetters.Warnings()
 	warn := func(key, format string, args ...any) {
 		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if c.DeadLetterPath != "" {
-		if w := safefile.ExposedDir(config.ResolvePath(c.DeadLetterPath)); w != "" {
-			warn("dead_letter_path", "%s", w)
-		}
-	}
-
-	switch {
-	case len(c.Addresses) == 0 && c.CloudID == "":
-		add("addresses", "at least one address (or cloud_id) is required")
-	case len(c.Addresses) > 0 && c.CloudID != "":
-		add("cloud_id", "set either addresses or cloud_id, not both")
-	}
-	for i, a := range c.Addresses {
-		u, err := url.Parse(a)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add(fmt.Sprintf("addresses[%d]", i), "%q is not an http:// or https:// URL", config.RedactURL(a))
-			continue
-		}
-		if u.User != nil {
-			// Credentials in the URL would end up in logs with the address.
-			add(fmt.Sprintf("addresses[%d]", i), "must not carry credentials; use username/password_file or api_key_file")
-		}
-	}
-
-	type secret struct {
-		key, fileKey string
-		inline       Secret
-		file         string
-	}
-	secrets := []secret{
-		{"password", "password_file", c.Password, c.PasswordFile},
-		{"api_key", "api_key_file", c.APIKey, c.APIKeyFile},
-		{"bearer_token", "bearer_token_file", c.BearerToken, c.BearerTokenFile},
-	}
-	methods := 0
-	for _, s := range secrets {
-		if s.inline != "" && s.file != "" {
-			add(s.fileKey, "set either %s or %s, not both", s.key, s.fileKey)
-		}
-		if s.file != "" {
-			// Read now, as the output will: validate then fails on a file that cannot
-			// serve (missing, empty, /dev/zero, too large), not the running agent.
-			if _, w, err := readSecretFile(s.key, s.file); err != nil {
-				add(s.fileKey, "%v", err)
-			} else if w != "" {
-				warn(s.fileKey, "%s", w)
-			}
-		}
-		if s.inline != "" || s.file != "" {
-			methods++
-		}
-	}
-	if c.Username != "" && c.Password == "" && c.PasswordFile == "" {
-		add("password", "username is set but neither password nor password_file is")
-	}
-	if c.Username == "" && (c.Password != "" || c.PasswordFile != "") {
-		add("username", "is required with password or password_file")
-	}
-	if methods > 1 {
-		add("api_key", "choose one of username/password, api_key or bearer_token")
-	}
-
-	switch c.Compatibility {
-	case CompatAuto, CompatElasticsearch, CompatOpenSearch:
-	default:
-		add("compatibility", "unknown value %q (auto, elasticsearch, opensearch)", c.Compatibility)
-	}
-	if c.AWSSigV4.enabled() {
-		if c.AWSSigV4.Region == "" {
-			add("aws_sigv4.region", "is required (e.g. eu-west-1)")
-		}
-		switch c.AWSSigV4.Service {
-		case "es", "aoss":
-		case "":
-			add("aws_sigv4.service", "is required: es (Amazon OpenSearch Service) or aoss (OpenSearch Serverless)")
-		default:
-			add("aws_sigv4.service", "unknown value %q (es, aoss)", c.AWSSigV4.Service)
-		}
-		if methods > 0 {
-			// Both would claim the Authorization header.
-			add("aws_sigv4", "cannot be combined with username/password, api_key or bearer_token")
-		}
-		if c.CloudID != "" {
-			add("aws_sigv4", "cannot be combined with cloud_id (an Elastic Cloud deployment)")
-		}
-		if c.Compatibility == CompatElasticsearch {
-			add("compatibility", "is elasticsearch, but aws_sigv4 is for Amazon OpenSearch Service")
-		}
-	}
-	if c.CloudID != "" && c.Compatibility == CompatOpenSearch {
-		add("compatibility", "is opensearch, but cloud_id names an Elastic Cloud deployment")
-	}
-
+	c.checkAddresses(add)
+	methods := c.checkAuth(add, warn)
+	c.checkCompatibility(methods, add)
 	tlsErrs, tlsWarns := c.TLS.Check("Elasticsearch")
 	for _, p := range tlsErrs {
 		add(p.Key, "%s", p.Msg)
@@ -268,7 +165,109 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.checkIndex(add)
+	switch c.Compression {
+	case "gzip", "none":
+	default:
+		add("compression", "unknown value %q (gzip, none)", c.Compression)
+	}
+	if c.RequestTimeout <= 0 {
+		add("request_timeout", "must be positive")
+	}
+	errs = append(errs, c.Delivery.Validate()...)
+	return errors.Join(errs...)
+}
 
+type addFunc func(key, format string, args ...any)
+
+// checkAddresses: addresses or cloud_id, each address an http(s) URL without credentials
+// (they would end up in logs with the address).
+func (c *Config) checkAddresses(add addFunc) {
+	switch {
+	case len(c.Addresses) == 0 && c.CloudID == "":
+		add("addresses", "at least one address (or cloud_id) is required")
+	case len(c.Addresses) > 0 && c.CloudID != "":
+		add("cloud_id", "set either addresses or cloud_id, not both")
+	}
+	for i, a := range c.Addresses {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(fmt.Sprintf("addresses[%d]", i), "%q is not an http:// or https:// URL", config.RedactURL(a))
+			continue
+		}
+		if u.User != nil {
+			add(fmt.Sprintf("addresses[%d]", i), "must not carry credentials; use username/password_file or api_key_file")
+		}
+	}
+}
+
+// checkAuth checks the credentials, each inline or from a file read now as the output
+// will (so validate fails on a file that cannot serve), and returns how many ways to
+// authenticate are set: at most one may be.
+func (c *Config) checkAuth(add, warn addFunc) (methods int) {
+	for _, s := range []struct {
+		key, fileKey string
+		inline       Secret
+		file         string
+	}{
+		{"password", "password_file", c.Password, c.PasswordFile},
+		{"api_key", "api_key_file", c.APIKey, c.APIKeyFile},
+		{"bearer_token", "bearer_token_file", c.BearerToken, c.BearerTokenFile},
+	} {
+		secretfile.CheckInlineOrFile(s.key, s.fileKey, string(s.inline), s.file, "", add, warn)
+		if s.inline != "" || s.file != "" {
+			methods++
+		}
+	}
+	if c.Username != "" && c.Password == "" && c.PasswordFile == "" {
+		add("password", "username is set but neither password nor password_file is")
+	}
+	if c.Username == "" && (c.Password != "" || c.PasswordFile != "") {
+		add("username", "is required with password or password_file")
+	}
+	if methods > 1 {
+		add("api_key", "choose one of username/password, api_key or bearer_token")
+	}
+	return methods
+}
+
+// checkCompatibility checks compatibility and aws_sigv4 against each other and the rest.
+func (c *Config) checkCompatibility(methods int, add addFunc) {
+	switch c.Compatibility {
+	case CompatAuto, CompatElasticsearch, CompatOpenSearch:
+	default:
+		add("compatibility", "unknown value %q (auto, elasticsearch, opensearch)", c.Compatibility)
+	}
+	if c.CloudID != "" && c.Compatibility == CompatOpenSearch {
+		add("compatibility", "is opensearch, but cloud_id names an Elastic Cloud deployment")
+	}
+	if !c.AWSSigV4.enabled() {
+		return
+	}
+	if c.AWSSigV4.Region == "" {
+		add("aws_sigv4.region", "is required (e.g. eu-west-1)")
+	}
+	switch c.AWSSigV4.Service {
+	case "es", "aoss":
+	case "":
+		add("aws_sigv4.service", "is required: es (Amazon OpenSearch Service) or aoss (OpenSearch Serverless)")
+	default:
+		add("aws_sigv4.service", "unknown value %q (es, aoss)", c.AWSSigV4.Service)
+	}
+	if methods > 0 {
+		// Both would claim the Authorization header.
+		add("aws_sigv4", "cannot be combined with username/password, api_key or bearer_token")
+	}
+	if c.CloudID != "" {
+		add("aws_sigv4", "cannot be combined with cloud_id (an Elastic Cloud deployment)")
+	}
+	if c.Compatibility == CompatElasticsearch {
+		add("compatibility", "is elasticsearch, but aws_sigv4 is for Amazon OpenSearch Service")
+	}
+}
+
+// checkIndex checks index or data_stream, and the template keys.
+func (c *Config) checkIndex(add addFunc) {
 	if c.DataStream != "" {
 		if c.Index != DefaultIndex && c.Index != "" {
 			add("data_stream", "set either index or data_stream, not both")
@@ -279,7 +278,6 @@ func (c *Config) Validate() error {
 	} else if _, err := parseIndexPattern(c.Index); err != nil {
 		add("index", "%v", err)
 	}
-
 	if c.SetupTemplate {
 		if err := validIndexName(c.TemplateName); err != nil {
 			add("template_name", "%v", err)
@@ -290,46 +288,9 @@ func (c *Config) Validate() error {
 	default:
 		add("template_bodies", "unknown value %q (flattened, disabled)", c.TemplateBodies)
 	}
-	switch c.Compression {
-	case "gzip", "none":
-	default:
-		add("compression", "unknown value %q (gzip, none)", c.Compression)
-	}
-	for _, n := range []struct {
-		key string
-		ok  bool
-	}{
-		{"request_timeout", c.RequestTimeout > 0},
-		{"batch_max_bytes", c.BatchMaxBytes > 0},
-		{"batch_max_events", c.BatchMaxEvents > 0},
-		{"flush_interval", c.FlushInterval > 0},
-		{"concurrency", c.Concurrency > 0},
-		{"retry_initial_backoff", c.RetryInitial > 0},
-	} {
-		if !n.ok {
-			add(n.key, "must be positive")
-		}
-	}
-	if c.RetryMax < c.RetryInitial {
-		add("retry_max_backoff", "must be at least retry_initial_backoff (%s)", c.RetryInitial)
-	}
-	return errors.Join(errs...)
 }
 
-// readSecret returns the inline value or the trimmed content of file.
+// readSecret returns the inline value or the trimmed content of file (secretfile).
 func readSecret(key string, inline Secret, file string) (string, error) {
-	if file == "" {
-		return string(inline), nil
-	}
-	v, _, err := readSecretFile(key, file)
-	if err != nil {
-		return "", fmt.Errorf("%s_file: %w", key, err)
-	}
-	return v, nil
-}
-
-// readSecretFile returns the trimmed content of a credential file and a warning about
-// its mode (see secretfile.ReadCredential).
-func readSecretFile(_, file string) (string, string, error) {
-	return secretfile.ReadToken(file)
+	return secretfile.InlineOrFile(key+"_file", string(inline), file)
 }

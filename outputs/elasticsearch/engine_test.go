@@ -86,7 +86,7 @@ func (in *memInput) checkAcked(t *testing.T) {
 
 // runEngine runs the real engine in once mode: it returns when everything was read
 // and delivered.
-func runEngine(t *testing.T, in pipeline.Input, out *Output, cfg *Config) {
+func runEngine(t *testing.T, in pipeline.Input, out pipeline.Output, cfg *Config) {
 	t.Helper()
 	opts := Options(cfg)
 	opts.RetryInitial, opts.RetryMax = 20*time.Millisecond, 300*time.Millisecond

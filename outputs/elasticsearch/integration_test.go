@@ -21,6 +21,7 @@ import (
 
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
+	"github.com/auditship/auditship/internal/deadletter"
 	"github.com/auditship/auditship/outputs/elasticsearch/estest"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -55,8 +56,17 @@ func (m *countingMetrics) deadLettered() int {
 	return m.dead
 }
 
+// testOutput is the output behind the engine's dead-letter step (pipeline.DeadLetters),
+// as the engine runs it, so a test sees the dead letters it writes and counts.
+type testOutput struct {
+	*Output
+	dl *pipeline.DeadLetters
+}
+
+func (o testOutput) Write(ctx context.Context, b pipeline.Batch) error { return o.dl.Write(ctx, b) }
+
 // newTestOutput returns an output for url writing dead letters under the test's dir.
-func newTestOutput(t testing.TB, url string, mod func(*Config)) (*Output, *Config, *countingMetrics) {
+func newTestOutput(t testing.TB, url string, mod func(*Config)) (testOutput, *Config, *countingMetrics) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addresses = []string{url}
@@ -74,7 +84,8 @@ func newTestOutput(t testing.TB, url string, mod func(*Config)) (*Output, *Confi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = out.Close(context.Background()) })
-	return out, cfg, m
+	dl := &pipeline.DeadLetters{Output: out, Name: "es", File: deadletter.New(cfg.DeadLetterPath), Observer: m}
+	return testOutput{out, dl}, cfg, m
 }
 
 // auditEvents makes n distinct events over two days.

@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +23,6 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -45,7 +41,6 @@ type Output struct {
 	enc       *encoder
 	gzip      bool
 	timeout   time.Duration
-	dlq       *deadLetterFile
 	parsers   fastjson.ParserPool
 	// bodies and zbodies keep request bodies (NDJSON, and gzipped) between batches: a
 	// free list of one per concurrent Write, which a collection does not empty as it
@@ -56,17 +51,6 @@ type Output struct {
 	zbodies  chan *bytes.Buffer
 	buffers  sync.Pool // *bytes.Buffer: responses, read before bulk returns
 	template *templateSetup
-}
-
-// templateSetup installs the index template once, before the first bulk request.
-type templateSetup struct {
-	name       string
-	pattern    string
-	dataStream bool
-	bodies     string
-
-	mu   sync.Mutex
-	done bool
 }
 
 // New returns an output for cfg, which must have passed Validate. It does no network
@@ -98,10 +82,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 		return nil, fmt.Errorf("elasticsearch client: %w", err)
 	}
 
-	dlqPath := cfg.DeadLetterPath
-	if dlqPath == "" {
-		dlqPath = filepath.Join(set.DataDir, "dlq", set.Name+".ndjson")
-	}
 	o := &Output{
 		name:      set.Name,
 		log:       log,
@@ -112,7 +92,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 		enc:       &encoder{pattern: pattern, dataStream: cfg.DataStream, now: time.Now},
 		gzip:      cfg.Compression == "gzip",
 		timeout:   cfg.RequestTimeout,
-		dlq:       &deadLetterFile{path: config.ResolvePath(dlqPath)},
 		bodies:    make(chan *[]byte, cfg.Concurrency),
 		zbodies:   make(chan *bytes.Buffer, cfg.Concurrency),
 	}
@@ -124,18 +103,19 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 }
 
 func clientConfig(cfg *Config, log hclog.Logger) (elasticsearch.Config, error) {
-	password, err := readSecret("password", cfg.Password, cfg.PasswordFile)
-	if err != nil {
-		return elasticsearch.Config{}, err
+	var secrets [3]string
+	for i, s := range []struct {
+		key    string
+		inline Secret
+		file   string
+	}{{"password", cfg.Password, cfg.PasswordFile}, {"api_key", cfg.APIKey, cfg.APIKeyFile}, {"bearer_token", cfg.BearerToken, cfg.BearerTokenFile}} {
+		v, err := readSecret(s.key, s.inline, s.file)
+		if err != nil {
+			return elasticsearch.Config{}, err
+		}
+		secrets[i] = v
 	}
-	apiKey, err := readSecret("api_key", cfg.APIKey, cfg.APIKeyFile)
-	if err != nil {
-		return elasticsearch.Config{}, err
-	}
-	bearer, err := readSecret("bearer_token", cfg.BearerToken, cfg.BearerTokenFile)
-	if err != nil {
-		return elasticsearch.Config{}, err
-	}
+	password, apiKey, bearer := secrets[0], secrets[1], secrets[2]
 
 	tlsCfg, err := cfg.TLS.Config()
 	if err != nil {
@@ -196,10 +176,12 @@ type itemResult struct {
 	errIndex string
 }
 
-// Write ships b with one bulk request. It returns nil when every event was indexed,
-// already present (409 on create) or dead-lettered; a *pipeline.BatchError naming the
-// events to retry (per-item 429 and 5xx, or items the response did not answer for);
-// any other error when the request as a whole failed and the batch must be retried.
+// Write ships b with one bulk request. It returns nil when every event was indexed or
+// already present (409 on create); a *pipeline.BatchError naming the events to retry
+// (per-item 429 and 5xx, or items the response did not answer for) and, as
+// pipeline.Reject, those rejected for good (other 4xx, an event that cannot be encoded,
+// a 409 whose stored document differs), which the engine dead-letters; any other error
+// when the request as a whole failed and the batch must be retried.
 func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	if len(b) == 0 {
 		return nil
@@ -222,84 +204,27 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 		}
 	}()
 
-	var dead []deadLetter
-	for _, x := range bad {
-		dead = append(dead, deadLetter{pos: x.pos, Output: o.name, ErrorType: "encode_error", Reason: x.reason, Event: b[x.pos].Raw()})
-	}
-
 	failed := map[int]error{}
+	for _, x := range bad {
+		failed[x.pos] = pipeline.Reject(pipeline.Rejection{ErrorType: "encode_error", Reason: x.reason, Event: b[x.pos].Raw()})
+	}
 	if len(items) > 0 {
 		results, err := o.bulk(ctx, body, len(items))
 		// A result for every item means the node read the whole body, so net/http has
 		// written all of it: only then may the next batch overwrite it.
 		sent = err == nil && len(results) == len(items)
 		var re *requestError
-		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
-			return o.split(ctx, b, err)
-		}
-		if err != nil {
-			if len(dead) == 0 {
-				return err
-			}
+		switch {
+		case errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge:
+			return o.split(ctx, b)
+		case err != nil && len(failed) == 0:
+			return err
+		case err != nil:
 			for _, it := range items {
 				failed[it.pos] = err
 			}
-		} else {
-			var doc []byte
-			var conflicts []int
-			for k, it := range items {
-				if k >= len(results) {
-					failed[it.pos] = errors.New("elasticsearch returned no result for this item")
-					continue
-				}
-				r := results[k]
-				switch {
-				case r.status == http.StatusOK || r.status == http.StatusCreated:
-				case r.status == http.StatusConflict:
-					// create of an _id that exists: an earlier attempt got it there, if
-					// the stored document is what was sent (checked below).
-					conflicts = append(conflicts, k)
-				case r.status == http.StatusTooManyRequests || r.status >= 500 || r.status < 400:
-					failed[it.pos] = fmt.Errorf("item %d (%s)", r.status, r.errType)
-				default:
-					doc, _ = b[it.pos].AppendJSON(doc[:0])
-					dead = append(dead, deadLetter{
-						pos: it.pos, Output: o.name, Index: it.index, ID: it.id.String(),
-						Status: r.status, ErrorType: r.errType, Reason: r.reason,
-						Event: append([]byte(nil), doc...),
-					})
-				}
-			}
-			if len(conflicts) > 0 {
-				differ, retry := o.checkConflicts(ctx, body, items, results, conflicts)
-				for k, err := range retry {
-					failed[items[k].pos] = err
-				}
-				for _, k := range differ {
-					it := items[k]
-					dead = append(dead, deadLetter{
-						pos: it.pos, Output: o.name, Index: it.index, ID: it.id.String(),
-						Status: http.StatusConflict, ErrorType: conflictDifferent,
-						Reason: "a document with this _id (the SHA-256 of this event as sent) exists, but its stored source differs: " +
-							"it was changed after indexing, or written by something other than auditship",
-						Event: append([]byte(nil), body[it.src[0]:it.src[1]]...),
-					})
-				}
-			}
-		}
-	}
-
-	if len(dead) > 0 {
-		if err := o.dlq.write(dead); err != nil {
-			// Not handled until written: retry them with the rest.
-			o.log.Error("cannot write dead letters; the events will be retried", "events", len(dead), "error", err)
-			for _, d := range dead {
-				failed[d.pos] = err
-			}
-		} else {
-			o.metrics.OutputDeadLettered(o.name, len(dead))
-			o.log.Warn("events rejected by elasticsearch written to the dead-letter file",
-				"events", len(dead), "errors", summarize(dead), "path", o.dlq.path)
+		default:
+			o.itemResults(ctx, b, body, items, results, failed)
 		}
 	}
 	if len(failed) > 0 {
@@ -308,37 +233,56 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	return nil
 }
 
-// summarize counts dead letters by status and type, for a log line without content.
-func summarize(dead []deadLetter) string {
-	counts := map[string]int{}
-	for _, d := range dead {
-		counts[fmt.Sprintf("%d/%s", d.Status, d.ErrorType)]++
+// itemResults records in failed, by batch position, the items of a bulk answer that were
+// not delivered: 429 and 5xx to retry, other 4xx rejected for good, and the 409s whose
+// stored document is not the one sent.
+func (o *Output) itemResults(ctx context.Context, b pipeline.Batch, body []byte, items []bulkItem, results []itemResult, failed map[int]error) {
+	var doc []byte
+	var conflicts []int
+	for k, it := range items {
+		if k >= len(results) {
+			failed[it.pos] = errors.New("elasticsearch returned no result for this item")
+			continue
+		}
+		r := results[k]
+		switch {
+		case r.status == http.StatusOK || r.status == http.StatusCreated:
+		case r.status == http.StatusConflict:
+			// create of an _id that exists: an earlier attempt got it there, if the
+			// stored document is what was sent (checked below).
+			conflicts = append(conflicts, k)
+		case r.status == http.StatusTooManyRequests || r.status >= 500 || r.status < 400:
+			failed[it.pos] = fmt.Errorf("item %d (%s)", r.status, r.errType)
+		default:
+			doc, _ = b[it.pos].AppendJSON(doc[:0])
+			failed[it.pos] = pipeline.Reject(pipeline.Rejection{Index: it.index, ID: it.id.String(),
+				Status: r.status, ErrorType: r.errType, Reason: r.reason, Event: append([]byte(nil), doc...)})
+		}
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	if len(conflicts) == 0 {
+		return
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s x%d", k, counts[k])
+	differ, retry := o.checkConflicts(ctx, body, items, results, conflicts)
+	for k, err := range retry {
+		failed[items[k].pos] = err
 	}
-	return strings.Join(parts, ", ")
+	for _, k := range differ {
+		it := items[k]
+		failed[it.pos] = pipeline.Reject(pipeline.Rejection{Index: it.index, ID: it.id.String(),
+			Status: http.StatusConflict, ErrorType: conflictDifferent,
+			Reason: "a document with this _id (the SHA-256 of this event as sent) exists, but its stored source differs: " +
+				"it was changed after indexing, or written by something other than auditship",
+			Event: append([]byte(nil), body[it.src[0]:it.src[1]]...)})
+	}
 }
 
 // split handles 413 (a proxy or http.max_content_length smaller than the batch): each
-// half is sent on its own; a single event too large for any request is dead-lettered.
-func (o *Output) split(ctx context.Context, b pipeline.Batch, cause error) error {
+// half is sent on its own; a single event too large for any request is rejected for good.
+func (o *Output) split(ctx context.Context, b pipeline.Batch) error {
 	if len(b) == 1 {
 		doc, _ := b[0].AppendJSON(nil)
-		err := o.dlq.write([]deadLetter{{Output: o.name, Status: http.StatusRequestEntityTooLarge,
-			ErrorType: "request_entity_too_large", Reason: "the event alone exceeds the request size Elasticsearch accepts", Event: doc}})
-		if err != nil {
-			return fmt.Errorf("%w; and dead-lettering failed: %w", cause, err)
-		}
-		o.metrics.OutputDeadLettered(o.name, 1)
-		o.log.Warn("event too large for a bulk request written to the dead-letter file", "path", o.dlq.path)
-		return nil
+		return pipeline.Reject(pipeline.Rejection{Status: http.StatusRequestEntityTooLarge,
+			ErrorType: "request_entity_too_large", Reason: "the event alone exceeds the request size Elasticsearch accepts", Event: doc})
 	}
 	mid := len(b) / 2
 	failed := map[int]error{}
@@ -394,175 +338,6 @@ func (o *Output) getBuffer() *bytes.Buffer {
 		return b
 	}
 	return new(bytes.Buffer)
-}
-
-// bulk sends one bulk body of items actions and returns the per-item results in request
-// order.
-func (o *Output) bulk(ctx context.Context, body []byte, items int) (results []itemResult, err error) {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-
-	header := http.Header{"Content-Type": {"application/x-ndjson"}}
-	var reader io.Reader = bytes.NewReader(body)
-	if o.gzip {
-		var zbuf *bytes.Buffer
-		select {
-		case zbuf = <-o.zbodies:
-			zbuf.Reset()
-		default:
-			zbuf = new(bytes.Buffer)
-		}
-		defer func() {
-			if err == nil && len(results) == items { // all read: net/http is done with it
-				putFree(o.zbodies, zbuf, zbuf.Cap())
-			}
-		}()
-		if err := o.enc.gzipBody(zbuf, body); err != nil {
-			return nil, err
-		}
-		reader = bytes.NewReader(zbuf.Bytes())
-		header.Set("Content-Encoding", "gzip")
-	}
-	res, err := esapi.BulkRequest{
-		Body:   reader,
-		Header: header,
-		// Only what the output reads: a full response is several times larger.
-		FilterPath: []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason", "items.*.error.index"},
-	}.Do(ctx, o.transport)
-	if err != nil {
-		return nil, fmt.Errorf("bulk request: %w", err)
-	}
-	defer res.Body.Close()
-	rbuf := o.getBuffer()
-	defer o.buffers.Put(rbuf)
-	rbuf.Reset()
-	if _, err := rbuf.ReadFrom(res.Body); err != nil {
-		return nil, fmt.Errorf("read bulk response: %w", err)
-	}
-	respBody := rbuf.Bytes()
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, &requestError{
-			status: res.StatusCode,
-			kind:   errorType(respBody),
-			after:  retryAfter(res.Header.Get("Retry-After"), time.Now()),
-		}
-	}
-	p := o.parsers.Get()
-	defer o.parsers.Put(p)
-	return parseBulkResponse(p, respBody)
-}
-
-// parseBulkResponse reads {"errors":..,"items":[{"create":{"status":..,"error":{..}}},..]}.
-func parseBulkResponse(p *fastjson.Parser, body []byte) ([]itemResult, error) {
-	v, err := p.ParseBytes(body)
-	if err != nil {
-		return nil, fmt.Errorf("decode bulk response: %w", err)
-	}
-	arr := v.GetArray("items")
-	out := make([]itemResult, len(arr))
-	for i, item := range arr {
-		// Each item is {"<action>": {...}} with one key. Object methods rather than the
-		// variadic Value getters: those allocate per call, per item.
-		obj, err := item.Object()
-		if err != nil {
-			return nil, fmt.Errorf("decode bulk response item %d: %w", i, err)
-		}
-		// The output only sends create; any other key is read too, for robustness.
-		rv := obj.Get("create")
-		if rv == nil {
-			rv = firstMember(obj)
-		}
-		var r *fastjson.Object
-		if rv != nil {
-			r, _ = rv.Object()
-		}
-		if r == nil {
-			continue // no status: counted as failed, and retried
-		}
-		if st := r.Get("status"); st != nil {
-			out[i].status, _ = st.Int()
-		}
-		e := r.Get("error")
-		switch {
-		case e == nil:
-		case out[i].status == http.StatusConflict:
-			// Its reason is not needed: only where the stored document is.
-			out[i].errIndex = string(e.GetStringBytes("index"))
-		default:
-			out[i].errType = string(e.GetStringBytes("type"))
-			out[i].reason = string(e.GetStringBytes("reason"))
-		}
-	}
-	return out, nil
-}
-
-// firstMember returns an object's first value (its closure would make every caller's
-// variable escape, so it lives apart from the hot loop).
-func firstMember(o *fastjson.Object) *fastjson.Value {
-	var found *fastjson.Value
-	o.Visit(func(_ []byte, v *fastjson.Value) {
-		if found == nil {
-			found = v
-		}
-	})
-	return found
-}
-
-// errorType extracts error.type from an Elasticsearch error body, without the reason,
-// which may quote document content.
-func errorType(body []byte) string {
-	v, err := fastjson.ParseBytes(body)
-	if err != nil {
-		return ""
-	}
-	return string(v.GetStringBytes("error", "type"))
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	return delivery.ParseRetryAfter(h, now)
-}
-
-// ensureTemplate installs the index template for cluster c once. Unreachable or busy:
-// the error is retried with the batch. Refused (4xx: no manage_index_templates
-// privilege, a mapping the cluster rejects): logged as an error and not retried, so
-// events still ship, mapped by whatever template the cluster has.
-func (o *Output) ensureTemplate(ctx context.Context, c cluster) error {
-	t := o.template
-	if t == nil {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		return nil
-	}
-	body, err := indexTemplate(t.pattern, t.dataStream, t.bodies, c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: t.name, Body: bytes.NewReader(body)}.Do(ctx, o.transport)
-	if err != nil {
-		return fmt.Errorf("install index template %s: %w", t.name, err)
-	}
-	defer res.Body.Close()
-	respBody, _ := io.ReadAll(res.Body)
-	if res.IsError() {
-		re := &requestError{status: res.StatusCode, kind: errorType(respBody),
-			after: retryAfter(res.Header.Get("Retry-After"), time.Now())}
-		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout {
-			return fmt.Errorf("install index template %s: %w", t.name, re)
-		}
-		t.done = true
-		o.log.Error("index template refused; shipping without it, so bodies are mapped dynamically and some may be rejected and dead-lettered",
-			"template", t.name, "cluster", c.String(), "error", re)
-		return nil
-	}
-	t.done = true
-	o.log.Info("index template installed", "template", t.name, "cluster", c.String(), "body_mapping", orDisabled(c.objectType()))
-	return nil
 }
 
 // Ready implements pipeline.ReadyChecker: the node answers, and is a distribution and

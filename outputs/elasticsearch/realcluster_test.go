@@ -39,7 +39,7 @@ func realCluster(t *testing.T) string {
 
 // realOutput returns an output for the real cluster (optionally through a proxy URL)
 // writing to a fresh index prefix, which it deletes when the test ends.
-func realOutput(t *testing.T, via string, mod func(c *Config, prefix string)) (*Output, *Config, *elasticsearch.Client) {
+func realOutput(t *testing.T, via string, mod func(c *Config, prefix string)) (testOutput, *Config, *elasticsearch.Client) {
 	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])

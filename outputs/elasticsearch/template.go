@@ -1,8 +1,16 @@
 package elasticsearch
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
 // flattenedDepthLimit bounds how deep a `flattened` body may nest (Elasticsearch's
@@ -115,4 +123,57 @@ func responseStatus(keyword, flattened map[string]any) map[string]any {
 		"metadata": flattened,
 		"details":  flattened,
 	}}
+}
+
+// templateSetup installs the index template once, before the first bulk request.
+type templateSetup struct {
+	name       string
+	pattern    string
+	dataStream bool
+	bodies     string
+
+	mu   sync.Mutex
+	done bool
+}
+
+// ensureTemplate installs the index template for cluster c once. Unreachable or busy:
+// the error is retried with the batch. Refused (4xx: no manage_index_templates
+// privilege, a mapping the cluster rejects): logged as an error and not retried, so
+// events still ship, mapped by whatever template the cluster has.
+func (o *Output) ensureTemplate(ctx context.Context, c cluster) error {
+	t := o.template
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil
+	}
+	body, err := indexTemplate(t.pattern, t.dataStream, t.bodies, c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: t.name, Body: bytes.NewReader(body)}.Do(ctx, o.transport)
+	if err != nil {
+		return fmt.Errorf("install index template %s: %w", t.name, err)
+	}
+	defer res.Body.Close()
+	respBody, _ := io.ReadAll(res.Body)
+	if res.IsError() {
+		re := &requestError{status: res.StatusCode, kind: errorType(respBody),
+			after: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout {
+			return fmt.Errorf("install index template %s: %w", t.name, re)
+		}
+		t.done = true
+		o.log.Error("index template refused; shipping without it, so bodies are mapped dynamically and some may be rejected and dead-lettered",
+			"template", t.name, "cluster", c.String(), "error", re)
+		return nil
+	}
+	t.done = true
+	o.log.Info("index template installed", "template", t.name, "cluster", c.String(), "body_mapping", orDisabled(c.objectType()))
+	return nil
 }

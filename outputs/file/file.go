@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/internal/safefile"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	Sync          bool            `mapstructure:"sync"`
 	BatchMaxBytes config.ByteSize `mapstructure:"batch_max_bytes"`
 	FlushInterval time.Duration   `mapstructure:"flush_interval"`
+	// DeadLetters is dead_letter_path: where events that cannot be encoded go; empty:
+	// they are counted, logged and dropped.
+	delivery.DeadLetters `mapstructure:",squash"`
 
 	warnings []string
 }
@@ -40,7 +44,7 @@ func (c *Config) Warnings() []string { return c.warnings }
 // Validate checks the config.
 func (c *Config) Validate() error {
 	var errs []error
-	c.warnings = nil
+	c.warnings = c.DeadLetters.Warnings()
 	if c.Path == "" {
 		errs = append(errs, errors.New("path: is required"))
 	} else if w := safefile.ExposedDir(config.ResolvePath(c.Path)); w != "" {
@@ -75,6 +79,7 @@ func NewFactory() config.OutputFactory {
 			opts.Batch.MaxBytes = int(c.BatchMaxBytes)
 			opts.Batch.FlushInterval = c.FlushInterval
 			opts.Batch.MaxEvents = 1 << 20
+			opts.DeadLetterPath = c.DeadLetters.PathFor(set, false)
 			return out, opts, nil
 		},
 		Check: func(cfg any, _ config.Settings) error {
@@ -83,8 +88,13 @@ func NewFactory() config.OutputFactory {
 	}
 }
 
-// StdoutConfig has no keys.
-type StdoutConfig struct{}
+// StdoutConfig has only dead_letter_path (see Config).
+type StdoutConfig struct {
+	delivery.DeadLetters `mapstructure:",squash"`
+}
+
+// Warnings implements config.Warner.
+func (c *StdoutConfig) Warnings() []string { return c.DeadLetters.Warnings() }
 
 // NewStdoutFactory returns the `stdout` output factory.
 func NewStdoutFactory() config.OutputFactory {
@@ -94,6 +104,7 @@ func NewStdoutFactory() config.OutputFactory {
 		Create: func(cfg any, set config.Settings) (pipeline.Output, pipeline.OutputOptions, error) {
 			opts := pipeline.DefaultOutputOptions()
 			opts.Batch.FlushInterval = 200 * time.Millisecond
+			opts.DeadLetterPath = cfg.(*StdoutConfig).DeadLetters.PathFor(set, false)
 			return NewWriter(os.Stdout), opts, nil
 		},
 	}
@@ -167,19 +178,16 @@ func (o *Output) follow() error {
 }
 
 // Write appends the batch, one event per line, and fsyncs before returning. On an error
-// the file holds none of the batch.
+// the file holds none of the batch. An event that cannot be encoded is left out and
+// reported, in a *pipeline.BatchError, as rejected for good (the engine dead-letters it).
 func (o *Output) Write(_ context.Context, b pipeline.Batch) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	buf := o.buf[:0]
-	var err error
-	for _, ev := range b {
-		if buf, err = ev.AppendJSON(buf); err != nil {
-			return pipeline.Permanent(err)
-		}
-		buf = append(buf, '\n')
-	}
+	buf, rejected := encodeLines(o.buf[:0], b)
 	o.buf = buf
+	if len(buf) == 0 {
+		return rejected
+	}
 	if err := o.follow(); err != nil {
 		o.writeErr = err
 		return err
@@ -189,7 +197,31 @@ func (o *Output) Write(_ context.Context, b pipeline.Batch) error {
 		return o.writeErr
 	}
 	o.writeErr = nil
-	return nil
+	return rejected
+}
+
+// encodeLines appends b's events to buf as NDJSON. It leaves out those that cannot be
+// encoded and returns them as a *pipeline.BatchError of rejections (nil when there are
+// none).
+func encodeLines(buf []byte, b pipeline.Batch) ([]byte, error) {
+	var rejected map[int]error
+	for i, ev := range b {
+		n := len(buf)
+		next, err := ev.AppendJSON(buf)
+		if err != nil {
+			buf = buf[:n] // what AppendJSON wrote after n is not a whole line
+			if rejected == nil {
+				rejected = map[int]error{}
+			}
+			rejected[i] = pipeline.Reject(pipeline.Rejection{ErrorType: "encode", Reason: err.Error()})
+			continue
+		}
+		buf = append(next, '\n')
+	}
+	if rejected == nil {
+		return buf, nil
+	}
+	return buf, &pipeline.BatchError{Failed: rejected}
 }
 
 // Ready reports whether the file is open and the last write succeeded: an output that
@@ -228,21 +260,14 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriterSize(w, 2
 func (o *Writer) Write(_ context.Context, b pipeline.Batch) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var line []byte
-	var err error
-	for _, ev := range b {
-		if line, err = ev.AppendJSON(line[:0]); err != nil {
-			return pipeline.Permanent(err)
-		}
-		line = append(line, '\n')
-		if _, err := o.w.Write(line); err != nil {
-			return fmt.Errorf("write stdout: %w", err)
-		}
+	buf, rejected := encodeLines(nil, b)
+	if _, err := o.w.Write(buf); err != nil {
+		return fmt.Errorf("write stdout: %w", err)
 	}
 	if err := o.w.Flush(); err != nil {
 		return fmt.Errorf("flush stdout: %w", err)
 	}
-	return nil
+	return rejected
 }
 
 // Close flushes.

@@ -59,11 +59,9 @@ type Config struct {
 	// elections, a broker down) before its batch is failed and retried by the engine.
 	DeliveryTimeout time.Duration `mapstructure:"delivery_timeout"`
 
-	// DeadLetterPath receives, as NDJSON, the records the brokers refuse for good;
-	// empty means DATA_DIR/dlq/NAME.ndjson.
-	DeadLetterPath string `mapstructure:"dead_letter_path"`
-
-	Delivery delivery.Config `mapstructure:",squash"`
+	// Delivery is the batch, concurrency, retry and dead_letter_path keys (records the
+	// brokers refuse for good; empty: DATA_DIR/dlq/NAME.ndjson).
+	delivery.Delivery `mapstructure:",squash"`
 
 	warnings []string
 }
@@ -167,6 +165,7 @@ func (c *Config) Validate() error {
 		add("delivery_timeout", "must be positive")
 	}
 	errs = append(errs, c.Delivery.Validate()...)
+	c.warnings = append(c.warnings, c.DeadLetters.Warnings()...)
 	return errors.Join(errs...)
 }
 

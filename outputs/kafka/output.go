@@ -2,15 +2,15 @@
 // event's own bytes; key: its id, the SHA-256 of those bytes, so a replay lands in the
 // same partition; headers source, agent and input), produced with franz-go's idempotent
 // producer and acks=all. A batch is acknowledged when every record's produce promise
-// succeeded; a record the brokers refuse for good (too large, invalid) goes to the
-// dead-letter file; the rest of a failed batch is retried by the engine.
+// succeeded; a record the brokers refuse for good (too large, invalid) is reported to the
+// engine, which writes it to the output's dead-letter file; the rest of a failed batch is
+// retried by the engine.
 package kafka
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,7 +21,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/deadletter"
 	"github.com/auditship/auditship/internal/eventid"
 	"github.com/auditship/auditship/internal/evtemplate"
 	"github.com/auditship/auditship/internal/secretfile"
@@ -32,12 +31,10 @@ import (
 type Output struct {
 	name         string
 	log          hclog.Logger
-	metrics      config.Metrics
 	client       *kgo.Client
 	topic        *evtemplate.Template
 	defaultTopic string
 	agent        []byte
-	dlq          *deadletter.File
 }
 
 // New returns an output for cfg, which must have passed Validate. The client connects
@@ -46,10 +43,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	log := set.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
-	}
-	metrics := set.Metrics
-	if metrics == nil {
-		metrics = config.NopMetrics{}
 	}
 	topic, err := evtemplate.Parse(cfg.Topic)
 	if err != nil {
@@ -63,14 +56,9 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
-	dlqPath := cfg.DeadLetterPath
-	if dlqPath == "" {
-		dlqPath = filepath.Join(set.DataDir, "dlq", set.Name+".ndjson")
-	}
 	return &Output{
-		name: set.Name, log: log, metrics: metrics, client: client,
+		name: set.Name, log: log, client: client,
 		topic: topic, defaultTopic: cfg.DefaultTopic, agent: []byte(set.NodeName),
-		dlq: deadletter.New(config.ResolvePath(dlqPath)),
 	}, nil
 }
 
@@ -114,13 +102,9 @@ func clientOptions(cfg *Config, log hclog.Logger) ([]kgo.Opt, error) {
 
 // mechanism returns the SASL mechanism of cfg, its password read from password_file.
 func mechanism(cfg *Config) (sasl.Mechanism, error) {
-	pass := string(cfg.SASL.Password)
-	if cfg.SASL.PasswordFile != "" {
-		p, _, err := secretfile.ReadToken(cfg.SASL.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("sasl.password_file: %w", err)
-		}
-		pass = p
+	pass, err := secretfile.InlineOrFile("sasl.password_file", string(cfg.SASL.Password), cfg.SASL.PasswordFile)
+	if err != nil {
+		return nil, err
 	}
 	switch cfg.SASL.Mechanism {
 	case MechPlain:
@@ -158,37 +142,24 @@ func (o *Output) topicFor(ev *pipeline.Event) string {
 }
 
 // Write produces b and waits for every record's promise. It returns nil when all were
-// acknowledged by all in-sync replicas or dead-lettered; a *pipeline.BatchError naming
-// the records to produce again otherwise.
+// acknowledged by all in-sync replicas; a *pipeline.BatchError naming the records to
+// produce again and, as pipeline.Reject, those the brokers refuse for good (the engine
+// dead-letters them).
 func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	if len(b) == 0 {
 		return nil
 	}
 	results := make([]error, len(b))
 	recs := make([]*kgo.Record, len(b))
-	var dead []deadletter.Entry
-	var deadPos []int
+	failed := map[int]error{}
 	var wg sync.WaitGroup
 	for i, ev := range b {
 		doc, err := ev.AppendJSON(nil)
 		if err != nil {
-			dead = append(dead, deadletter.Entry{Output: o.name, ErrorType: "encode", Reason: err.Error(), Event: ev.Raw()})
-			deadPos = append(deadPos, i)
-			results[i] = errDeadLettered
+			failed[i] = pipeline.Reject(pipeline.Rejection{ErrorType: "encode", Reason: err.Error(), Event: ev.Raw()})
 			continue
 		}
-		id := eventid.Of(doc)
-		source := "kube-apiserver"
-		if ev.Source == pipeline.SourceKubeAuditRest {
-			source = "kube-audit-rest"
-		}
-		recs[i] = &kgo.Record{
-			Topic: o.topicFor(ev), Key: id[:], Value: doc,
-			Headers: []kgo.RecordHeader{{Key: "source", Value: []byte(source)}, {Key: "agent", Value: o.agent}},
-		}
-		if ev.Input != "" {
-			recs[i].Headers = append(recs[i].Headers, kgo.RecordHeader{Key: "input", Value: []byte(ev.Input)})
-		}
+		recs[i] = o.record(ev, doc)
 		wg.Add(1)
 		o.client.Produce(ctx, recs[i], func(_ *kgo.Record, err error) {
 			results[i] = err
@@ -197,42 +168,55 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	}
 	wg.Wait()
 
-	failed := map[int]error{}
 	for i, err := range results {
 		switch {
-		case err == nil, errors.Is(err, errDeadLettered):
+		case err == nil:
 		case refusedForGood(err):
 			r := recs[i]
-			dead = append(dead, deadletter.Entry{Output: o.name, Topic: r.Topic, ID: string(r.Key),
-				Status: int(errCode(err)), ErrorType: errName(err), Reason: "the brokers refuse this record for good: " + err.Error(), Event: r.Value})
-			deadPos = append(deadPos, i)
+			failed[i] = pipeline.Reject(pipeline.Rejection{Topic: r.Topic, ID: string(r.Key), Status: int(errCode(err)),
+				ErrorType: errName(err), Reason: "the brokers refuse this record for good: " + err.Error(), Event: r.Value})
 		default:
 			failed[i] = err
-		}
-	}
-	if len(dead) > 0 {
-		if err := o.dlq.Write(dead); err != nil {
-			o.log.Error("cannot write dead letters; the records will be retried", "records", len(dead), "error", err)
-			for _, p := range deadPos {
-				failed[p] = err
-			}
-		} else {
-			o.metrics.OutputDeadLettered(o.name, len(dead))
-			o.log.Warn("records refused by kafka written to the dead-letter file", "records", len(dead), "path", o.dlq.Path)
 		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
 	if len(failed) == len(b) {
+		retry := 0
+		var first error
 		for _, err := range failed {
-			return fmt.Errorf("kafka: %d records not produced, e.g.: %w", len(failed), err)
+			if !pipeline.IsPermanent(err) {
+				retry++
+				if first == nil {
+					first = err
+				}
+			}
+		}
+		if retry == len(b) {
+			return fmt.Errorf("kafka: %d records not produced, e.g.: %w", len(failed), first)
 		}
 	}
 	return &pipeline.BatchError{Failed: failed}
 }
 
-var errDeadLettered = errors.New("dead-lettered")
+// record is the Kafka record of ev, encoded as doc: keyed by its id, with the source,
+// agent and input headers.
+func (o *Output) record(ev *pipeline.Event, doc []byte) *kgo.Record {
+	id := eventid.Of(doc)
+	source := "kube-apiserver"
+	if ev.Source == pipeline.SourceKubeAuditRest {
+		source = "kube-audit-rest"
+	}
+	r := &kgo.Record{
+		Topic: o.topicFor(ev), Key: id[:], Value: doc,
+		Headers: []kgo.RecordHeader{{Key: "source", Value: []byte(source)}, {Key: "agent", Value: o.agent}},
+	}
+	if ev.Input != "" {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: "input", Value: []byte(ev.Input)})
+	}
+	return r
+}
 
 func errCode(err error) int16 {
 	var ke *kerr.Error

@@ -19,6 +19,7 @@ import (
 
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
+	"github.com/auditship/auditship/internal/deadletter"
 	"github.com/auditship/auditship/internal/eventid"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -47,7 +48,16 @@ func (m *countingMetrics) OutputDeadLettered(_ string, n int) {
 	m.mu.Unlock()
 }
 
-func newOutput(t *testing.T, brokers []string, mod func(*Config)) (*Output, *Config, *countingMetrics) {
+// testOutput is the output behind the engine's dead-letter step (pipeline.DeadLetters),
+// as the engine runs it, so a test sees the dead letters it writes and counts.
+type testOutput struct {
+	*Output
+	dl *pipeline.DeadLetters
+}
+
+func (o testOutput) Write(ctx context.Context, b pipeline.Batch) error { return o.dl.Write(ctx, b) }
+
+func newOutput(t *testing.T, brokers []string, mod func(*Config)) (testOutput, *Config, *countingMetrics) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Brokers = brokers
@@ -65,7 +75,8 @@ func newOutput(t *testing.T, brokers []string, mod func(*Config)) (*Output, *Con
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = out.Close(context.Background()) })
-	return out, cfg, m
+	dl := &pipeline.DeadLetters{Output: out, Name: "kafka", File: deadletter.New(cfg.DeadLetterPath), Observer: m}
+	return testOutput{out, dl}, cfg, m
 }
 
 // corpus returns n real kube-apiserver audit events (the recorded corpus).

@@ -32,7 +32,7 @@ func benchBatch(b *testing.B, size int) pipeline.Batch {
 	return batch
 }
 
-func benchWrite(b *testing.B, out *Output, batch pipeline.Batch) {
+func benchWrite(b *testing.B, out pipeline.Output, batch pipeline.Batch) {
 	ctx := context.Background()
 	b.SetBytes(int64(batch.Bytes()))
 	b.ReportAllocs()

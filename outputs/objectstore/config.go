@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/delivery"
 )
 
 // Config is the `type: object_store` section.
@@ -35,6 +36,9 @@ type Config struct {
 	PartSize config.ByteSize `mapstructure:"part_size"`
 	// UploadTimeout bounds one object's upload; a hung connection then fails and is retried.
 	UploadTimeout time.Duration `mapstructure:"upload_timeout"`
+	// DeadLetters is dead_letter_path: where events that cannot be encoded go; empty:
+	// they are counted, logged and dropped.
+	delivery.DeadLetters `mapstructure:",squash"`
 
 	// warnings are what the last Validate found unsafe but allowed (config.Warner).
 	warnings []string
@@ -74,7 +78,7 @@ func (c *Config) Validate() error {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
 	}
-	c.warnings = nil
+	c.warnings = c.DeadLetters.Warnings()
 	loc, err := parseURL(c.URL)
 	if err != nil {
 		add("url", "%v", err)

@@ -20,7 +20,20 @@ import (
 	"github.com/auditship/auditship/pipeline"
 )
 
-func newFileOutput(t testing.TB, dir, compression string) *Output {
+// testOutput is the output behind the engine's dead-letter step (pipeline.DeadLetters),
+// as the engine runs it without a dead_letter_path (object_store's default): what the
+// output rejects for good is counted in metrics and dropped.
+type testOutput struct {
+	*Output
+	metrics config.Metrics
+}
+
+func (o *testOutput) Write(ctx context.Context, b pipeline.Batch) error {
+	dl := &pipeline.DeadLetters{Output: o.Output, Name: o.name, Observer: o.metrics}
+	return dl.Write(ctx, b)
+}
+
+func newFileOutput(t testing.TB, dir, compression string) *testOutput {
 	t.Helper()
 	c := NewConfig()
 	c.URL = "file://" + dir
@@ -32,7 +45,7 @@ func newFileOutput(t testing.TB, dir, compression string) *Output {
 	if opts.Batch.MaxBytes != int(c.MaxObjectBytes) || opts.Batch.FlushInterval != c.MaxObjectAge {
 		t.Fatalf("options = %+v, want batches closed at max_object_bytes/max_object_age", opts.Batch)
 	}
-	return out.(*Output)
+	return &testOutput{Output: out.(*Output)}
 }
 
 // readTree returns every file under dir (relative, slash-separated) with its mode.

@@ -49,8 +49,9 @@ type object struct {
 	body []byte
 	// digest identifies the object: the start of the SHA-256 of body.
 	digest string
-	// skipped are the events that could not be encoded.
-	skipped int
+	// skipped are the events that could not be encoded, by index in the events given,
+	// with why.
+	skipped map[int]error
 }
 
 // encoder is a compressor with the buffer it writes the object into, kept together
@@ -123,7 +124,8 @@ func (p *writerPool) put(e *encoder, reuseBuf bool) {
 }
 
 // encodeObject writes events as compressed NDJSON into e. An event that cannot be
-// encoded is left out and counted rather than allowed to wedge the batch forever.
+// encoded is left out and reported in skipped rather than allowed to wedge the batch
+// forever.
 func encodeObject(events []*pipeline.Event, e *encoder) (object, error) {
 	if _, ok := e.zw.(nopCloser); ok {
 		in := 0
@@ -134,14 +136,17 @@ func encodeObject(events []*pipeline.Event, e *encoder) (object, error) {
 		e.out.Grow(in)
 	}
 	line := e.line[:0]
-	skipped := 0
-	for _, ev := range events {
+	var skipped map[int]error
+	for i, ev := range events {
 		n := len(line)
 		next, err := ev.AppendJSON(line)
 		if err != nil {
 			// line up to n is untouched whatever AppendJSON wrote after it.
 			line = line[:n]
-			skipped++
+			if skipped == nil {
+				skipped = map[int]error{}
+			}
+			skipped[i] = err
 			continue
 		}
 		line = append(next, '\n')

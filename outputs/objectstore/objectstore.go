@@ -36,7 +36,9 @@ func NewFactory() config.OutputFactory {
 			if err != nil {
 				return nil, pipeline.OutputOptions{}, err
 			}
-			return out, out.Options(), nil
+			opts := out.Options()
+			opts.DeadLetterPath = c.DeadLetters.PathFor(set, false)
+			return out, opts, nil
 		},
 	}
 }
@@ -52,7 +54,6 @@ type Output struct {
 	cfg     *Config
 	name    string
 	log     hclog.Logger
-	metrics config.Metrics
 	store   store
 	prefix  string
 	node    string
@@ -70,7 +71,6 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 		cfg:     c,
 		name:    set.Name,
 		log:     set.Logger,
-		metrics: set.Metrics,
 		prefix:  loc.prefix,
 		node:    nodeName(c.NodeName, set.NodeName),
 		codec:   codecs[c.Compression],
@@ -79,9 +79,6 @@ func newOutput(c *Config, set config.Settings, awsOpts ...func(*awsconfig.LoadOp
 	}
 	if o.log == nil {
 		o.log = hclog.NewNullLogger()
-	}
-	if o.metrics == nil {
-		o.metrics = config.NopMetrics{}
 	}
 	switch loc.scheme {
 	case schemeS3:
@@ -123,14 +120,21 @@ func (o *Output) Options() pipeline.OutputOptions {
 
 // Write uploads the batch as one object per hour of event time and returns nil only when
 // all of them are stored. When some are stored and a later one fails, a *BatchError
-// names the events still to ship, so a retry does not upload the stored ones again.
+// names the events still to ship, so a retry does not upload the stored ones again. An
+// event that cannot be encoded is left out of its object and reported, once the object
+// holding the rest is stored, as rejected for good (pipeline.Reject): the engine
+// dead-letters it.
 func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	groups := partition(b, o.now())
 	failed := map[int]error{}
 	var firstErr error
 	for _, g := range groups {
 		if firstErr == nil {
-			firstErr = o.writeGroup(ctx, b, g)
+			var skipped map[int]error
+			skipped, firstErr = o.writeGroup(ctx, b, g)
+			for j, err := range skipped {
+				failed[g.idx[j]] = pipeline.Reject(pipeline.Rejection{ErrorType: "encode", Reason: err.Error()})
+			}
 		}
 		// After a failure the store is likely down: leave the rest to the retry.
 		if firstErr != nil {
@@ -142,14 +146,17 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	switch {
 	case len(failed) == 0:
 		return nil
-	case len(failed) == len(b):
+	case firstErr != nil && len(failed) == len(b):
 		return firstErr
 	default:
 		return &pipeline.BatchError{Failed: failed}
 	}
 }
 
-func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) error {
+// writeGroup encodes and uploads the events of b at g's positions; skipped are those that
+// could not be encoded, by index in g, reported only when the rest is stored (or there is
+// no rest): a failed upload is retried whole and meets them again.
+func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) (skipped map[int]error, err error) {
 	events := []*pipeline.Event(b)
 	if len(g.idx) < len(b) {
 		events = make([]*pipeline.Event, len(g.idx))
@@ -159,21 +166,16 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 	}
 	enc, err := o.writers.get()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	obj, err := encodeObject(events, enc)
 	if err != nil {
 		o.writers.put(enc, true)
-		return err
+		return nil, err
 	}
-	if obj.skipped > 0 {
-		// Never the content: only that some events could not be encoded.
-		o.log.Error("events could not be encoded and were not shipped", "output", o.name, "events", obj.skipped)
-		if obj.skipped == len(events) {
-			o.metrics.OutputDeadLettered(o.name, obj.skipped)
-			o.writers.put(enc, true)
-			return nil
-		}
+	if len(obj.skipped) == len(events) {
+		o.writers.put(enc, true)
+		return obj.skipped, nil
 	}
 	key := objectKey(o.prefix, o.node, g.first, obj.digest, o.codec.ext)
 	ctx, cancel := context.WithTimeout(ctx, o.cfg.UploadTimeout)
@@ -183,17 +185,12 @@ func (o *Output) writeGroup(ctx context.Context, b pipeline.Batch, g group) erro
 	// be reading it (net/http closes a request body in its own time), so it is not reused.
 	o.writers.put(enc, err == nil)
 	if err != nil {
-		return err // the unencodable events are counted when the batch's retry is stored
-	}
-	if obj.skipped > 0 {
-		// Counted once, with the write that succeeded: a failed upload is retried whole and
-		// meets them again (and the engine counts the write as shipped, less these).
-		o.metrics.OutputDeadLettered(o.name, obj.skipped)
+		return nil, err
 	}
 	if o.log.IsDebug() {
 		o.log.Debug("object stored", "output", o.name, "key", key, "events", len(events), "bytes", len(obj.body))
 	}
-	return nil
+	return obj.skipped, nil
 }
 
 // Ready reports whether the bucket (or directory) is reachable and usable.

@@ -62,14 +62,11 @@ type Config struct {
 	AckPollInterval time.Duration `mapstructure:"ack_poll_interval"`
 	AckTimeout      time.Duration `mapstructure:"ack_timeout"`
 
-	// DeadLetterPath receives, as NDJSON, the events Splunk refuses for good (400);
-	// empty means DATA_DIR/dlq/NAME.ndjson.
-	DeadLetterPath string `mapstructure:"dead_letter_path"`
-
 	Compression    string        `mapstructure:"compression"`
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
-	// Delivery is the batch, concurrency and retry keys.
-	Delivery delivery.Config `mapstructure:",squash"`
+	// Delivery is the batch, concurrency, retry and dead_letter_path keys (events Splunk
+	// refuses for good; empty: DATA_DIR/dlq/NAME.ndjson).
+	delivery.Delivery `mapstructure:",squash"`
 
 	warnings []string
 }
@@ -146,6 +143,7 @@ func (c *Config) Validate() error {
 		add("compression", "unknown value %q (gzip, none)", c.Compression)
 	}
 	errs = append(errs, c.Delivery.Validate()...)
+	c.warnings = append(c.warnings, c.DeadLetters.Warnings()...)
 	if c.RequestTimeout <= 0 {
 		add("request_timeout", "must be positive")
 	}

@@ -2,7 +2,7 @@ package splunkhec
 
 import (
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/pipeline"
+	"github.com/auditship/auditship/internal/delivery"
 )
 
 // TypeName is the output's `type` in the config.
@@ -10,12 +10,5 @@ const TypeName = "splunk_hec"
 
 // NewFactory returns the factory for `type: splunk_hec` outputs.
 func NewFactory() config.OutputFactory {
-	return config.NewOutputFactory(TypeName, DefaultConfig,
-		func(c *Config, set config.Settings) (pipeline.Output, pipeline.OutputOptions, error) {
-			out, err := New(c, set)
-			if err != nil {
-				return nil, pipeline.OutputOptions{}, err
-			}
-			return out, c.Delivery.Options(), nil
-		})
+	return delivery.NewOutputFactory(TypeName, DefaultConfig, New)
 }

@@ -5,8 +5,8 @@
 // delivered only once /services/collector/ack reports it indexed; otherwise on HEC's
 // 200. Busy (503), throttled (429) and failing (5xx) collectors are retried with backoff,
 // honouring Retry-After; an event HEC refuses (400, which names it by
-// invalid-event-number) goes to the dead-letter file and the rest of its batch is sent
-// again; a refused token (401, 403) holds every event back and says why.
+// invalid-event-number) is reported to the engine, which writes it to the output's
+// dead-letter file, and the rest of its batch is sent again; a refused token (401, 403) holds every event back and says why.
 package splunkhec
 
 import (
@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +29,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/deadletter"
 	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/internal/secretfile"
 	"github.com/auditship/auditship/pipeline"
@@ -54,7 +52,6 @@ type Output struct {
 	gzip         bool
 	timeout      time.Duration
 	enc          *encoder
-	dlq          *deadletter.File
 	zpool        sync.Pool // *gzip.Writer
 
 	// refused is the last 401/403, for Ready; cleared by the next accepted request.
@@ -73,13 +70,9 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if metrics == nil {
 		metrics = config.NopMetrics{}
 	}
-	token := string(cfg.Token)
-	if cfg.TokenFile != "" {
-		t, _, err := secretfile.ReadToken(cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("token_file: %w", err)
-		}
-		token = t
+	token, err := secretfile.InlineOrFile("token_file", string(cfg.Token), cfg.TokenFile)
+	if err != nil {
+		return nil, err
 	}
 	index, err := parseTemplate(cfg.Index)
 	if err != nil {
@@ -109,10 +102,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if host == "" {
 		host = set.NodeName
 	}
-	dlqPath := cfg.DeadLetterPath
-	if dlqPath == "" {
-		dlqPath = filepath.Join(set.DataDir, "dlq", set.Name+".ndjson")
-	}
 	base := strings.TrimRight(cfg.Endpoint, "/")
 	return &Output{
 		name: set.Name, log: log, metrics: metrics,
@@ -125,7 +114,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 		gzip: cfg.Compression == "gzip", timeout: cfg.RequestTimeout,
 		enc: &encoder{index: index, host: host, source: cfg.Source, sourcetype: cfg.Sourcetype,
 			sourcetypeR: cfg.SourcetypeKubeAuditRest, cluster: cfg.Cluster, now: time.Now},
-		dlq: deadletter.New(config.ResolvePath(dlqPath)),
 	}, nil
 }
 
@@ -182,8 +170,9 @@ type ackGroup struct {
 }
 
 // Write ships b. It returns nil when every event was accepted (with `ack: true`:
-// reported indexed) or dead-lettered; a *pipeline.BatchError naming the events to send
-// again when only some were; another error when none were.
+// reported indexed); a *pipeline.BatchError naming the events to send again and, as
+// pipeline.Reject, those HEC refused for good, when only some were accepted; another
+// error when none were.
 func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	if len(b) == 0 {
 		return nil
@@ -194,20 +183,6 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	}
 	s := &sendState{b: b, failed: map[int]error{}}
 	o.send(ctx, s, pos)
-	if len(s.dead) > 0 {
-		for i := range s.dead {
-			s.dead[i].Output = o.name
-		}
-		if err := o.dlq.Write(s.dead); err != nil {
-			o.log.Error("cannot write dead letters; the events will be retried", "events", len(s.dead), "error", err)
-			for _, p := range s.deadPos {
-				s.failed[p] = err
-			}
-		} else {
-			o.metrics.OutputDeadLettered(o.name, len(s.dead))
-			o.log.Warn("events refused by splunk HEC written to the dead-letter file", "events", len(s.dead), "path", o.dlq.Path)
-		}
-	}
 	if len(s.acks) > 0 {
 		for id, err := range o.waitAcks(ctx, s.acks) {
 			for _, g := range s.acks {
@@ -219,10 +194,10 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 			}
 		}
 	}
-	switch {
-	case len(s.failed) == 0:
+	if len(s.failed) == 0 {
 		return nil
-	case len(s.failed) == len(b):
+	}
+	if len(s.failed) == len(b) && s.rejected == 0 {
 		for _, err := range s.failed {
 			return err
 		}
@@ -230,18 +205,18 @@ func (o *Output) Write(ctx context.Context, b pipeline.Batch) error {
 	return &pipeline.BatchError{Failed: s.failed}
 }
 
-// sendState collects what one Write learnt.
+// sendState collects what one Write learnt: the events to send again and those refused
+// for good (pipeline.Reject, dead-lettered by the engine), by position.
 type sendState struct {
-	b       pipeline.Batch
-	failed  map[int]error
-	acks    []ackGroup
-	dead    []deadletter.Entry
-	deadPos []int
+	b        pipeline.Batch
+	failed   map[int]error
+	rejected int
+	acks     []ackGroup
 }
 
 func (s *sendState) deadLetter(p int, status int, kind, reason string, event []byte) {
-	s.dead = append(s.dead, deadletter.Entry{Status: status, ErrorType: kind, Reason: reason, Event: event})
-	s.deadPos = append(s.deadPos, p)
+	s.failed[p] = pipeline.Reject(pipeline.Rejection{Status: status, ErrorType: kind, Reason: reason, Event: event})
+	s.rejected++
 }
 
 // send posts the events at pos. HEC parses a request whole before indexing any of it,
