@@ -99,19 +99,11 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		}
 	}
 	if c.BearerTokenFile != "" {
-		raw, warning, err := secretfile.ReadCredential(c.BearerTokenFile)
+		sum, err := readToken(c.BearerTokenFile, log)
 		if err != nil {
-			return nil, fmt.Errorf("bearer_token_file: %w", err)
+			return nil, err
 		}
-		if warning != "" {
-			log.Warn("bearer_token_file: " + warning)
-		}
-		tok := strings.TrimSpace(string(raw))
-		if tok == "" {
-			return nil, errors.New("bearer_token_file: the file is empty")
-		}
-		sum := sha256.Sum256([]byte(tok))
-		in.token = sum[:]
+		in.token = sum
 	}
 	dir := c.SpoolDir
 	if dir == "" {
@@ -122,6 +114,41 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		return nil, err
 	}
 	in.sp = sp
+	if in.file, err = spoolReader(sp, c, set); err != nil {
+		return nil, err
+	}
+	if set.Once {
+		// run --once reads what the spool holds and receives nothing.
+		return in, nil
+	}
+	if err := in.listen(tlsCfg, dir); err != nil {
+		in.file.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// readToken returns the SHA-256 of the bearer token in path (compared in constant time
+// with a request's), logging a warning about the file's mode or owner.
+func readToken(path string, log hclog.Logger) ([]byte, error) {
+	raw, warning, err := secretfile.ReadCredential(path)
+	if err != nil {
+		return nil, fmt.Errorf("bearer_token_file: %w", err)
+	}
+	if warning != "" {
+		log.Warn("bearer_token_file: " + warning)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if tok == "" {
+		return nil, errors.New("bearer_token_file: the file is empty")
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:], nil
+}
+
+// spoolReader is the file input that reads the spool's segments from the beginning, as
+// kube-apiserver audit lines, checkpointed like any file.
+func spoolReader(sp *spool, c *Config, set config.Settings) (*file.Input, error) {
 	fc := file.NewConfig()
 	fc.Paths = []string{sp.glob()}
 	fc.Format = "audit"
@@ -133,17 +160,18 @@ func New(c *Config, set config.Settings) (*Input, error) {
 	// Segments are deleted only once delivered whole: their checkpoint entries are
 	// needed no longer, and a busy spool makes a segment every segmentAge.
 	fc.PruneAfter = time.Minute
-	if in.file, err = file.New(fc, set); err != nil {
+	r, err := file.New(fc, set)
+	if err != nil {
 		return nil, fmt.Errorf("webhook input %s: spool reader: %w", set.Name, err)
 	}
-	if set.Once {
-		// run --once reads what the spool holds and receives nothing.
-		return in, nil
-	}
-	ln, err := net.Listen("tcp", c.Listen)
+	return r, nil
+}
+
+// listen opens the listener (TLS unless tlsCfg is nil) and starts serving and reaping.
+func (in *Input) listen(tlsCfg *tls.Config, spoolDir string) error {
+	ln, err := net.Listen("tcp", in.cfg.Listen)
 	if err != nil {
-		in.file.Close()
-		return nil, fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
@@ -155,7 +183,7 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		// TLS handshake failures of scanners and probes are no errors of the agent.
-		ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+		ErrorLog: in.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 	}
 	in.serving.Store(true)
 	in.wg.Add(2)
@@ -165,8 +193,8 @@ func New(c *Config, set config.Settings) (*Input, error) {
 	if tlsCfg == nil {
 		scheme = "http"
 	}
-	log.Info("webhook input listening", "url", scheme+"://"+ln.Addr().String()+c.Path, "spool_dir", dir)
-	return in, nil
+	in.log.Info("webhook input listening", "url", scheme+"://"+ln.Addr().String()+in.cfg.Path, "spool_dir", spoolDir)
+	return nil
 }
 
 func (in *Input) loadTLS() (*tls.Config, error) {
