@@ -5,6 +5,8 @@
 package delivery
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -151,4 +153,36 @@ func ParseRetryAfter(h string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// Split writes the two halves of b with write, one after the other, and merges what they
+// report: nil when both were delivered, else a *pipeline.BatchError naming, by position
+// in b, the events of either half that failed (for good or not). Outputs call it when the
+// destination refuses a request as too large or as holding an event it will not take,
+// until the event is alone (HTTP 413 and 400).
+func Split(ctx context.Context, b pipeline.Batch, write func(context.Context, pipeline.Batch) error) error {
+	mid := len(b) / 2
+	failed := map[int]error{}
+	for _, half := range []struct {
+		off int
+		b   pipeline.Batch
+	}{{0, b[:mid]}, {mid, b[mid:]}} {
+		err := write(ctx, half.b)
+		var be *pipeline.BatchError
+		switch {
+		case err == nil:
+		case errors.As(err, &be):
+			for i, e := range be.Failed {
+				failed[half.off+i] = e
+			}
+		default:
+			for i := range half.b {
+				failed[half.off+i] = err
+			}
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &pipeline.BatchError{Failed: failed}
 }

@@ -1,10 +1,15 @@
 package delivery
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/pipeline"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -33,5 +38,51 @@ func TestValidate(t *testing.T) {
 	errs := bad.Validate()
 	if len(errs) != 2 || !strings.HasPrefix(errs[0].Error(), "concurrency:") || !strings.HasPrefix(errs[1].Error(), "retry_max_backoff:") {
 		t.Errorf("errors = %v", errs)
+	}
+}
+
+// TestDeadLetterPath: an explicit dead_letter_path wins; otherwise network outputs
+// (OptionsFor) default to DATA_DIR/dlq/NAME.ndjson and the others have none.
+func TestDeadLetterPath(t *testing.T) {
+	set := config.Settings{Name: "siem", DataDir: "/var/lib/auditship"}
+	if got := (DeadLetters{}).PathFor(set, true); got != "/var/lib/auditship/dlq/siem.ndjson" {
+		t.Errorf("default = %q", got)
+	}
+	if got := (DeadLetters{}).PathFor(set, false); got != "" {
+		t.Errorf("no default = %q", got)
+	}
+	if got := (DeadLetters{DeadLetterPath: "/d/x.ndjson"}).PathFor(set, false); got != "/d/x.ndjson" {
+		t.Errorf("explicit = %q", got)
+	}
+	c := Config{BatchMaxEvents: 1}
+	if o := c.OptionsFor(set); o.DeadLetterPath != "/var/lib/auditship/dlq/siem.ndjson" || o.Batch.MaxEvents != 1 {
+		t.Errorf("OptionsFor = %+v", o)
+	}
+	if o := c.Options(); o.DeadLetterPath != "" {
+		t.Errorf("Options without dead_letter_path = %q", o.DeadLetterPath)
+	}
+}
+
+// TestSplit: the failures of each half come back at their positions in the whole batch.
+func TestSplit(t *testing.T) {
+	b := make(pipeline.Batch, 5)
+	for i := range b {
+		b[i] = pipeline.NewEvent(nil, map[string]any{"i": i}, pipeline.SourceAudit)
+	}
+	down := errors.New("down")
+	calls := 0
+	err := Split(context.Background(), b, func(_ context.Context, h pipeline.Batch) error {
+		calls++
+		if calls == 1 { // b[0:2]: its second event rejected
+			return &pipeline.BatchError{Failed: map[int]error{1: pipeline.Reject(pipeline.Rejection{Status: 400})}}
+		}
+		return down // b[2:5] whole
+	})
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 4 || !pipeline.IsPermanent(be.Failed[1]) || be.Failed[2] != down || be.Failed[4] != down {
+		t.Fatalf("Split = %v", err)
+	}
+	if err := Split(context.Background(), b, func(context.Context, pipeline.Batch) error { return nil }); err != nil {
+		t.Fatalf("Split of delivered halves = %v", err)
 	}
 }

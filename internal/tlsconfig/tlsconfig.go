@@ -57,6 +57,18 @@ func (c Client) Check(peer string) (errs, warnings []Problem) {
 	return errs, warnings
 }
 
+// CheckInto runs Check and hands each problem to add and each warning to warn, as an
+// output's Validate collects them (key, then a format and its arguments).
+func (c Client) CheckInto(peer string, add, warn func(key, format string, args ...any)) {
+	errs, warnings := c.Check(peer)
+	for _, p := range errs {
+		add(p.Key, "%s", p.Msg)
+	}
+	for _, p := range warnings {
+		warn(p.Key, "%s", p.Msg)
+	}
+}
+
 // Config returns the crypto/tls client config for the block: TLS 1.2 or later, the CA
 // bundle as RootCAs, the client key pair. Errors name the key whose file failed.
 func (c Client) Config() (*tls.Config, error) {

@@ -151,13 +151,7 @@ func (c *Config) Validate() error {
 	c.checkAddresses(add)
 	methods := c.checkAuth(add, warn)
 	c.checkCompatibility(methods, add)
-	tlsErrs, tlsWarns := c.TLS.Check("Elasticsearch")
-	for _, p := range tlsErrs {
-		add(p.Key, "%s", p.Msg)
-	}
-	for _, p := range tlsWarns {
-		warn(p.Key, "%s", p.Msg)
-	}
+	c.TLS.CheckInto("Elasticsearch", add, warn)
 	if methods > 0 || c.AWSSigV4.enabled() {
 		for i, a := range c.Addresses {
 			if config.Cleartext(a) {

@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/auditship/auditship/internal/config"
+	"github.com/auditship/auditship/internal/delivery"
 	"github.com/auditship/auditship/pipeline"
 )
 
@@ -284,30 +285,7 @@ func (o *Output) split(ctx context.Context, b pipeline.Batch) error {
 		return pipeline.Reject(pipeline.Rejection{Status: http.StatusRequestEntityTooLarge,
 			ErrorType: "request_entity_too_large", Reason: "the event alone exceeds the request size Elasticsearch accepts", Event: doc})
 	}
-	mid := len(b) / 2
-	failed := map[int]error{}
-	for _, half := range []struct {
-		off int
-		b   pipeline.Batch
-	}{{0, b[:mid]}, {mid, b[mid:]}} {
-		err := o.Write(ctx, half.b)
-		var be *pipeline.BatchError
-		switch {
-		case err == nil:
-		case errors.As(err, &be):
-			for i, e := range be.Failed {
-				failed[half.off+i] = e
-			}
-		default:
-			for i := range half.b {
-				failed[half.off+i] = err
-			}
-		}
-	}
-	if len(failed) > 0 {
-		return &pipeline.BatchError{Failed: failed}
-	}
-	return nil
+	return delivery.Split(ctx, b, o.Write)
 }
 
 func (o *Output) getBody() *[]byte {

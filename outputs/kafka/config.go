@@ -123,13 +123,7 @@ func (c *Config) Validate() error {
 		add("default_topic", "%q is not a valid topic name", c.DefaultTopic)
 	}
 
-	tlsErrs, tlsWarns := c.TLS.Check("the Kafka brokers")
-	for _, p := range tlsErrs {
-		add(p.Key, "%s", p.Msg)
-	}
-	for _, p := range tlsWarns {
-		warn(p.Key, "%s", p.Msg)
-	}
+	c.TLS.CheckInto("the Kafka brokers", add, warn)
 
 	s := c.SASL
 	switch s.Mechanism {

@@ -121,13 +121,7 @@ func (c *Config) Validate() error {
 	secretfile.CheckInlineOrFile("token", "token_file", string(c.Token), c.TokenFile,
 		"a HEC token is required: token_file, or AUDITSHIP_OUTPUTS_<NAME>_TOKEN", add, warn)
 
-	tlsErrs, tlsWarns := c.TLS.Check("Splunk")
-	for _, p := range tlsErrs {
-		add(p.Key, "%s", p.Msg)
-	}
-	for _, p := range tlsWarns {
-		warn(p.Key, "%s", p.Msg)
-	}
+	c.TLS.CheckInto("Splunk", add, warn)
 
 	if _, err := parseTemplate(c.Index); err != nil {
 		add("index", "%v", err)
