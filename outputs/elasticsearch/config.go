@@ -1,7 +1,6 @@
 package elasticsearch
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -140,14 +139,9 @@ func DefaultConfig() *Config {
 
 // Validate reports every problem at once, each naming its key.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	c.warnings = c.DeadLetters.Warnings()
-	warn := func(key, format string, args ...any) {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var f config.Findings
+	add, warn := f.Add, f.Warn
+	f.WarnLines(c.DeadLetters.Warnings()...)
 	c.checkAddresses(add)
 	methods := c.checkAuth(add, warn)
 	c.checkCompatibility(methods, add)
@@ -168,8 +162,9 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		add("request_timeout", "must be positive")
 	}
-	errs = append(errs, c.Delivery.Validate()...)
-	return errors.Join(errs...)
+	f.AddErrors(c.Delivery.Validate()...)
+	c.warnings = f.Warnings()
+	return f.Err()
 }
 
 type addFunc func(key, format string, args ...any)

@@ -29,10 +29,9 @@ import (
 
 // Output writes batches to Elasticsearch. Write is safe for concurrent use.
 type Output struct {
-	name    string
-	log     hclog.Logger
-	metrics config.Metrics
-	client  *elasticsearch.Client
+	name   string
+	log    hclog.Logger
+	client *elasticsearch.Client
 	// transport performs every request. It is the client's own transport (addresses,
 	// authentication, TLS), used without the client's check that answers carry
 	// X-Elastic-Product: OpenSearch sends none, and the client would refuse its answer
@@ -61,10 +60,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	metrics := set.Metrics
-	if metrics == nil {
-		metrics = config.NopMetrics{}
-	}
 
 	pattern, err := parseIndexPattern(cfg.Index)
 	if cfg.DataStream != "" {
@@ -86,7 +81,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	o := &Output{
 		name:      set.Name,
 		log:       log,
-		metrics:   metrics,
 		client:    client,
 		transport: client.Transport,
 		detect:    &detector{compat: cfg.Compatibility, service: cfg.AWSSigV4.Service},

@@ -76,14 +76,9 @@ func (c *Config) Warnings() []string { return c.warnings }
 
 // Validate reports every problem at once, each naming its key.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	c.warnings = c.DeadLetters.Warnings()
-	warn := func(key, format string, args ...any) {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var f config.Findings
+	add, warn := f.Add, f.Warn
+	f.WarnLines(c.DeadLetters.Warnings()...)
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
@@ -110,8 +105,9 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		add("request_timeout", "must be positive")
 	}
-	errs = append(errs, c.Delivery.Validate()...)
-	return errors.Join(errs...)
+	f.AddErrors(c.Delivery.Validate()...)
+	c.warnings = f.Warnings()
+	return f.Err()
 }
 
 // Output posts batches to one URL. Write is safe for concurrent use.

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -92,14 +91,8 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // Validate reports every problem at once, each naming its key.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	c.warnings = nil
-	warn := func(key, format string, args ...any) {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var f config.Findings
+	add, warn := f.Add, f.Warn
 	if len(c.Brokers) == 0 {
 		add("brokers", "at least one host:port is required")
 	}
@@ -158,9 +151,10 @@ func (c *Config) Validate() error {
 	if c.DeliveryTimeout <= 0 {
 		add("delivery_timeout", "must be positive")
 	}
-	errs = append(errs, c.Delivery.Validate()...)
-	c.warnings = append(c.warnings, c.DeadLetters.Warnings()...)
-	return errors.Join(errs...)
+	f.AddErrors(c.Delivery.Validate()...)
+	f.WarnLines(c.DeadLetters.Warnings()...)
+	c.warnings = f.Warnings()
+	return f.Err()
 }
 
 func (c *Config) tlsOn() bool {

@@ -1,8 +1,6 @@
 package splunkhec
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -97,14 +95,8 @@ var indexName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // Validate reports every problem at once, each naming its key.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	c.warnings = nil
-	warn := func(key, format string, args ...any) {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var f config.Findings
+	add, warn := f.Add, f.Warn
 
 	u, err := url.Parse(c.Endpoint)
 	switch {
@@ -136,13 +128,14 @@ func (c *Config) Validate() error {
 	default:
 		add("compression", "unknown value %q (gzip, none)", c.Compression)
 	}
-	errs = append(errs, c.Delivery.Validate()...)
-	c.warnings = append(c.warnings, c.DeadLetters.Warnings()...)
+	f.AddErrors(c.Delivery.Validate()...)
+	f.WarnLines(c.DeadLetters.Warnings()...)
 	if c.RequestTimeout <= 0 {
 		add("request_timeout", "must be positive")
 	}
 	if c.Ack && (c.AckPollInterval <= 0 || c.AckTimeout < c.AckPollInterval) {
 		add("ack_timeout", "ack_poll_interval must be positive and ack_timeout at least as long")
 	}
-	return errors.Join(errs...)
+	c.warnings = f.Warnings()
+	return f.Err()
 }

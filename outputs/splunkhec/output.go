@@ -37,7 +37,6 @@ import (
 type Output struct {
 	name     string
 	log      hclog.Logger
-	metrics  config.Metrics
 	client   *http.Client
 	eventURL string
 	ackURL   string
@@ -64,10 +63,6 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	log := set.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
-	}
-	metrics := set.Metrics
-	if metrics == nil {
-		metrics = config.NopMetrics{}
 	}
 	token, err := secretfile.InlineOrFile("token_file", string(cfg.Token), cfg.TokenFile)
 	if err != nil {
@@ -103,7 +98,7 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	}
 	base := strings.TrimRight(cfg.Endpoint, "/")
 	return &Output{
-		name: set.Name, log: log, metrics: metrics,
+		name: set.Name, log: log,
 		client:   &http.Client{Transport: tr},
 		eventURL: base + "/services/collector/event",
 		ackURL:   base + "/services/collector/ack",
