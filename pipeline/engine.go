@@ -156,18 +156,7 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 	}
 	outWG.Wait()
 
-	for _, in := range e.cfg.Inputs {
-		if err := in.Input.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close input %s: %w", in.Name, err))
-		}
-	}
-	closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancelClose()
-	for _, r := range e.outputs {
-		if err := r.spec.Output.Close(closeCtx); err != nil {
-			errs = append(errs, fmt.Errorf("close output %s: %w", r.spec.Name, err))
-		}
-	}
+	errs = append(errs, e.closeAll()...)
 	e.progress.Lock()
 	undelivered, misconfig := e.undelivered, e.misconfig
 	e.progress.Unlock()
@@ -180,6 +169,24 @@ func (e *Engine) Run(ctx context.Context, once bool) error {
 		errs = append(errs, fmt.Errorf("%d batches were not delivered; they will be read again on the next run", undelivered))
 	}
 	return errors.Join(errs...)
+}
+
+// closeAll closes the inputs (which write their final checkpoints), then the outputs.
+func (e *Engine) closeAll() []error {
+	var errs []error
+	for _, in := range e.cfg.Inputs {
+		if err := in.Input.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close input %s: %w", in.Name, err))
+		}
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelClose()
+	for _, r := range e.outputs {
+		if err := r.spec.Output.Close(closeCtx); err != nil {
+			errs = append(errs, fmt.Errorf("close output %s: %w", r.spec.Name, err))
+		}
+	}
+	return errs
 }
 
 // misconfigured records err (a once run's output learnt its configuration contradicts
