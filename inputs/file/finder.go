@@ -155,3 +155,6 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// isGzip reports whether path names a gzip file (by its name, as logrotate and lumberjack name them).
+func isGzip(path string) bool { return strings.HasSuffix(path, ".gz") }

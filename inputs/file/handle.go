@@ -1,8 +1,11 @@
 package file
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 )
 
@@ -147,4 +150,35 @@ func (in *Input) atEnd(t *tracked) {
 	if t.gz || t.backup || !t.seen || unlinked(fi) {
 		in.closeReader(t)
 	}
+}
+
+// endOffset is where start_at: end begins: after the last complete line.
+func endOffset(path string, gz bool, size int64) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	if gz {
+		r, err := openReader(path, true, 0, 1<<30)
+		if err != nil {
+			return 0, err
+		}
+		defer r.close()
+		n, err := io.Copy(io.Discard, r.br)
+		if err != nil {
+			return 0, fmt.Errorf("decompress %s: %w", path, err)
+		}
+		return n, nil
+	}
+	const tail = 64 << 10
+	from := max(0, size-tail)
+	buf := make([]byte, size-from)
+	if _, err := f.ReadAt(buf, from); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		return from + int64(i) + 1, nil
+	}
+	return size, nil
 }

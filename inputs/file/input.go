@@ -6,13 +6,13 @@
 //
 //   - input.go: the Input, its Read loop and its lifecycle (New, Close).
 //   - finder.go: globs and exclusions to the ordered list of files (backups first).
-//   - identity.go: identity resolution as a pure function. resolve takes what is known
+//   - identity*.go: identity resolution as a pure function. resolve takes what is known
 //     (the tracked identities), what the scan found (paths with stat results) and now,
-//     and returns changes (same, cut, replaced, moved, copy-of, new, held-young,
-//     vanished-with-loss, ...). It reads no file itself: what stat cannot tell (a file's
-//     first bytes, whether the lines before a read position are intact, the other files of
-//     a directory) it asks of a looker, which the Input implements on the file system and
-//     the tests with tables.
+//     and returns changes (same or cut, replaced, moved, copyOf, added, heldYoung,
+//     vanishedLost, vanishedUnknown, forget, ...). It reads no file itself: what stat
+//     cannot tell (a file's first bytes, whether the lines before a read position are
+//     intact, the other files of a directory) it asks of a looker, which the Input
+//     implements on the file system and the tests with tables (identity_test.go).
 //   - scan.go: the Input's side of a scan: it gathers what resolve needs, applies the
 //     changes to the tracked identities and counts what was lost.
 //   - fingerprint.go, anchors.go, fileid_*.go: how identity is told (first bytes, line
@@ -89,7 +89,7 @@ type Input struct {
 	// that were still growing at the last scan (a copy or a gzip being written), by size.
 	young    map[fileKey]int64
 	youngFor time.Duration
-	probed   map[fileKey]probe // files findMoved sampled
+	probed   map[fileKey]probe // files beside the globs' files that a scan sampled
 	order    []*tracked
 	fresh    bool // no checkpoint existed: start_at applies to the first scan
 	scanned  bool

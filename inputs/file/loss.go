@@ -34,30 +34,6 @@ func (in *Input) truncated(t *tracked, resume, size int64) {
 	in.dirty.Store(true)
 }
 
-// unreadableGzip counts a .gz matched by the paths that cannot be decompressed at all
-// (not gzip, or cut inside its header), once it has stopped changing, as lost: its size
-// on disk as bytes, events estimated from it (a lower bound: they were compressed). It is
-// warned about and counted once per agent start while it stays as it is.
-func (in *Input) unreadableGzip(path string, fi os.FileInfo, err error, bad map[fileKey]probe, now time.Time) {
-	key := keyOf(fi)
-	if now.Sub(fi.ModTime()) < in.youngFor {
-		in.needScan.Store(true) // may be a gzip being written: look again
-		return
-	}
-	pr := probe{size: fi.Size(), mod: fi.ModTime()}
-	bad[key] = pr
-	if old, ok := in.badGzip[key]; ok && old.size == pr.size && old.mod.Equal(pr.mod) {
-		return
-	}
-	events := 0
-	if fi.Size() > 0 {
-		events = int(math.Ceil(float64(fi.Size()) / in.avgLineBytes(&tracked{})))
-		in.met.InputBytesLost(in.name, fi.Size())
-		in.met.InputEventsLost(in.name, events)
-	}
-	in.log.Warn("a .gz file cannot be decompressed; counted lost", "path", path, "bytes", fi.Size(), "estimated_events", events, "error", err)
-}
-
 // errGzipRatio stops a .gz that expands more than max_gzip_ratio.
 var errGzipRatio = errors.New("expands more than max_gzip_ratio")
 
