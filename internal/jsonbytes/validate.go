@@ -8,10 +8,11 @@ const (
 // value validates the value at b[i] and returns the index just past it, or a fail
 // constant.
 //
-// Longer than 80 lines on purpose: one state machine (value, next, key) with its stack
-// in a local slice keeps the position in a register and makes no call per value; split
-// into functions it measured slower on the line-scan benchmark (BenchmarkScanLine), and
-// this loop is most of what the agent spends per line.
+// Longer than 80 lines on purpose: one state machine (value, next, key) with its stack in
+// a local slice keeps the position in a register and makes no call per value. It replaced
+// a recursive validator of small functions (kept in scan_test.go as the reference) that
+// cost more CPU per line (docs/development.md, "The validator"), and this loop is most of
+// what the agent spends on a line.
 func (v *validator) value(i int) int {
 	b := v.b
 	stack := v.stack[:0]
