@@ -98,12 +98,19 @@ prepare() {
 	: > "$dir/times"
 }
 
+# settle: write back, untimed, what earlier rows left in the page cache. Peers that do
+# not fsync (naive, jq, rsyslog) leave ~300 MB of dirty pages that the kernel writes back
+# during the next row: an agent row right after one paid for that row's writeback in its
+# own fsyncs (agent-nofilter measured 248 MB/s after rsyslog, 430-475 MB/s after a sync).
+settle() { sync; }
+
 # once NAME CMD...: one run of CMD in bench-out/NAME under GNU time; its "wall user sys
 # maxrss_kb" is appended to bench-out/NAME/times.
 once() {
 	local name=$1 dir=$OUT/$1
 	shift
 	rm -rf "$dir/state" "$dir/out.ndjson" "$dir/archive"
+	settle
 	if ! (cd "$dir" && "$TIME" -f "%e %U %S %M" -o time "$@" > stdout 2> stderr); then
 		echo "bench: $name failed:" >&2
 		tail -20 "$dir/stderr" >&2
@@ -121,6 +128,7 @@ once_daemon() {
 	local name=$1 dir=$OUT/$1
 	shift
 	rm -rf "$dir/state" "$dir/out.ndjson" && mkdir -p "$dir/state"
+	settle
 	local start tpid size=-1 same=0 waited=0 now end
 	start=$(date +%s.%N)
 	(cd "$dir" && exec "$TIME" -f "%e %U %S %M" -o time "$@" > stdout 2> stderr) &
