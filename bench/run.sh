@@ -15,7 +15,8 @@
 #
 # Inputs: the generator's stream (BENCH_SIZE), and, when testdata/kube-apiserver holds
 # the recorded output of a real kube-apiserver, that output (its gzipped backups, then
-# audit.log) repeated to at least BENCH_REAL_SIZE (100MiB), as bench-out/real.log.
+# audit.log) repeated to at least BENCH_REAL_SIZE (100MiB), as bench-out/real.log, and the
+# control-plane recording (testdata/kube-apiserver/controlplane) likewise as real-cp.log.
 #
 #   BENCH_SIZE=300MiB   input size (generated once into bench-out/, reused while the size matches)
 #   BENCH_OUTPUTS="file objectstore elasticsearch elasticsearch-outage splunkhec kafka"
@@ -447,23 +448,35 @@ for o in $OUTPUTS; do
 	esac
 done
 
-# The real kube-apiserver's output, when the repository holds a recording of it.
-if [ -s "$REAL_DIR/audit.log" ]; then
-	if [ ! -s "$OUT/real.log" ] || [ "$(cat "$OUT/real.size" 2>/dev/null)" != "$REAL_SIZE" ]; then
-		case $REAL_SIZE in
-		*iB) want=$(numfmt --from=iec-i "${REAL_SIZE%B}") ;; # 100MiB
-		*) want=$(numfmt --from=iec "${REAL_SIZE%B}") ;;      # 100M, 100MB
-		esac
-		: > "$OUT/real.log.tmp"
-		while [ "$(stat -c %s "$OUT/real.log.tmp")" -lt "$want" ]; do
-			for f in $(ls "$REAL_DIR"/audit-*.log.gz 2> /dev/null | sort); do
-				zcat "$f" >> "$OUT/real.log.tmp"
-			done
-			cat "$REAL_DIR/audit.log" >> "$OUT/real.log.tmp"
-		done
-		mv "$OUT/real.log.tmp" "$OUT/real.log"
-		echo "$REAL_SIZE" > "$OUT/real.size"
+# repeat_to NAME FILE...: bench-out/NAME, the files (gzipped or not) concatenated and
+# repeated until it holds at least BENCH_REAL_SIZE bytes; made again when the size changes.
+repeat_to() {
+	local name=$1 want f
+	shift
+	if [ -s "$OUT/$name" ] && [ "$(cat "$OUT/$name.size" 2>/dev/null)" = "$REAL_SIZE" ]; then
+		return
 	fi
+	case $REAL_SIZE in
+	*iB) want=$(numfmt --from=iec-i "${REAL_SIZE%B}") ;; # 100MiB
+	*) want=$(numfmt --from=iec "${REAL_SIZE%B}") ;;      # 100M, 100MB
+	esac
+	: > "$OUT/$name.tmp"
+	while [ "$(stat -c %s "$OUT/$name.tmp")" -lt "$want" ]; do
+		for f in "$@"; do
+			case $f in *.gz) zcat "$f" ;; *) cat "$f" ;; esac >> "$OUT/$name.tmp"
+		done
+	done
+	mv "$OUT/$name.tmp" "$OUT/$name"
+	echo "$REAL_SIZE" > "$OUT/$name.size"
+}
+
+# The real kube-apiserver's output, when the repository holds a recording of it: the test
+# suite's security traffic (testdata/kube-apiserver, rows real-*) and the control-plane
+# recording (testdata/kube-apiserver/controlplane, rows cp-*: kubelets, controllers,
+# probes, people at a cluster's proportions; see docs/analyze.md).
+if [ -s "$REAL_DIR/audit.log" ]; then
+	# shellcheck disable=SC2046 # the backups' names have no spaces
+	repeat_to real.log $(ls "$REAL_DIR"/audit-*.log.gz 2> /dev/null | sort) "$REAL_DIR/audit.log"
 	use_input "$OUT/real.log" real-
 	rounds
 	# The recording's other formats, not timed: the webhook backend's EventList batches
@@ -473,5 +486,12 @@ if [ -s "$REAL_DIR/audit.log" ]; then
 	done
 else
 	echo "real input: skipped: no $REAL_DIR/audit.log"
+fi
+if [ -s "$REAL_DIR/controlplane/audit.log.gz" ]; then
+	repeat_to real-cp.log "$REAL_DIR/controlplane/audit.log.gz"
+	use_input "$OUT/real-cp.log" cp-
+	rounds
+else
+	echo "control-plane input: skipped: no $REAL_DIR/controlplane/audit.log.gz"
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
