@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/agent"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
@@ -17,7 +18,7 @@ import (
 // benchChain builds bench.yaml's global filters.
 func benchChain(t testing.TB) pipeline.Chain {
 	t.Helper()
-	f := Factories()
+	f := agent.Factories()
 	cfg, err := config.Load(benchConfig(t), f)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/agent"
 	"github.com/auditship/auditship/internal/analyze"
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
@@ -154,10 +155,11 @@ func TestEmittedConfigKeepsSignalsAndCuts(t *testing.T) {
 // of leaks (strings that reveal a secret).
 func applyConfig(t *testing.T, config, file string, leaks map[string]string) (int, float64) {
 	t.Helper()
-	_, chain, _, err := checkConfig(config, factories(), metrics.New())
+	a, err := checkConfig(config, agent.Factories(), metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
+	chain := a.Filters
 	dec, _ := decode.New("auto")
 	f, err := os.Open(file)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/auditship/auditship/internal/agent"
 	"github.com/auditship/auditship/internal/config"
 )
 
@@ -40,7 +41,12 @@ func main() {
 }
 
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	return executeWith(agent.Factories(), args, stdin, stdout, stderr)
+}
+
+// executeWith is execute with the component types f (the default list: agent.Factories).
+func executeWith(f config.Factories, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -65,7 +71,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitRuntime
 }
 
-func newRootCmd() *cobra.Command {
+func newRootCmd(f config.Factories) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "auditship",
 		Short:         "Ship Kubernetes API-server audit logs: filter, redact, deliver at least once",
@@ -73,7 +79,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newTestCmd(), newAnalyzeCmd(), newProbeCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(f), newValidateCmd(f), newTestCmd(f), newAnalyzeCmd(), newProbeCmd(), newVersionCmd())
 	return root
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/auditship/auditship/internal/agent"
 )
 
 // TestValidateNeverQuotesURLCredentials: a URL with userinfo is quoted by validate
@@ -64,7 +66,7 @@ func TestReloadLogNeverQuotesURLCredentials(t *testing.T) {
 	p := writeConfig(t, t.TempDir(), body)
 	var buf bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Error})
-	if cfg := tryReload(p, factories(), log, ""); cfg != nil {
+	if cfg := tryReload(p, agent.Factories(), agent.Env{Logger: log}, ""); cfg != nil {
 		t.Fatal("an invalid config was accepted on reload")
 	}
 	if !strings.Contains(buf.String(), "REDACTED@es.example") || strings.Contains(buf.String(), "PASSW0RD") {

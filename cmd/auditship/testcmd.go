@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
 )
@@ -17,7 +18,7 @@ import (
 // maxTestLine bounds one sample line; longer ones are counted as skipped.
 const maxTestLine = 64 << 20
 
-func newTestCmd() *cobra.Command {
+func newTestCmd(f config.Factories) *cobra.Command {
 	var (
 		path   string
 		inputs []string
@@ -30,12 +31,13 @@ func newTestCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m := metrics.New()
-			_, chain, perOutput, err := checkConfig(path, factories(), m)
+			a, err := checkConfig(path, f, m)
 			if err != nil {
 				return err
 			}
+			chain := a.Filters
 			if output != "" {
-				oc, ok := perOutput[output]
+				oc, ok := a.OutputFilters[output]
 				if !ok {
 					return usageErr(fmt.Errorf("--output %q: no such output in %s", output, path))
 				}

@@ -5,24 +5,24 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/auditship/auditship/metrics"
+	"github.com/auditship/auditship/internal/config"
 )
 
-func newValidateCmd() *cobra.Command {
+func newValidateCmd(f config.Factories) *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "validate -c FILE",
 		Short: "Check a config: exit 0 when valid, else one line per problem and exit 2",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, m := factories(), metrics.New()
-			cfg, _, _, err := checkConfig(path, f, m)
+			a, err := checkConfig(path, f, nil)
 			if err != nil {
 				return err
 			}
-			if err := checkOutputs(cfg, f, m); err != nil {
-				return err
+			if err := a.Check(); err != nil {
+				return usageErr(err)
 			}
+			cfg := a.Config
 			// Allowed but unsafe: said on stderr, where problems go, without failing.
 			for _, w := range cfg.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)

@@ -15,16 +15,22 @@ import (
 type Config struct {
 	// When is the expression; drop removes the events it is true for, keep the others.
 	When string `mapstructure:"when"`
+
+	// cond is what Validate compiled, so the factory does not compile it again.
+	cond *condition.Condition
 }
 
-// Validate compiles the expression so that `validate` reports a bad one by key.
+// Validate compiles the expression so that `validate` reports a bad one by key, and
+// keeps it for the filter the factory creates from this config.
 func (c *Config) Validate() error {
 	if c.When == "" {
 		return errors.New("when: an expression is required")
 	}
-	if _, err := condition.Compile(c.When); err != nil {
+	cond, err := condition.Compile(c.When)
+	if err != nil {
 		return fmt.Errorf("when: %w", err)
 	}
+	c.cond = cond
 	return nil
 }
 
@@ -62,6 +68,9 @@ func factory(typ string, keepMatching bool) config.FilterFactory {
 			c, ok := cfg.(*Config)
 			if !ok {
 				return nil, fmt.Errorf("%s filter: unexpected config type %T", typ, cfg)
+			}
+			if c.cond != nil && c.cond.String() == c.When {
+				return &Filter{cond: c.cond, keepMatching: keepMatching}, nil
 			}
 			return New(c.When, keepMatching)
 		},

@@ -84,3 +84,47 @@ func TestEvalErrorFailsClosed(t *testing.T) {
 		t.Fatalf("keep=%v err=%v, want an error and no keep", keep, err)
 	}
 }
+
+// TestCreateUsesValidatedCondition: the expression config.Load's Validate compiled is
+// the one the filter evaluates, not compiled a second time; without Validate, or when
+// `when` changed since, Create compiles what `when` says.
+func TestCreateUsesValidatedCondition(t *testing.T) {
+	tests := []struct {
+		name      string
+		validate  bool
+		changedTo string
+		reused    bool
+	}{
+		{name: "validated", validate: true, reused: true},
+		{name: "not validated"},
+		{name: "changed after validate", validate: true, changedTo: `verb == "list"`},
+	}
+	for _, tt := range tests {
+		for _, fac := range []config.FilterFactory{NewDropFactory(), NewKeepFactory()} {
+			t.Run(tt.name+"/"+fac.Type, func(t *testing.T) {
+				cfg := fac.NewConfig().(*Config)
+				cfg.When = `verb == "get"`
+				if tt.validate {
+					if err := cfg.Validate(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				validated := cfg.cond
+				if tt.changedTo != "" {
+					cfg.When = tt.changedTo
+				}
+				f, err := fac.Create(cfg, config.Settings{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cond := f.(*Filter).cond
+				if got := cond == validated; got != tt.reused {
+					t.Fatalf("Create reused Validate's compiled condition: %v, want %v", got, tt.reused)
+				}
+				if cond.String() != cfg.When {
+					t.Fatalf("filter evaluates %q, config says %q", cond.String(), cfg.When)
+				}
+			})
+		}
+	}
+}

@@ -42,11 +42,16 @@ type Config struct {
 
 	// warnings are what the last build found unsafe but allowed (config.Warner).
 	warnings []string
+	// built is what Validate built (its `when` compiled, its hash key read), so the
+	// factory does not build it again.
+	built *Filter
 }
 
-// Validate reports every problem, one per line, each naming its key.
+// Validate reports every problem, one per line, each naming its key. The filter it
+// builds is the one the factory then creates from this config.
 func (c *Config) Validate() error {
-	_, err := c.build()
+	f, err := c.build()
+	c.built = f
 	return err
 }
 
@@ -199,6 +204,9 @@ func NewFactory() config.FilterFactory {
 			c, ok := cfg.(*Config)
 			if !ok {
 				return nil, fmt.Errorf("redact filter: unexpected config type %T", cfg)
+			}
+			if c.built != nil {
+				return c.built, nil
 			}
 			return New(c)
 		},

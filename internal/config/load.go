@@ -142,13 +142,20 @@ type problems struct {
 }
 
 func (p *problems) add(key string, err error) {
-	// Joined errors become one line each. A value quoted by a check that did not redact
-	// it itself (a decode error quoting an AUDITSHIP_* override) keeps no URL userinfo.
+	p.list = append(p.list, ProblemLines(p.file, key, err)...)
+}
+
+// ProblemLines formats err as problems of key in file, "FILE: KEY: text", one per line
+// of err (joined errors become one line each). A value quoted by a check that did not
+// redact it itself (a decode error quoting an AUDITSHIP_* override) keeps no URL userinfo.
+func ProblemLines(file, key string, err error) []string {
+	var out []string
 	for _, line := range strings.Split(RedactURLs(err.Error()), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			p.list = append(p.list, fmt.Sprintf("%s: %s: %s", p.file, key, line))
+			out = append(out, fmt.Sprintf("%s: %s: %s", file, key, line))
 		}
 	}
+	return out
 }
 
 func decode(path string, tree map[string]any, f Factories) (*Config, error) {
