@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/auditship/auditship/internal/miniotest"
+	"github.com/auditship/auditship/internal/testing/estest"
 	"github.com/auditship/auditship/internal/testing/kube"
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/miniotest"
 )
 
 const esIndex = "k8s-audit-e2e"

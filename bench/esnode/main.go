@@ -1,4 +1,4 @@
-// Command esnode runs the in-repo Elasticsearch stand-in (outputs/elasticsearch/estest) on
+// Command esnode runs the in-repo Elasticsearch stand-in (internal/testing/estest) on
 // 127.0.0.1 for bench/run.sh: it prints the node's URL on its first line, serves until its
 // standard input closes, then logs how many documents it holds ("esnode: N documents").
 //
@@ -26,7 +26,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/estest"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/estest"
 )
 
 const bulkBody = `{"create":{"_index":"audit","_id":"1"}}` + "\n" + `{"verb":"get"}` + "\n"

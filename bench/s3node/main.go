@@ -1,6 +1,6 @@
 // Command s3node runs a MinIO server on 127.0.0.1 for bench/run.sh, so the object-store
 // output can be measured through an outage of a real S3 endpoint. It uses the pinned
-// MinIO that the integration tests build (internal/miniotest); it does not build it, so
+// MinIO that the integration tests build (internal/testing/miniotest); it does not build it, so
 // when the binary is missing it exits with status 2 and says so, and run.sh skips the
 // row.
 //
@@ -33,7 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/auditship/auditship/internal/miniotest"
+	"github.com/auditship/auditship/internal/testing/miniotest"
 )
 
 // The credentials are for a throwaway server on 127.0.0.1; run.sh hands the same ones to

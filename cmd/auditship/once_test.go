@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/internal/gen"
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/estest"
 )
 
 // TestRunOnceBothSources ships an audit log and a kube-audit-rest log with --once: every

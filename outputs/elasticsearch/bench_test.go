@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/estest"
 	fileout "github.com/auditship/auditship/outputs/file"
 	"github.com/auditship/auditship/pipeline"
 )

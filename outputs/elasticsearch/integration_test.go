@@ -22,7 +22,7 @@ import (
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/deadletter"
-	"github.com/auditship/auditship/outputs/elasticsearch/estest"
+	"github.com/auditship/auditship/internal/testing/estest"
 	"github.com/auditship/auditship/pipeline"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/auditship/auditship/internal/miniotest"
+	"github.com/auditship/auditship/internal/testing/miniotest"
 )
 
 // buildAgent compiles cmd/auditship into dir.

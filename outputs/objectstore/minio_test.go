@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/auditship/auditship/internal/config"
-	"github.com/auditship/auditship/internal/miniotest"
+	"github.com/auditship/auditship/internal/testing/miniotest"
 	"github.com/auditship/auditship/pipeline"
 )
 

@@ -29,7 +29,7 @@ func TestBinaryPathIsKeyedByVersion(t *testing.T) {
 
 func TestInstallRejectsMissingOverride(t *testing.T) {
 	t.Setenv(BinEnv, t.TempDir()+"/nope")
-	if _, err := Install(context.Background(), io.Discard); err == nil || !strings.Contains(err.Error(), BinEnv) {
+	if _, err := Find(); err == nil || !strings.Contains(err.Error(), BinEnv) {
 		t.Errorf("Install() error = %v, want one naming %s", err, BinEnv)
 	}
 }
