@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/testing/genbench"
 )
 
 // BenchmarkDrop: ns/event of a typical drop expression over the generator's mix.
@@ -12,5 +13,5 @@ func BenchmarkDrop(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen.New(1).Bench(b, f.Apply)
+	genbench.Run(b, gen.New(1), f.Apply)
 }

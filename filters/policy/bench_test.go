@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/testing/genbench"
 )
 
 // BenchmarkPolicy: ns/event of the kubernetes.io example policy (9 rules) over the
@@ -21,7 +22,7 @@ func BenchmarkPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen.New(1).Bench(b, New(p).Apply)
+	genbench.Run(b, gen.New(1), New(p).Apply)
 }
 
 const benchPolicy = `apiVersion: audit.k8s.io/v1

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/auditship/auditship/internal/gen"
+	"github.com/auditship/auditship/internal/testing/genbench"
 )
 
 // BenchmarkRedactPreset: ns/event of the kubernetes-secrets preset over the generator's mix.
@@ -12,7 +13,7 @@ func BenchmarkRedactPreset(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen.New(1).Bench(b, f.Apply)
+	genbench.Run(b, gen.New(1), f.Apply)
 }
 
 // BenchmarkRedactPaths: ns/event of a path redaction (env values of pods).
@@ -21,5 +22,5 @@ func BenchmarkRedactPaths(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen.New(1).Bench(b, f.Apply)
+	genbench.Run(b, gen.New(1), f.Apply)
 }

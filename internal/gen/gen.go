@@ -13,9 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/auditship/auditship/internal/jsonbytes"
@@ -192,39 +190,6 @@ func (g *Generator) Decoded(from, n int) ([]*pipeline.Event, error) {
 		out = append(out, pipeline.NewEvent(line, m, pipeline.SourceAudit))
 	}
 	return out, nil
-}
-
-// Bench runs apply over fresh generated events b.N times, re-decoding (off the clock)
-// whenever a batch was used up, since filters change the events they redact.
-func (g *Generator) Bench(b *testing.B, apply func(*pipeline.Event) (bool, error)) {
-	const batch = 2000
-	b.Helper()
-	b.ReportAllocs()
-	var evs []*pipeline.Event
-	var size int64
-	b.StopTimer()
-	for i := 0; i < b.N; i++ {
-		if i%batch == 0 {
-			b.StopTimer()
-			var err error
-			if evs, err = g.Decoded(0, batch); err != nil {
-				b.Fatal(err)
-			}
-			if size == 0 {
-				for _, e := range evs {
-					size += int64(e.InBytes)
-				}
-			}
-			// Collect the decoding garbage now, or the timed filter pays for it.
-			runtime.GC()
-			b.StartTimer()
-		}
-		if _, err := apply(evs[i%batch]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.SetBytes(size / batch)
 }
 
 // EscapedKeys returns the number of object keys in the JSON line that hold an escape
