@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
 	"github.com/auditship/auditship/internal/secretfile"
@@ -115,7 +111,10 @@ func Load(path string, f Factories) (*Config, error) {
 	if err != nil {
 		return nil, Problems{RedactURLs(fmt.Sprintf("%s: %v", path, err))}
 	}
-	// Rebuild the tree from every key so that environment overrides are part of it.
+	// The tree of every key, environment overrides included (viper applies them key by
+	// key in Get). Not viper's AllSettings: it leaves out keys whose value is null, so a
+	// misspelt `key:` with nothing after it would pass unreported. Viper has already
+	// folded every key to lower case, inside lists too.
 	tree := map[string]any{}
 	for _, k := range v.AllKeys() {
 		setPath(tree, strings.Split(k, "."), v.Get(k))
@@ -232,247 +231,6 @@ func decode(path string, tree map[string]any, f Factories) (*Config, error) {
 	return cfg, nil
 }
 
-// checkShared reports outputs that would create one shared resource differently (see
-// SharedResourcer): each would overwrite the other's when it starts, silently.
-func checkShared(p *problems, outs []OutputComponent) {
-	type owner struct{ key, what string }
-	first := map[string]owner{}
-	for _, o := range outs {
-		r, ok := o.Config.(SharedResourcer)
-		if !ok {
-			continue
-		}
-		res := r.SharedResources()
-		for _, k := range sortedKeys(res) {
-			prev, seen := first[k]
-			switch {
-			case !seen:
-				first[k] = owner{o.Key, res[k]}
-			case prev.what != res[k]:
-				p.add(o.Key, fmt.Errorf("%s is also created by %s, differently (%s there, %s here): each would overwrite the other's when it starts; give one of them its own name", k, prev.key, prev.what, res[k]))
-			}
-		}
-	}
-}
-
-// section is one named entry of `inputs` or `outputs`, split into its type and the rest.
-type section struct {
-	name, key, typ string
-	rest           map[string]any
-}
-
-// sections returns the well-formed entries of tree[kind] in name order, reporting the
-// others; at least one is required.
-func sections(p *problems, tree map[string]any, kind string) []section {
-	m, _ := tree[kind].(map[string]any)
-	if len(m) == 0 {
-		p.add(kind, fmt.Errorf("at least one %s is required", strings.TrimSuffix(kind, "s")))
-	}
-	var out []section
-	for _, name := range sortedKeys(m) {
-		key := kind + "." + name
-		sec, ok := m[name].(map[string]any)
-		if !ok {
-			p.add(key, errors.New("must be a mapping"))
-			continue
-		}
-		if typ, rest, ok := splitType(p, key, sec); ok {
-			out = append(out, section{name: name, key: key, typ: typ, rest: rest})
-		}
-	}
-	return out
-}
-
-// envKeys adds the section's top-level keys that are set only in the environment
-// (AUDITSHIP_OUTPUTS_SIEM_API_KEY_FILE=...): viper overrides only keys the file has, but
-// a secret is exactly what an operator keeps out of the file.
-func envKeys(sec section, target any) {
-	prefix := "AUDITSHIP_" + strings.ToUpper(strings.ReplaceAll(sec.key, ".", "_")) + "_"
-	t := reflect.TypeOf(target)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return
-	}
-	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-		if tag == "" || tag == "-" {
-			continue
-		}
-		if _, inFile := sec.rest[tag]; inFile {
-			continue // viper already applied any override
-		}
-		if v, ok := os.LookupEnv(prefix + strings.ToUpper(tag)); ok {
-			sec.rest[tag] = v
-		}
-	}
-}
-
-func factoryFor[F any](p *problems, sec section, kind string, facs map[string]F) (F, bool) {
-	fac, ok := facs[sec.typ]
-	if !ok {
-		p.add(sec.key+".type", fmt.Errorf("unknown %s type %q (known: %s)", kind, sec.typ, strings.Join(sortedKeys(facs), ", ")))
-	}
-	return fac, ok
-}
-
-func decodeFilters(p *problems, key string, raw any, f Factories) []Component {
-	if raw == nil {
-		return nil
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		p.add(key, errors.New("must be a list of filters"))
-		return nil
-	}
-	var out []Component
-	for i, item := range list {
-		fkey := fmt.Sprintf("%s[%d]", key, i)
-		sec, ok := item.(map[string]any)
-		if !ok {
-			p.add(fkey, errors.New("must be a mapping with a type"))
-			continue
-		}
-		sec = lowerKeys(sec)
-		typ, rest, ok := splitType(p, fkey, sec)
-		if !ok {
-			continue
-		}
-		name := fmt.Sprintf("%s-%d", typ, i)
-		if n, ok := rest["name"].(string); ok && n != "" {
-			name = n
-		}
-		delete(rest, "name")
-		fac, ok := f.Filters[typ]
-		if !ok {
-			p.add(fkey+".type", fmt.Errorf("unknown filter type %q (known: %s)", typ, strings.Join(sortedKeys(f.Filters), ", ")))
-			continue
-		}
-		c := fac.NewConfig()
-		if decodeInto(p, fkey, rest, c) {
-			out = append(out, Component{Name: name, Type: typ, Key: fkey, Config: c})
-		}
-	}
-	return out
-}
-
-// lowerKeys matches viper's key folding for maps inside lists, which viper leaves alone.
-func lowerKeys(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[strings.ToLower(k)] = v
-	}
-	return out
-}
-
-func splitType(p *problems, key string, sec map[string]any) (string, map[string]any, bool) {
-	rest := make(map[string]any, len(sec))
-	for k, v := range sec {
-		rest[k] = v
-	}
-	typ, _ := rest["type"].(string)
-	delete(rest, "type")
-	if typ == "" {
-		p.add(key+".type", errors.New("is required"))
-		return "", nil, false
-	}
-	return typ, rest, true
-}
-
-// decodeInto fills target from raw, reporting unknown keys and bad values under key, then
-// runs target's Validate. It reports whether target is usable.
-func decodeInto(p *problems, key string, raw map[string]any, target any) bool {
-	var md mapstructure.Metadata
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			unitsHook(),
-			mapstructure.StringToSliceHookFunc(","),
-		),
-		Metadata:         &md,
-		Result:           target,
-		WeaklyTypedInput: true,
-		TagName:          "mapstructure",
-	})
-	if err != nil {
-		p.add(orTop(key), err)
-		return false
-	}
-	before := len(p.list)
-	if err := dec.Decode(raw); err != nil {
-		for _, e := range flattenErrors(err) {
-			var de *mapstructure.DecodeError
-			switch {
-			case errors.As(e, &de) && credentialKey(de.Name()):
-				// The decoder's message quotes the value, which is a credential.
-				p.add(join(key, de.Name()), errors.New("invalid value (not shown: the key holds a credential); want a string"))
-			case errors.As(e, &de):
-				p.add(join(key, de.Name()), de.Unwrap())
-			default:
-				p.add(orTop(key), e)
-			}
-		}
-	}
-	sort.Strings(md.Unused)
-	for _, u := range md.Unused {
-		p.add(join(key, u), errors.New("unknown key"))
-	}
-	if len(p.list) > before {
-		return false
-	}
-	if val, ok := target.(Validator); ok {
-		if err := val.Validate(); err != nil {
-			p.add(orTop(key), err)
-			return false
-		}
-	}
-	if w, ok := target.(Warner); ok {
-		for _, line := range w.Warnings() {
-			p.warnings = append(p.warnings, RedactURLs(fmt.Sprintf("%s: %s: %s", p.file, orTop(key), line)))
-		}
-	}
-	return true
-}
-
-// credentialKey reports whether a config key holds a credential's value itself
-// (password, api_key, bearer_token, a secret or token), not where to find one (_file,
-// _env).
-func credentialKey(name string) bool {
-	name = strings.ToLower(name[strings.LastIndexAny(name, ".[")+1:])
-	if strings.HasSuffix(name, "_file") || strings.HasSuffix(name, "_env") {
-		return false
-	}
-	for _, w := range []string{"password", "api_key", "token", "secret"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func join(prefix, k string) string {
-	if prefix == "" {
-		return k
-	}
-	return prefix + "." + k
-}
-
-func orTop(key string) string {
-	if key == "" {
-		return "(top level)"
-	}
-	return key
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // ResolvePath makes a relative path from the config absolute against the working
 // directory, where the operator ran the command, as Vector and Filebeat do.
 func ResolvePath(p string) string {
@@ -484,15 +242,4 @@ func ResolvePath(p string) string {
 		return p
 	}
 	return abs
-}
-
-func flattenErrors(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flattenErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
