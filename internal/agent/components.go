@@ -18,26 +18,30 @@ import (
 // the auditship binary knows. Registering a component is one line here (and its
 // import); `run`, `validate`, `test`, reloads and the benchmark all read this list.
 func Factories() config.Factories {
-	return newFactories(
-		[]config.InputFactory{
-			file.NewFactory(),
-			webhook.NewFactory(),
-		},
-		[]config.FilterFactory{
-			drop.NewDropFactory(),
-			drop.NewKeepFactory(),
-			redact.NewFactory(),
-			policy.NewFactory(),
-		},
-		[]config.OutputFactory{
-			fileout.NewFactory(),
-			fileout.NewStdoutFactory(),
-			elasticsearch.NewFactory(),
-			objectstore.NewFactory(),
-			splunkhec.NewFactory(),
-			kafka.NewFactory(),
-		},
-	)
+	return newFactories(components())
+}
+
+// components is the default component list, one line per component type.
+func components() (ins []config.InputFactory, flts []config.FilterFactory, outs []config.OutputFactory) {
+	ins = []config.InputFactory{
+		file.NewFactory(),
+		webhook.NewFactory(),
+	}
+	flts = []config.FilterFactory{
+		drop.NewDropFactory(),
+		drop.NewKeepFactory(),
+		redact.NewFactory(),
+		policy.NewFactory(),
+	}
+	outs = []config.OutputFactory{
+		fileout.NewFactory(),
+		fileout.NewStdoutFactory(),
+		elasticsearch.NewFactory(),
+		objectstore.NewFactory(),
+		splunkhec.NewFactory(),
+		kafka.NewFactory(),
+	}
+	return ins, flts, outs
 }
 
 // newFactories indexes the lists by type.
