@@ -63,6 +63,16 @@ func (in *Input) makeRoom() {
 	}
 }
 
+// closeIdle closes the files read to their end and not read for close_inactive: the
+// next read opens them again.
+func (in *Input) closeIdle(now time.Time) {
+	for _, t := range in.files {
+		if t.rd != nil && !t.more && now.Sub(t.lastRead) >= in.cfg.CloseInactive {
+			in.closeReader(t)
+		}
+	}
+}
+
 func (in *Input) closeReader(t *tracked) {
 	if t.rd == nil {
 		return

@@ -45,11 +45,16 @@ type scanRules struct {
 
 // scanState is what resolve starts from: the identities and the scan's memories.
 type scanState struct {
-	known   []known
-	byKey   map[fileKey]int   // the identity bound to each inode, by index in known
+	known []known
+	byKey map[fileKey]int // the identity bound to each inode, by index in known
+	memories
+}
+
+// memories are what a scan leaves for the next besides the identities, by inode.
+type memories struct {
 	dups    map[fileKey]int64 // inodes holding a copy of content read elsewhere, by size
 	young   map[fileKey]int64 // short backups still growing at the last scan, by size
-	badGzip map[fileKey]probe // .gz files counted lost as unreadable
+	badGzip map[fileKey]probe // .gz files counted lost as unreadable (checkpointed)
 	probed  map[fileKey]probe // samples of the files beside the globs' files
 }
 

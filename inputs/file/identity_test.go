@@ -361,7 +361,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.disk.fpBytes = rules.fpBytes
-			st := scanState{known: tt.known, byKey: map[fileKey]int{}, dups: tt.dups, young: tt.young, badGzip: tt.badGzip}
+			st := scanState{known: tt.known, byKey: map[fileKey]int{}, memories: memories{dups: tt.dups, young: tt.young, badGzip: tt.badGzip}}
 			for k, kn := range tt.known {
 				if kn.key != (fileKey{}) {
 					st.byKey[kn.key] = k

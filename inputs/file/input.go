@@ -84,12 +84,8 @@ type Input struct {
 	mu    sync.Mutex
 	files []*tracked
 	byKey map[fileKey]*tracked
-	dups  map[fileKey]int64 // inodes holding a copy of a file read elsewhere, by size
-	// young: backups whose first bytes are too few to tell whose content they are and
-	// that were still growing at the last scan (a copy or a gzip being written), by size.
-	young    map[fileKey]int64
+	memories
 	youngFor time.Duration
-	probed   map[fileKey]probe // files beside the globs' files that a scan sampled
 	order    []*tracked
 	fresh    bool // no checkpoint existed: start_at applies to the first scan
 	scanned  bool
@@ -99,7 +95,6 @@ type Input struct {
 	bytesIn  int64
 	opens    int // files opened for reading, for tests
 	warned   map[string]*warnClass
-	badGzip  map[fileKey]probe // .gz files that cannot be decompressed, counted lost
 
 	signals
 	watch watcher
@@ -140,22 +135,22 @@ func New(c *Config, set config.Settings) (*Input, error) {
 		met = config.NopMetrics{}
 	}
 	in := &Input{
-		cfg:      *c,
-		name:     set.Name,
-		once:     set.Once,
-		log:      log,
-		met:      met,
-		dec:      dec,
-		find:     finder{include: c.Paths, exclude: c.Exclude},
-		reg:      registry{store: pipeline.NewCheckpointStore(filepath.Join(set.DataDir, "inputs", set.Name+".json"))},
-		maxLine:  int(c.MaxLineBytes),
-		fpBytes:  int(c.FingerprintBytes),
-		byKey:    map[fileKey]*tracked{},
-		dups:     map[fileKey]int64{},
-		young:    map[fileKey]int64{},
-		probed:   map[fileKey]probe{},
+		cfg:     *c,
+		name:    set.Name,
+		once:    set.Once,
+		log:     log,
+		met:     met,
+		dec:     dec,
+		find:    finder{include: c.Paths, exclude: c.Exclude},
+		reg:     registry{store: pipeline.NewCheckpointStore(filepath.Join(set.DataDir, "inputs", set.Name+".json"))},
+		maxLine: int(c.MaxLineBytes),
+		fpBytes: int(c.FingerprintBytes),
+		byKey:   map[fileKey]*tracked{},
+		memories: memories{
+			dups: map[fileKey]int64{}, young: map[fileKey]int64{},
+			badGzip: map[fileKey]probe{}, probed: map[fileKey]probe{},
+		},
 		warned:   map[string]*warnClass{},
-		badGzip:  map[fileKey]probe{},
 		youngFor: youngFor,
 		signals:  signals{wake: make(chan struct{}, 1), saveNow: make(chan struct{}, 1)},
 		stop:     make(chan struct{}),

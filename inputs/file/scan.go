@@ -30,7 +30,7 @@ func (in *Input) scan(now time.Time) {
 	}
 	st := scanState{
 		known: make([]known, len(in.files)), byKey: make(map[fileKey]int, len(in.byKey)),
-		dups: in.dups, young: in.young, badGzip: in.badGzip, probed: in.probed,
+		memories: in.memories,
 	}
 	for k, t := range in.files {
 		st.known[k] = known{

@@ -92,8 +92,10 @@ func (s *signals) signal() {
 	}
 }
 
-// poll checks known files for growth, truncation and rotation without expanding globs.
-// What it cannot settle by stat (a file renamed, deleted or cut) it leaves to a scan.
+// poll checks known files for growth, truncation and rotation without expanding globs:
+// it marks the files that grew as having more to read and asks for a scan for what it
+// cannot settle by stat (a file renamed, deleted or cut). It closes the idle handles
+// before that scan.
 func (in *Input) poll(now time.Time) {
 	in.lastPoll = now
 	for _, t := range in.files {
@@ -105,9 +107,6 @@ func (in *Input) poll(now time.Time) {
 				if fi, err := os.Stat(t.path); err != nil || keyOf(fi) != t.key {
 					in.needScan.Store(true) // renamed or deleted: find where it went
 				}
-			}
-			if !t.more && now.Sub(t.lastRead) >= in.cfg.CloseInactive {
-				in.closeReader(t)
 			}
 			continue
 		}
@@ -121,6 +120,7 @@ func (in *Input) poll(now time.Time) {
 		}
 		in.sizeChanged(t, fi.Size())
 	}
+	in.closeIdle(now)
 	if in.needScan.Load() {
 		in.needScan.Store(false)
 		in.scan(now)
