@@ -9,6 +9,7 @@ import (
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/outputs/elasticsearch"
 	fileout "github.com/auditship/auditship/outputs/file"
+	"github.com/auditship/auditship/outputs/httpout"
 	"github.com/auditship/auditship/outputs/kafka"
 	"github.com/auditship/auditship/outputs/objectstore"
 	"github.com/auditship/auditship/outputs/splunkhec"
@@ -40,6 +41,7 @@ func components() (ins []config.InputFactory, flts []config.FilterFactory, outs 
 		objectstore.NewFactory(),
 		splunkhec.NewFactory(),
 		kafka.NewFactory(),
+		httpout.NewFactory(),
 	}
 	return ins, flts, outs
 }
