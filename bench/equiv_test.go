@@ -8,30 +8,25 @@ import (
 
 	"github.com/auditship/auditship/inputs/decode"
 	"github.com/auditship/auditship/internal/agent"
-	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/internal/corpustest"
 	"github.com/auditship/auditship/internal/gen"
 	"github.com/auditship/auditship/internal/jsonbytes"
 	"github.com/auditship/auditship/pipeline"
 )
 
-// benchChain builds bench.yaml's global filters.
+// benchChain builds bench.yaml's global filters, as the agent does.
 func benchChain(t testing.TB) pipeline.Chain {
 	t.Helper()
 	f := agent.Factories()
-	cfg, err := config.Load(benchConfig(t), f)
+	cfg, err := agent.Load(benchConfig(t), f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c pipeline.Chain
-	for _, comp := range cfg.Filters {
-		flt, err := f.Filters[comp.Type].Create(comp.Config, config.Settings{Name: comp.Name, Metrics: config.NopMetrics{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c = append(c, pipeline.Stage{Name: comp.Name, Filter: flt})
+	a, err := agent.Build(cfg, f, agent.Env{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c
+	return a.Filters
 }
 
 // referenceEvents decodes a line as the agent did before the fast path: encoding/json
