@@ -146,4 +146,33 @@ func TestFiltersBuiltOncePerStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// A reload whose new input cannot start (its checkpoint is corrupt) restarts the
+	// running configuration with the filters it has.
+	t.Run("reload whose inputs cannot start", func(t *testing.T) {
+		dir := t.TempDir()
+		p := writeConfig(t, dir, assemblyConfig)
+		writeFile(t, dir, "audit.log", auditLine("a1", "create", "pods"))
+		c := &buildCounter{builds: map[string]int{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stderr := &syncBuf{}
+		done := make(chan error, 1)
+		go func() { done <- runWith(ctx, c.factories(), p, false, nil, stderr) }()
+		waitFor(t, "the pipeline", func() bool { return strings.Count(stderr.String(), "pipeline started") == 1 })
+		mustMkdir(t, filepath.Join(dir, "data", "inputs"))
+		writeFile(t, filepath.Join(dir, "data", "inputs"), "extra.json", "{not json")
+		// The file watcher reloads it (once: the file changes once).
+		writeConfig(t, dir, strings.Replace(assemblyConfig, "inputs:\n", "inputs:\n  extra:\n    type: file\n    paths: [%DIR%/other.log]\n", 1))
+		waitFor(t, "the previous configuration to restart", func() bool {
+			s := stderr.String()
+			return strings.Contains(s, "restarting the previous configuration") && strings.Count(s, "pipeline started") == 2
+		})
+		if n := c.perFilter(t); n != 2 {
+			t.Fatalf("start, a reload that could not start and the restart built each filter %d times, want 2", n)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("agent: %v\n%s", err, stderr.String())
+		}
+	})
 }

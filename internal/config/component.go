@@ -102,7 +102,9 @@ type InputFactory struct {
 }
 
 // FilterFactory creates one filter type. Create must do no I/O beyond reading files the
-// config names (policies, keys), so `validate` can call it to compile expressions.
+// config names (policies, keys), so `validate` can call it. What the config's Validate
+// (run by Load) compiled or loaded, it keeps and Create reuses: each expression is
+// compiled once per load, and internal/agent creates each filter once.
 type FilterFactory struct {
 	Type      string
 	NewConfig func() any
