@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +94,10 @@ func (t *tester) runFile(path string, stdin io.Reader) error {
 		defer f.Close()
 		r = f
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
+	br, err := gunzipped(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
 	for {
 		line, err := readLine(br, maxTestLine)
 		if errors.Is(err, errLineTooLong) {
@@ -110,6 +114,33 @@ func (t *tester) runFile(path string, stdin io.Reader) error {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
 	}
+}
+
+// gunzipped returns a reader of br's content, decompressed when it starts with the gzip
+// magic bytes (1f 8b): rotated backups are compressed whatever their name, as the file
+// input and `analyze` read them. A truncated or corrupt stream is an error ("gzip: ...")
+// when it is read.
+func gunzipped(br *bufio.Reader) (*bufio.Reader, error) {
+	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return bufio.NewReaderSize(gzipErrors{zr}, 1<<20), nil
+}
+
+// gzipErrors names gzip in the errors of a decompressed stream ("unexpected EOF" alone
+// does not say that the .gz is truncated).
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("gzip: %w", err)
+	}
+	return n, err
 }
 
 func (t *tester) process(line []byte) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,5 +198,49 @@ func TestValidateSharedIndexTemplate(t *testing.T) {
 				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
 			}
 		})
+	}
+}
+
+// TestTestCommandReadsGzip: `test --input` reads rotated .gz backups as the file input and
+// `analyze` do (by content, whatever the name), so the check command `analyze
+// --emit-config` prints for .gz files projects the real reduction instead of counting
+// compressed bytes as invalid lines. A truncated .gz is an error naming the file.
+func TestTestCommandReadsGzip(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, validBase)
+	lines := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"1","verb":"watch","stage":"ResponseComplete","level":"Metadata"}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"2","verb":"get","stage":"ResponseComplete","level":"Metadata"}
+not json
+`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(lines))
+	zw.Close()
+	plain := filepath.Join(dir, "audit.log")
+	rotated := filepath.Join(dir, "audit-2026-01-01T00-00-00.000.log") // gzip without the .gz name
+	truncated := filepath.Join(dir, "audit-truncated.log.gz")
+	for f, b := range map[string][]byte{plain: []byte(lines), rotated: gz.Bytes(), truncated: gz.Bytes()[:gz.Len()-10]} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, wantOut, want := run(t, "", "test", "-c", p, "--input", plain)
+	if !strings.Contains(want, "events in: 2  kept: 1  dropped: 1  invalid lines: 1") {
+		t.Fatalf("plain input: %s", want)
+	}
+	for name, args := range map[string][]string{
+		"file":  {"--input", rotated},
+		"stdin": {"--input", "-"},
+	} {
+		code, out, errs := run(t, gz.String(), append([]string{"test", "-c", p}, args...)...)
+		if code != 0 || errs != want || out != wantOut {
+			t.Errorf("%s: exit %d, summary\n%s\nwant the plain file's\n%s", name, code, errs, want)
+		}
+	}
+	if code, _, errs := run(t, "", "test", "-c", p, "--input", truncated); code != 1 || !strings.Contains(errs, "audit-truncated.log.gz") || !strings.Contains(errs, "gzip") {
+		t.Errorf("truncated gzip: exit %d %q, want 1 and an error naming the file and gzip", code, errs)
+	}
+	if code, _, errs := run(t, "", "analyze", truncated); code != 1 || !strings.Contains(errs, "audit-truncated.log.gz") || !strings.Contains(errs, "gzip") {
+		t.Errorf("analyze, truncated gzip: exit %d %q, want 1 and an error naming the file and gzip", code, errs)
 	}
 }

@@ -103,6 +103,7 @@ func newAggregate() *aggregate {
 // Run reads every line of r (gzip is detected by its magic bytes) and adds it.
 func (a *Analyzer) Run(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 1<<20)
+	compressed := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -110,6 +111,7 @@ func (a *Analyzer) Run(r io.Reader) error {
 		}
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 1<<20)
+		compressed = true
 	}
 	// Lines go to workers in chunks; each worker keeps its own aggregate, merged at the
 	// end, so nothing is shared per event.
@@ -155,6 +157,9 @@ func (a *Analyzer) Run(r io.Reader) error {
 		}
 		if err != nil {
 			readErr = err
+			if compressed { // "unexpected EOF" alone does not say the .gz is truncated
+				readErr = fmt.Errorf("gzip: %w", err)
+			}
 			break
 		}
 	}
