@@ -38,7 +38,7 @@ func EmitConfig(r *Report, o EmitOptions) string {
 	p("# then lowers what is kept. Check the projected reduction with:\n")
 	p("#   auditship test -c THIS_FILE")
 	for _, f := range o.Files {
-		p(" --input %s", shellQuote(f))
+		p(" --input %s", Display(shellQuote(f))) // a comment line: a newline in a name must not end it
 	}
 	p(" > /dev/null\n#\n# Largest groups dropped (no security signal in the analysed input):\n")
 	n := 0
@@ -47,7 +47,7 @@ func EmitConfig(r *Report, o EmitOptions) string {
 			continue
 		}
 		n++
-		p("#   %5.1f%%  %s %s %s by %s\n", 100*g.Share, g.Verb, g.Resource, g.NamespaceClass, g.User)
+		p("#   %5.1f%%  %s %s %s by %s\n", 100*g.Share, Display(g.Verb), Display(g.Resource), g.NamespaceClass, Display(g.User))
 	}
 	p("\ndata_dir: %s\n\ninputs:\n  analysed:\n    type: file\n    paths:\n", yamlStr(o.DataDir))
 	for _, f := range o.Files {

@@ -6,8 +6,11 @@ import (
 	"html/template"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/auditship/auditship/internal/config"
 )
@@ -57,8 +60,12 @@ func WriteTable(w io.Writer, r *Report, n int) error {
 		if g.Signal {
 			sig = strings.Join(signalNames(g.Signals), ",")
 		}
+		user := g.User
+		if user == "" { // invalid, over-long and blank lines: their class is the name
+			user = g.UserClass
+		}
 		fmt.Fprintf(tw, "%5.1f%%\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", 100*g.Share, config.HumanBytes(g.Bytes), g.Events,
-			g.User, g.Verb, g.Resource, g.NamespaceClass, g.Level, g.Stage, sig)
+			Display(user), Display(g.Verb), Display(g.Resource), g.NamespaceClass, Display(g.Level), Display(g.Stage), sig)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -72,6 +79,21 @@ func WriteTable(w io.Writer, r *Report, n int) error {
 		fmt.Fprintf(w, "  %5.1f%%  %-9s %s  [signals lost: %d]\n", pct(s.BytesSaved, r.BytesIn), config.HumanBytes(s.BytesSaved), s.Title, s.SignalsLost)
 	}
 	return nil
+}
+
+// Display returns s as it may be printed where a person or a parser reads it (a terminal
+// table, the HTML page, the comments of an emitted config): unchanged when it is valid
+// UTF-8 of printable characters and spaces, else Go-quoted ("foo\nhttp:", "\x1b[2J"). The
+// strings come from events — a username, a resource parsed from a request path — so
+// whoever sends a request could otherwise add lines to the emitted config or send
+// control sequences to the terminal of whoever runs analyze.
+func Display(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || r != ' ' && !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func signalNames(m map[string]int64) []string {
@@ -106,7 +128,7 @@ func WriteHTML(w io.Writer, r *Report, n int) error {
 	}
 	var bars []bar
 	for i, g := range groups {
-		label := fmt.Sprintf("%s %s %s (%s)", g.User, g.Verb, g.Resource, g.Level)
+		label := fmt.Sprintf("%s %s %s (%s)", Display(g.User), Display(g.Verb), Display(g.Resource), Display(g.Level))
 		class := "noise"
 		if g.Signal {
 			class = "signal"
@@ -114,8 +136,8 @@ func WriteHTML(w io.Writer, r *Report, n int) error {
 		if g.UserClass == "(rest)" {
 			label, class = g.User, "rest"
 		}
-		if len(label) > 58 {
-			label = label[:55] + "..."
+		if r := []rune(label); len(r) > 58 { // runes, so a name is never cut inside a character
+			label = string(r[:55]) + "..."
 		}
 		wd := int(float64(g.Bytes) / float64(max) * 560)
 		if wd < 1 {

@@ -37,7 +37,7 @@ func suggest(r *Report) []Suggestion {
 		if len(out) < maxDropSuggestions && g.User != "(other)" {
 			out = append(out, Suggestion{
 				Kind:       "drop",
-				Title:      fmt.Sprintf("drop %s %s %s by %s (%s)", g.Verb, g.Resource, g.NamespaceClass, g.User, g.Level),
+				Title:      fmt.Sprintf("drop %s %s %s by %s (%s)", Display(g.Verb), Display(g.Resource), g.NamespaceClass, Display(g.User), Display(g.Level)),
 				Filter:     "- type: drop\n  when: " + strconv.Quote(GroupExpr(g.Key)),
 				BytesSaved: g.Bytes, Events: g.Events,
 			})
