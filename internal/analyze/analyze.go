@@ -57,11 +57,14 @@ type Group struct {
 // Report is the result of an analysis. The groups' bytes add up to BytesIn, invalid and
 // over-long lines included (as groups of their own).
 type Report struct {
-	BytesIn     int64            `json:"bytes_in"`
-	EventsIn    int64            `json:"events_in"`
-	Lines       int64            `json:"lines"`
-	Invalid     int64            `json:"invalid_lines"`
-	OverLong    int64            `json:"over_long_lines"`
+	BytesIn  int64 `json:"bytes_in"`
+	EventsIn int64 `json:"events_in"`
+	Lines    int64 `json:"lines"`
+	Invalid  int64 `json:"invalid_lines"`
+	OverLong int64 `json:"over_long_lines"`
+	// LongestLine is the size of the longest analysed line, newline included (over-long
+	// lines aside): the emitted config's max_line_bytes covers it.
+	LongestLine int64            `json:"longest_line_bytes"`
 	Signals     map[string]int64 `json:"signals"`
 	Groups      []Group          `json:"groups"`
 	Suggestions []Suggestion     `json:"suggestions"`
@@ -93,6 +96,7 @@ type aggregate struct {
 	groups                                      map[Key]*Group
 	perClass                                    map[string]int // groups per user class, for the cap
 	bytesIn, eventsIn, lines, invalid, overLong int64
+	longest                                     int64
 	signals                                     map[string]int64
 }
 
@@ -179,6 +183,7 @@ func (agg *aggregate) addLine(dec decode.Decoder, line []byte, sig []string) []s
 	agg.lines++
 	n := int64(len(line)) + 1
 	agg.bytesIn += n
+	agg.longest = max(agg.longest, n)
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 {
 		agg.add(Key{UserClass: "(blank line)"}, n, nil, nil)
@@ -261,6 +266,7 @@ func (agg *aggregate) merge(o *aggregate) {
 	agg.lines += o.lines
 	agg.invalid += o.invalid
 	agg.overLong += o.overLong
+	agg.longest = max(agg.longest, o.longest)
 	for s, n := range o.signals {
 		agg.signals[s] += n
 	}
@@ -292,7 +298,7 @@ func (a *Analyzer) Report() *Report {
 	agg := a.agg
 	r := &Report{
 		BytesIn: agg.bytesIn, EventsIn: agg.eventsIn, Lines: agg.lines,
-		Invalid: agg.invalid, OverLong: agg.overLong, Signals: map[string]int64{},
+		Invalid: agg.invalid, OverLong: agg.overLong, LongestLine: agg.longest, Signals: map[string]int64{},
 	}
 	for _, s := range AllSignals {
 		r.Signals[s] = agg.signals[s]

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
 )
 
@@ -57,7 +58,19 @@ func EmitConfig(r *Report, o EmitOptions) string {
 		}
 		p("      - %s\n", yamlStr(abs))
 	}
-	p("    format: %s\n    start_at: beginning\n\n", o.Format)
+	p("    format: %s\n    start_at: beginning\n", o.Format)
+	if r.LongestLine > file.DefaultMaxLineBytes {
+		// The file input skips longer lines whole; a person's list of Secrets at
+		// RequestResponse is easily larger than the default, and it carries a signal.
+		p("    # The longest analysed line is %s; the default max_line_bytes (%s) would skip it.\n",
+			config.HumanBytes(r.LongestLine), config.HumanBytes(file.DefaultMaxLineBytes))
+		p("    max_line_bytes: %d\n", roundUpMiB(r.LongestLine))
+	}
+	if r.OverLong > 0 {
+		p("    # %d lines were longer than analyze reads (%s): raise max_line_bytes to ship them.\n",
+			r.OverLong, config.HumanBytes(maxLine))
+	}
+	p("\n")
 	p("filters:\n")
 	p("  # 1. Keep the security signals (documented in docs/analyze.md); drop the rest.\n")
 	p("  - type: keep\n    name: security-signals\n    when: |-\n%s\n\n", indent(SignalExpr, "      "))
@@ -108,6 +121,9 @@ rules:
   # Everything else the keep filter chose.
   - level: Metadata
 `
+
+// roundUpMiB returns n rounded up to a whole MiB.
+func roundUpMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
 
 func yamlStr(s string) string { return strconv.Quote(s) }
 

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
 )
 
@@ -52,7 +53,12 @@ func topGroups(r *Report, n int) []Group {
 // WriteTable writes the report for a terminal: totals, the top n groups, the signals
 // and the suggestions.
 func WriteTable(w io.Writer, r *Report, n int) error {
-	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long)\n\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
+	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long)\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
+	if r.LongestLine > file.DefaultMaxLineBytes {
+		fmt.Fprintf(w, "The longest line is %s: the file input skips lines over max_line_bytes (default %s); --emit-config raises it.\n",
+			config.HumanBytes(r.LongestLine), config.HumanBytes(file.DefaultMaxLineBytes))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARE\tBYTES\tEVENTS\tUSER\tVERB\tRESOURCE\tNAMESPACES\tLEVEL\tSTAGE\tSIGNAL")
 	for _, g := range topGroups(r, n) {
