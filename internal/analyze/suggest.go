@@ -138,9 +138,15 @@ func GroupExpr(k Key) string {
 	default:
 		c = append(c, u+" == "+q(k.User))
 	}
-	if k.Verb != "" {
-		c = append(c, "verb == "+q(k.Verb))
+	// exact: an event without a verb, level or stage is grouped under "", and leaving the
+	// clause out would match the same user's other verbs too (writes: signals).
+	exact := func(field, v string) string {
+		if v == "" {
+			return "(" + field + ` ?? "") == ""`
+		}
+		return field + " == " + q(v)
 	}
+	c = append(c, exact("verb", k.Verb))
 	if path, ok := strings.CutPrefix(k.Resource, "nonresource:"); ok {
 		if p, wild := strings.CutSuffix(path, "/*"); wild {
 			c = append(c, `objectRef == nil && (requestURI ?? "") startsWith `+q(p+"/"))
@@ -163,11 +169,6 @@ func GroupExpr(k Key) string {
 	case "workload":
 		c = append(c, ns+` != ""`, `!(`+ns+` startsWith "kube-")`)
 	}
-	if k.Level != "" {
-		c = append(c, "level == "+q(k.Level))
-	}
-	if k.Stage != "" {
-		c = append(c, "stage == "+q(k.Stage))
-	}
+	c = append(c, exact("level", k.Level), exact("stage", k.Stage))
 	return strings.Join(c, " && ")
 }
