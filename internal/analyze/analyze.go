@@ -217,20 +217,28 @@ func (agg *aggregate) addLine(dec decode.Decoder, line []byte, sig []string) []s
 	return sig
 }
 
-// add counts one event (or line) of n bytes in group k.
-func (agg *aggregate) add(k Key, n int64, sig []string, ev *pipeline.Event) *Group {
+// slot returns the group that counts key k: its own, or past the cap the "(other)" group
+// of its user class (created empty when new).
+func (agg *aggregate) slot(k Key) *Group {
 	g, ok := agg.groups[k]
-	if !ok {
-		if agg.perClass[k.UserClass] >= MaxGroups/8 && len(agg.groups) >= MaxGroups/2 || len(agg.groups) >= MaxGroups {
-			k = Key{UserClass: k.UserClass, User: "(other)", Verb: "(other)", Resource: "(other)", NamespaceClass: "(other)", Level: "(other)", Stage: "(other)"}
-			g, ok = agg.groups[k]
-		}
-		if !ok {
-			g = &Group{Key: k}
-			agg.groups[k] = g
-			agg.perClass[k.UserClass]++
+	if ok {
+		return g
+	}
+	if agg.perClass[k.UserClass] >= MaxGroups/8 && len(agg.groups) >= MaxGroups/2 || len(agg.groups) >= MaxGroups {
+		k = Key{UserClass: k.UserClass, User: "(other)", Verb: "(other)", Resource: "(other)", NamespaceClass: "(other)", Level: "(other)", Stage: "(other)"}
+		if g, ok = agg.groups[k]; ok {
+			return g
 		}
 	}
+	g = &Group{Key: k}
+	agg.groups[k] = g
+	agg.perClass[k.UserClass]++
+	return g
+}
+
+// add counts one event (or line) of n bytes in group k.
+func (agg *aggregate) add(k Key, n int64, sig []string, ev *pipeline.Event) *Group {
+	g := agg.slot(k)
 	g.Bytes += n
 	if ev == nil {
 		return g
@@ -270,12 +278,20 @@ func (agg *aggregate) merge(o *aggregate) {
 	for s, n := range o.signals {
 		agg.signals[s] += n
 	}
-	for k, og := range o.groups {
-		g, ok := agg.groups[k]
-		if !ok {
-			agg.groups[k] = og
-			continue
+	// Through slot, so the cap holds for the merged groups (workers and files) as well;
+	// largest first, so what folds into "(other)" past the cap is the small groups.
+	incoming := make([]*Group, 0, len(o.groups))
+	for _, og := range o.groups {
+		incoming = append(incoming, og)
+	}
+	sort.Slice(incoming, func(i, j int) bool {
+		if incoming[i].Bytes != incoming[j].Bytes {
+			return incoming[i].Bytes > incoming[j].Bytes
 		}
+		return lessKey(incoming[i].Key, incoming[j].Key)
+	})
+	for _, og := range incoming {
+		g := agg.slot(og.Key)
 		g.Events += og.Events
 		g.Bytes += og.Bytes
 		g.BodyBytes += og.BodyBytes

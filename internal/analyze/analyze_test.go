@@ -293,6 +293,37 @@ func TestGroupsAreBounded(t *testing.T) {
 	}
 }
 
+// The bound holds over several files too (each Run merges its workers' groups into the
+// analysis): 6 rotated files of distinct users stay within MaxGroups, every event counted.
+func TestGroupsAreBoundedAcrossFiles(t *testing.T) {
+	a, err := New("audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const files, perFile = 6, MaxGroups
+	for f := range files {
+		var buf bytes.Buffer
+		for i := range perFile {
+			fmt.Fprintf(&buf, "%s\n", ev(fmt.Sprintf("user-%d-%d", f, i), "get", `{"resource":"pods","namespace":"p"}`, ""))
+		}
+		if err := a.Run(&buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := a.Report()
+	if len(r.Groups) > MaxGroups+8 {
+		t.Errorf("%d groups after %d files, want at most %d", len(r.Groups), files, MaxGroups+8)
+	}
+	var events, bytesIn int64
+	for _, g := range r.Groups {
+		events += g.Events
+		bytesIn += g.Bytes
+	}
+	if events != files*perFile || events != r.EventsIn || bytesIn != r.BytesIn {
+		t.Errorf("groups hold %d events and %d bytes, want %d and %d", events, bytesIn, files*perFile, r.BytesIn)
+	}
+}
+
 func TestSuggestionsLoseNoSignal(t *testing.T) {
 	g := gen.New(5)
 	var buf bytes.Buffer
