@@ -50,15 +50,15 @@ var AllSignals = []string{
 // SignalExpr is the filter expression (expr-lang, as `when:` in a keep filter) that is
 // true exactly when Signals finds at least one signal; the emitted config keeps what it
 // matches. TestSignalExprAgrees checks the two agree on every event of the corpora.
-const SignalExpr = `let u = user?.username ?? "";
-let groups = user?.groups ?? [];
+const SignalExpr = `let u = type(user?.username) == "string" ? user.username : "";
+let groups = type(user?.groups) == "array" ? user.groups : [];
 let anon = u == "" || u == "system:anonymous" || "system:unauthenticated" in groups;
 let sa = !anon && u startsWith "system:serviceaccount:";
 let person = !anon && !(u startsWith "system:");
-let res = objectRef?.resource ?? "";
-let grp = objectRef?.apiGroup ?? "";
-let sub = objectRef?.subresource ?? "";
-let write = verb in ["create", "update", "patch", "delete", "deletecollection"];
+let res = type(objectRef?.resource) == "string" ? objectRef.resource : "";
+let grp = type(objectRef?.apiGroup) == "string" ? objectRef.apiGroup : "";
+let sub = type(objectRef?.subresource) == "string" ? objectRef.subresource : "";
+let write = type(verb) == "string" && verb in ["create", "update", "patch", "delete", "deletecollection"];
 let denied = responseStatus?.code in [401, 403] || annotations?.["authorization.k8s.io/decision"] == "forbid";
 denied
 || (res == "pods" && sub in ["exec", "attach", "portforward"])
@@ -141,9 +141,18 @@ func toInt(v any) int {
 		return n
 	case int64:
 		return int(n)
-	case interface{ Int64() (int64, error) }:
-		i, _ := n.Int64()
-		return int(i)
+	case interface {
+		Int64() (int64, error)
+		Float64() (float64, error)
+	}:
+		if i, err := n.Int64(); err == nil {
+			return int(i)
+		}
+		// 403.0 or 4.03e2 (a shipper that re-encoded the number) is 403, as the filter
+		// expression compares numbers by value.
+		if f, err := n.Float64(); err == nil && f == float64(int(f)) {
+			return int(f)
+		}
 	}
 	return 0
 }
