@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -102,8 +103,14 @@ func analyzeFile(a *analyze.Analyzer, path string, stdin io.Reader) error {
 }
 
 // writeNewFile writes data to path with mode 0600 through internal/safefile: a symlink,
-// a hard link or another user's file there is refused before anything is truncated.
+// a hard link or another user's file there is refused before anything is truncated. An
+// existing file is replaced only when an earlier --emit-config wrote it (its first line
+// is analyze.EmitHeader): `analyze --emit-config /var/log/kubernetes/audit/*.log` makes
+// the live audit log the config path, and emptying it would destroy the evidence.
 func writeNewFile(path string, data []byte) error {
+	if err := checkEmitted(path); err != nil {
+		return err
+	}
 	f, err := safefile.OpenTruncate(path)
 	if err != nil {
 		return err
@@ -113,4 +120,26 @@ func writeNewFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkEmitted returns nil when path does not exist, or is a regular file that starts
+// with analyze.EmitHeader; symlinks and the like are left to safefile's checks.
+func checkEmitted(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, len(analyze.EmitHeader))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != analyze.EmitHeader {
+		return fmt.Errorf("%s exists and was not written by analyze --emit-config; refusing to overwrite it (remove it or choose another path)", path)
+	}
+	return nil
 }

@@ -18,6 +18,10 @@ type EmitOptions struct {
 	Output  string   // the file output's path
 }
 
+// EmitHeader is the first line of every emitted config: `analyze --emit-config` overwrites
+// a file only when it starts with it.
+const EmitHeader = "# auditship configuration written by `auditship analyze --emit-config`."
+
 // EmitConfig writes a complete auditship configuration that keeps every event carrying a
 // security signal (SignalExpr), lowers what it keeps to the cheapest level that keeps the
 // signal (the policy below), drops the authorizer's free-text reason, and redacts every
@@ -33,7 +37,7 @@ func EmitConfig(r *Report, o EmitOptions) string {
 		}
 		sigEvents += g.SignalEvents
 	}
-	p("# auditship configuration written by `auditship analyze --emit-config`.\n")
+	p("%s\n", EmitHeader)
 	p("# Analysed: %d events, %s in %d lines; %d events carry a security signal.\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, sigEvents)
 	p("# The keep filter drops the %d events without one (%s, %.1f%% of the bytes); the policy\n", noiseEvents, config.HumanBytes(noise), pct(noise, r.BytesIn))
 	p("# then lowers what is kept. Check the projected reduction with:\n")

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// --emit-config replaces only a config an earlier --emit-config wrote. `analyze
+// --emit-config /var/log/kubernetes/audit/*.log` makes the live audit log the config
+// path; emptying it (kube-apiserver writing on at its offset) would destroy the evidence.
+func TestEmitConfigRefusesToOverwriteOtherFiles(t *testing.T) {
+	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"1","stage":"ResponseComplete","verb":"get","user":{"username":"alice"}}` + "\n"
+	tests := []struct {
+		name     string
+		existing string // "" for none; "emitted" for a config an earlier run wrote
+		mode     os.FileMode
+		wantOK   bool
+	}{
+		{"absent", "", 0, true},
+		{"the live audit log", line + line, 0o644, false},
+		{"an unrelated file", "data_dir: /var/lib/mine\n", 0o640, false},
+		{"a one-byte file", "\x00", 0o644, false},
+		{"an earlier emitted config", "emitted", 0o600, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			backup := filepath.Join(dir, "audit-2026-01-01T00-00-00.000.log")
+			if err := os.WriteFile(backup, []byte(line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(dir, "audit.log")
+			existing := tc.existing
+			if existing == "emitted" {
+				if code, _, errs := run(t, "", "analyze", "--emit-config", target, backup); code != 0 {
+					t.Fatalf("first emit: %s", errs)
+				}
+				b, _ := os.ReadFile(target)
+				existing = string(b)
+			} else if existing != "" {
+				if err := os.WriteFile(target, []byte(existing), tc.mode); err != nil {
+					t.Fatal(err)
+				}
+				os.Chmod(target, tc.mode)
+			}
+			code, _, errs := run(t, "", "analyze", "--emit-config", target, backup)
+			b, _ := os.ReadFile(target)
+			fi, statErr := os.Stat(target)
+			if tc.wantOK {
+				if code != 0 || statErr != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(string(b), "security-signals") {
+					t.Errorf("exit %d %s; want the config written 0600", code, errs)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(errs, "refusing to overwrite") {
+				t.Errorf("exit %d %q, want 1 and a refusal", code, errs)
+			}
+			if string(b) != existing || fi.Mode().Perm() != tc.mode {
+				t.Errorf("the existing file was changed: mode %v, %q", fi.Mode().Perm(), b)
+			}
+		})
+	}
+}
