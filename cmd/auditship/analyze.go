@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,13 @@ func newAnalyzeCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if format != "table" && format != "json" && format != "html" {
 				return usageErr(fmt.Errorf("--format %q: want table, json or html", format))
+			}
+			if top < 0 {
+				return usageErr(fmt.Errorf("--top %d: want 0 (all groups) or more", top))
+			}
+			// Before reading anything: the whole of stdin would be read and reported first.
+			if emit != "" && slices.Contains(files, "-") {
+				return usageErr(errors.New("--emit-config needs files: a config cannot read stdin"))
 			}
 			a, err := analyze.New(inputFormat)
 			if err != nil {
@@ -61,14 +69,7 @@ func newAnalyzeCmd() *cobra.Command {
 			if emit == "" {
 				return nil
 			}
-			var paths []string
-			for _, f := range files {
-				if f == "-" {
-					return usageErr(errors.New("--emit-config needs files: a config cannot read stdin"))
-				}
-				paths = append(paths, f)
-			}
-			cfg := analyze.EmitConfig(r, analyze.EmitOptions{Files: paths, Format: inputFormat, DataDir: dataDir, Output: outPath})
+			cfg := analyze.EmitConfig(r, analyze.EmitOptions{Files: files, Format: inputFormat, DataDir: dataDir, Output: outPath})
 			if err := writeNewFile(emit, []byte(cfg)); err != nil {
 				return fmt.Errorf("--emit-config: %w", err)
 			}

@@ -63,3 +63,19 @@ func TestEmitConfigRefusesToOverwriteOtherFiles(t *testing.T) {
 		})
 	}
 }
+
+// Usage errors come before any reading: `--emit-config` with stdin used to read and
+// report all of it before saying a config cannot read stdin; a negative --top listed
+// every group as 0 does.
+func TestAnalyzeUsageErrorsBeforeReading(t *testing.T) {
+	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"1","stage":"ResponseComplete","verb":"get","user":{"username":"alice"}}` + "\n"
+	for name, args := range map[string][]string{
+		"emit from stdin": {"analyze", "--emit-config", filepath.Join(t.TempDir(), "c.yaml"), "-"},
+		"negative top":    {"analyze", "--top", "-1", "-"},
+	} {
+		code, out, errs := run(t, line, args...)
+		if code != 2 || out != "" || errs == "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2, no report, the reason", name, code, out, errs)
+		}
+	}
+}
