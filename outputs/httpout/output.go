@@ -5,8 +5,9 @@
 // a connection that fails is retried too. 400, 413 and 422 say the request held an event
 // the server will not take: the batch is halved until that event is alone, and it is
 // rejected for good (the engine writes it to the output's dead-letter file) while the
-// rest is delivered. Any other status (401, 403, 404: a credential or URL to fix) holds
-// every event back and is retried, never dead-lettered.
+// rest is delivered. Any other status (401, 403, 404: a credential or URL to fix; a 3xx
+// redirect, which is never followed) holds every event back and is retried, never
+// dead-lettered.
 package httpout
 
 import (
@@ -146,8 +147,12 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if cfg.Compression == "gzip" {
 		h.Set("Content-Encoding", "gzip")
 	}
+	// A redirect is not followed but answered like any other non-2xx status (retried):
+	// followed, a 301/302/303 turns the POST into a body-less GET whose 200 would ack the
+	// batch undelivered, and a 307/308 re-sends the events and headers to any host.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Output{url: cfg.URL, header: h, gzip: cfg.Compression == "gzip", timeout: cfg.RequestTimeout,
-		client: &http.Client{Transport: tr}}, nil
+		client: &http.Client{Transport: tr, CheckRedirect: noRedirect}}, nil
 }
 
 // statusError is a non-2xx answer; the engine waits at least after before retrying.

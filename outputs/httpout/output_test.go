@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -380,6 +381,50 @@ func TestValidate(t *testing.T) {
 			warns := strings.Join(c.Warnings(), "\n")
 			if (tc.warn == "") != (warns == "") || !strings.Contains(warns, tc.warn) {
 				t.Errorf("warnings %q, want %q", warns, tc.warn)
+			}
+		})
+	}
+}
+
+// TestRedirectsNotFollowed: a 3xx is an answer to retry, never followed. Followed, a 302
+// or 303 turned the POST into a body-less GET whose 200 acknowledged the batch (events
+// lost), and a 307 or 308 re-sent the events and the configured headers to whatever host
+// the server named.
+func TestRedirectsNotFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			hits := 0
+			var mu sync.Mutex
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				hits++
+				mu.Unlock()
+				io.Copy(io.Discard, r.Body)
+			}))
+			t.Cleanup(target.Close)
+			from := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.URL+"/elsewhere", status)
+			}))
+			t.Cleanup(from.Close)
+			c := DefaultConfig()
+			c.URL = from.URL + "/ingest"
+			c.Headers = map[string]string{"X-Api-Key": "k"}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			out, err := New(c, config.Settings{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = out.Write(context.Background(), events(t, 3))
+			if err == nil || pipeline.IsPermanent(err) || !strings.Contains(err.Error(), strconv.Itoa(status)) {
+				t.Errorf("Write = %v, want a retried error naming %d", err, status)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if hits != 0 {
+				t.Errorf("the redirect was followed to another server (%d requests)", hits)
 			}
 		})
 	}
