@@ -140,6 +140,12 @@ func NewOutputFactory[C any, P interface {
 		})
 }
 
+// NoRedirect is the CheckRedirect of an output's http.Client: a 3xx answer is returned
+// as it is (a non-2xx status, retried) instead of followed. Followed, a 301/302/303
+// turns the POST into a body-less GET whose 200 would acknowledge the batch undelivered,
+// and a 307/308 re-sends the events and headers to any host the server names.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // ParseRetryAfter reads an HTTP Retry-After header (RFC 9110 10.2.3): delay-seconds or
 // an HTTP date, as a duration from now; 0 when absent, unparseable or past.
 func ParseRetryAfter(h string, now time.Time) time.Duration {

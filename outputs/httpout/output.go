@@ -147,12 +147,8 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	if cfg.Compression == "gzip" {
 		h.Set("Content-Encoding", "gzip")
 	}
-	// A redirect is not followed but answered like any other non-2xx status (retried):
-	// followed, a 301/302/303 turns the POST into a body-less GET whose 200 would ack the
-	// batch undelivered, and a 307/308 re-sends the events and headers to any host.
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Output{url: cfg.URL, header: h, gzip: cfg.Compression == "gzip", timeout: cfg.RequestTimeout,
-		client: &http.Client{Transport: tr, CheckRedirect: noRedirect}}, nil
+		client: &http.Client{Transport: tr, CheckRedirect: delivery.NoRedirect}}, nil
 }
 
 // statusError is a non-2xx answer; the engine waits at least after before retrying.

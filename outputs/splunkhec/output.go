@@ -99,7 +99,7 @@ func New(cfg *Config, set config.Settings) (*Output, error) {
 	base := strings.TrimRight(cfg.Endpoint, "/")
 	return &Output{
 		name: set.Name, log: log,
-		client:   &http.Client{Transport: tr},
+		client:   &http.Client{Transport: tr, CheckRedirect: delivery.NoRedirect},
 		eventURL: base + "/services/collector/event",
 		ackURL:   base + "/services/collector/ack",
 		auth:     "Splunk " + token,

@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,5 +364,34 @@ func TestLostAckResends(t *testing.T) {
 	}
 	if n := len(srv.Events()); n != 20 {
 		t.Errorf("%d events indexed, want 20 (each twice: at least once)", n)
+	}
+}
+
+// TestRedirectsNotFollowed: a 3xx from HEC (or a proxy before it) is retried, never
+// followed: a followed 302/303 turned the POST into a body-less GET whose 200 acked the
+// batch undelivered, and a 307/308 re-sent the events to any host the answer named.
+func TestRedirectsNotFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var hits atomic.Int64
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				_, _ = io.Copy(io.Discard, r.Body)
+			}))
+			t.Cleanup(target.Close)
+			from := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.URL+r.URL.Path, status)
+			}))
+			t.Cleanup(from.Close)
+			out, _, _ := newOutput(t, from.URL, nil)
+			err := out.Write(context.Background(), corpus(t, 3))
+			if err == nil || pipeline.IsPermanent(err) {
+				t.Errorf("Write = %v, want a retried error", err)
+			}
+			if n := hits.Load(); n != 0 {
+				t.Errorf("the redirect was followed to another server (%d requests)", n)
+			}
+		})
 	}
 }
