@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -143,8 +144,20 @@ func (g gzipErrors) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// process counts one line. A run of NUL bytes ends a line and is skipped, as the file
+// input reads it (inputs/file reader.next), so the events around it are tested too.
 func (t *tester) process(line []byte) {
 	t.bytesIn += int64(len(line)) + 1
+	if bytes.IndexByte(line, 0) < 0 {
+		t.decode(line)
+		return
+	}
+	for _, f := range bytes.FieldsFunc(line, func(r rune) bool { return r == 0 }) {
+		t.decode(f)
+	}
+}
+
+func (t *tester) decode(line []byte) {
 	evs, err := t.dec.Decode(line)
 	if err != nil {
 		t.invalid++

@@ -244,3 +244,18 @@ not json
 		t.Errorf("analyze, truncated gzip: exit %d %q, want 1 and an error naming the file and gzip", code, errs)
 	}
 }
+
+// TestTestCommandSkipsNULRuns: `test` reads NUL runs as the file input does (they end a
+// line and are skipped), so an event after a copytruncate's zeros is tested, not counted
+// invalid while the agent would ship it.
+func TestTestCommandSkipsNULRuns(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, validBase)
+	e := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"1","verb":"get","stage":"ResponseComplete","level":"Metadata"}`
+	nuls := strings.Repeat("\x00", 4096)
+	in := nuls + e + "\n" + e + nuls + e + "\n" + nuls + "\n"
+	code, out, errs := run(t, in, "test", "-c", p)
+	if code != 0 || !strings.Contains(errs, "events in: 3  kept: 3  dropped: 0  invalid lines: 0") || strings.Count(out, "\n") != 3 {
+		t.Errorf("exit %d, %d events out, summary:\n%s", code, strings.Count(out, "\n"), errs)
+	}
+}

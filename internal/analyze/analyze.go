@@ -64,7 +64,9 @@ type Report struct {
 	OverLong int64 `json:"over_long_lines"`
 	// LongestLine is the size of the longest analysed line, newline included (over-long
 	// lines aside): the emitted config's max_line_bytes covers it.
-	LongestLine int64            `json:"longest_line_bytes"`
+	LongestLine int64 `json:"longest_line_bytes"`
+	// NULBytes are the bytes of NUL runs, skipped as the file input skips them.
+	NULBytes    int64            `json:"nul_bytes"`
 	Signals     map[string]int64 `json:"signals"`
 	Groups      []Group          `json:"groups"`
 	Suggestions []Suggestion     `json:"suggestions"`
@@ -96,7 +98,7 @@ type aggregate struct {
 	groups                                      map[Key]*Group
 	perClass                                    map[string]int // groups per user class, for the cap
 	bytesIn, eventsIn, lines, invalid, overLong int64
-	longest                                     int64
+	longest, nuls                               int64
 	signals                                     map[string]int64
 }
 
@@ -178,12 +180,40 @@ func (a *Analyzer) Run(r io.Reader) error {
 	return readErr
 }
 
-// addLine decodes one line and adds its events.
+// addLine adds one line (without its newline, which it counts). A run of NUL bytes ends
+// a line as a newline does and is skipped, as the file input reads it (inputs/file: a
+// writer that kept its offset after a copytruncate leaves such runs before the next
+// event): the NULs are a group of their own, the lines between them are decoded.
 func (agg *aggregate) addLine(dec decode.Decoder, line []byte, sig []string) []string {
+	agg.bytesIn += int64(len(line)) + 1
+	agg.longest = max(agg.longest, int64(len(line))+1)
+	if bytes.IndexByte(line, 0) < 0 {
+		return agg.addFrame(dec, line, int64(len(line))+1, sig)
+	}
+	frames := bytes.FieldsFunc(line, func(r rune) bool { return r == 0 })
+	nuls := int64(len(line))
+	for _, f := range frames {
+		nuls -= int64(len(f))
+	}
+	ends := line[len(line)-1] != 0 // the newline belongs to the last frame, else to the NULs
+	if !ends {
+		nuls++
+	}
+	agg.nuls += nuls
+	agg.add(Key{UserClass: "(NUL bytes)"}, nuls, nil, nil)
+	for i, f := range frames {
+		n := int64(len(f))
+		if ends && i == len(frames)-1 {
+			n++
+		}
+		sig = agg.addFrame(dec, f, n, sig)
+	}
+	return sig
+}
+
+// addFrame decodes one line of n input bytes and adds its events.
+func (agg *aggregate) addFrame(dec decode.Decoder, line []byte, n int64, sig []string) []string {
 	agg.lines++
-	n := int64(len(line)) + 1
-	agg.bytesIn += n
-	agg.longest = max(agg.longest, n)
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 {
 		agg.add(Key{UserClass: "(blank line)"}, n, nil, nil)
@@ -275,6 +305,7 @@ func (agg *aggregate) merge(o *aggregate) {
 	agg.invalid += o.invalid
 	agg.overLong += o.overLong
 	agg.longest = max(agg.longest, o.longest)
+	agg.nuls += o.nuls
 	for s, n := range o.signals {
 		agg.signals[s] += n
 	}
@@ -314,7 +345,7 @@ func (a *Analyzer) Report() *Report {
 	agg := a.agg
 	r := &Report{
 		BytesIn: agg.bytesIn, EventsIn: agg.eventsIn, Lines: agg.lines,
-		Invalid: agg.invalid, OverLong: agg.overLong, LongestLine: agg.longest, Signals: map[string]int64{},
+		Invalid: agg.invalid, OverLong: agg.overLong, LongestLine: agg.longest, NULBytes: agg.nuls, Signals: map[string]int64{},
 	}
 	for _, s := range AllSignals {
 		r.Signals[s] = agg.signals[s]

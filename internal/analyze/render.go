@@ -53,7 +53,11 @@ func topGroups(r *Report, n int) []Group {
 // WriteTable writes the report for a terminal: totals, the top n groups, the signals
 // and the suggestions.
 func WriteTable(w io.Writer, r *Report, n int) error {
-	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long)\n", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
+	fmt.Fprintf(w, "%d events, %s in %d lines (%d invalid, %d over-long", r.EventsIn, config.HumanBytes(r.BytesIn), r.Lines, r.Invalid, r.OverLong)
+	if r.NULBytes > 0 {
+		fmt.Fprintf(w, ", %d NUL bytes skipped", r.NULBytes)
+	}
+	fmt.Fprintln(w, ")")
 	if r.LongestLine > file.DefaultMaxLineBytes {
 		fmt.Fprintf(w, "The longest line is %s: the file input skips lines over max_line_bytes (default %s); --emit-config raises it.\n",
 			config.HumanBytes(r.LongestLine), config.HumanBytes(file.DefaultMaxLineBytes))
