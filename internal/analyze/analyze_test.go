@@ -92,6 +92,13 @@ func TestSignals(t *testing.T) {
 		{"unauthenticated group", strings.Replace(ev("weird", "get", pods, ""), `"username":"weird"`, `"username":"weird","groups":["`+unauthGr+`"]`, 1), []string{SignalAnonymousAllowed}},
 		{"anonymous denied", strings.Replace(ev("system:anonymous", "get", "", ""), `"code":200`, `"code":403`, 1), []string{SignalDenied}},
 		{"401", strings.Replace(ev("-", "get", pods, ""), `"code":200`, `"code":401`, 1), []string{SignalDenied}},
+		// k3s's and OpenShift's administrator: a system:* user in system:masters is a person.
+		{"system:admin in system:masters creates a binding", strings.Replace(ev("system:admin", "create", crb, ""), `"username":"system:admin"`, `"username":"system:admin","groups":["system:masters","system:authenticated"]`, 1), []string{SignalPersonWrite, SignalRBACAccess}},
+		{"system:admin in system:masters reads a secret", strings.Replace(ev("system:admin", "get", secrets, ""), `"username":"system:admin"`, `"username":"system:admin","groups":["system:masters","system:authenticated"]`, 1), []string{SignalSecretAccess}},
+		{"system:admin without system:masters", ev("system:admin", "create", crb, ""), nil},
+		{"the API server's loopback client", strings.Replace(ev("system:apiserver", "create", crb, ""), `"username":"system:apiserver"`, `"username":"system:apiserver","groups":["system:masters"]`, 1), nil},
+		{"a node in system:masters", strings.Replace(ev(nodeU, "get", secrets, ""), `"username":"system:node:n1"`, `"username":"system:node:n1","groups":["system:masters"]`, 1), nil},
+		{"a service account in system:masters", strings.Replace(ev(saU, "get", secrets, ""), `"username":"system:serviceaccount:ci:deployer"`, `"username":"system:serviceaccount:ci:deployer","groups":["system:masters"]`, 1), []string{SignalSecretAccess}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := Read(event(t, tc.line))

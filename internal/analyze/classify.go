@@ -17,7 +17,11 @@ import (
 //   - node: "system:node:<name>" (kubelets), grouped as one;
 //   - control-plane: any other "system:" user (kube-controller-manager, kube-scheduler,
 //     kube-proxy, the API server itself), each on its own;
-//   - person: everything else (certificate or OIDC users), each on their own.
+//   - person: everything else (certificate or OIDC users), each on their own, and a
+//     "system:" user in the group system:masters other than the API server's own loopback
+//     client (system:apiserver): k3s's and OpenShift's administrator is "system:admin" in
+//     system:masters, a person whose writes, Secret reads and RBAC changes are signals; a
+//     certificate named system:* must not hide the cluster's superuser among components.
 const (
 	ClassPerson         = "person"
 	ClassServiceAccount = "serviceaccount"
@@ -54,7 +58,8 @@ const SignalExpr = `let u = type(user?.username) == "string" ? user.username : "
 let groups = type(user?.groups) == "array" ? user.groups : [];
 let anon = u == "" || u == "system:anonymous" || "system:unauthenticated" in groups;
 let sa = !anon && u startsWith "system:serviceaccount:";
-let person = !anon && !(u startsWith "system:");
+let person = !anon && (!(u startsWith "system:")
+    || ("system:masters" in groups && u != "system:apiserver" && !sa && !(u startsWith "system:node:")));
 let res = type(objectRef?.resource) == "string" ? objectRef.resource : "";
 let grp = type(objectRef?.apiGroup) == "string" ? objectRef.apiGroup : "";
 let sub = type(objectRef?.subresource) == "string" ? objectRef.subresource : "";
@@ -71,6 +76,10 @@ denied
     || (res == "tokenreviews" && grp == "authentication.k8s.io")
     || grp == "rbac.authorization.k8s.io"))`
 
+// loopbackUser is the API server's own client (kube-apiserver's loopback configuration:
+// user system:apiserver in group system:masters): a component, not a person.
+const loopbackUser = "system:apiserver"
+
 // writeVerbs are the verbs that change state (kube-apiserver's RequestInfo verbs).
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
 
@@ -81,7 +90,7 @@ type Attrs struct {
 	Level, Stage                                           string
 	Code                                                   int
 	Decision                                               string
-	Impersonated, Unauthenticated                          bool
+	Impersonated, Unauthenticated, Masters                 bool
 	NonResourcePath                                        string
 }
 
@@ -99,8 +108,11 @@ func Read(ev *pipeline.Event) Attrs {
 	if g, ok := ev.Path("user", "groups"); ok {
 		if list, ok := g.([]any); ok {
 			for _, x := range list {
-				if s, _ := x.(string); s == "system:unauthenticated" {
+				switch s, _ := x.(string); s {
+				case "system:unauthenticated":
 					a.Unauthenticated = true
+				case "system:masters":
+					a.Masters = true
 				}
 			}
 		}
@@ -126,7 +138,7 @@ func Read(ev *pipeline.Event) Attrs {
 	if v, ok := ev.Lookup("impersonatedUser"); ok && v != nil {
 		a.Impersonated = true
 	}
-	a.UserClass, a.User = classify(a.Username, a.Unauthenticated)
+	a.UserClass, a.User = classify(a.Username, a.Unauthenticated, a.Masters)
 	return a
 }
 
@@ -158,8 +170,8 @@ func toInt(v any) int {
 }
 
 // classify returns the user class and the user as grouped (service accounts by
-// namespace, nodes as one).
-func classify(username string, unauthenticated bool) (class, user string) {
+// namespace, nodes as one); masters: the user is in the group system:masters.
+func classify(username string, unauthenticated, masters bool) (class, user string) {
 	switch {
 	case username == "" || username == "system:anonymous" || unauthenticated:
 		return ClassAnonymous, "system:anonymous"
@@ -169,7 +181,7 @@ func classify(username string, unauthenticated bool) (class, user string) {
 		return ClassServiceAccount, "system:serviceaccount:" + ns + ":*"
 	case strings.HasPrefix(username, "system:node:"):
 		return ClassNode, "system:node:*"
-	case strings.HasPrefix(username, "system:"):
+	case strings.HasPrefix(username, "system:") && !(masters && username != loopbackUser):
 		return ClassControlPlane, username
 	}
 	return ClassPerson, username

@@ -18,6 +18,11 @@ func TestGroupExprExactOnOddEvents(t *testing.T) {
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n2","stage":"ResponseComplete","verb":null,"user":{"username":"system:kube-scheduler"},"objectRef":` + cm + `}`,
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"n3","stage":"ResponseComplete","verb":"get","user":{"username":"alice"},"objectRef":` + cm + `}`,
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"n4","verb":"get","user":{"username":"alice"},"objectRef":` + cm + `}`,
+		// one system:* name, a person in system:masters and a component without it
+		ev("system:admin", "get", cm, ""),
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"m1","stage":"ResponseComplete","verb":"get","user":{"username":"system:admin","groups":["system:masters"]},"objectRef":` + cm + `}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"m2","stage":"ResponseComplete","verb":"get","user":{"username":"system:apiserver","groups":["system:masters"]},"objectRef":` + cm + `}`,
+		ev("system:apiserver", "get", cm, ""),
 	}
 	keys := map[Key][]int{}
 	for i, l := range lines {

@@ -137,6 +137,15 @@ func GroupExpr(k Key) string {
 		c = append(c, u+` startsWith "system:node:"`)
 	default:
 		c = append(c, u+" == "+q(k.User))
+		// A system:* user is a person in system:masters (classify): the same name is in
+		// one class or the other by its groups.
+		masters := `"system:masters" in (type(user?.groups) == "array" ? user.groups : [])`
+		switch {
+		case k.UserClass == ClassPerson && strings.HasPrefix(k.User, "system:"):
+			c = append(c, masters)
+		case k.UserClass == ClassControlPlane && k.User != loopbackUser:
+			c = append(c, "!("+masters+")")
+		}
 	}
 	// exact: an event without a verb, level or stage is grouped under "", and leaving the
 	// clause out would match the same user's other verbs too (writes: signals).
