@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -61,10 +62,15 @@ func sections(p *problems, tree map[string]any, kind string) []section {
 
 // envKeys adds the section's top-level keys that are set only in the environment
 // (AUDITSHIP_OUTPUTS_SIEM_API_KEY_FILE=...): viper overrides only keys the file has, but
-// a secret is exactly what an operator keeps out of the file.
+// a secret is exactly what an operator keeps out of the file. The keys of a block squashed
+// into the section (delivery.Delivery's batch, retry and dead_letter_path keys) are
+// top-level keys too.
 func envKeys(sec section, target any) {
 	prefix := "AUDITSHIP_" + strings.ToUpper(strings.ReplaceAll(sec.key, ".", "_")) + "_"
-	t := reflect.TypeOf(target)
+	envKeysOf(sec, prefix, reflect.TypeOf(target))
+}
+
+func envKeysOf(sec section, prefix string, t reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -72,15 +78,19 @@ func envKeys(sec section, target any) {
 		return
 	}
 	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-		if tag == "" || tag == "-" {
+		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")
+		if tag[0] == "" && slices.Contains(tag[1:], "squash") {
+			envKeysOf(sec, prefix, t.Field(i).Type)
 			continue
 		}
-		if _, inFile := sec.rest[tag]; inFile {
+		if tag[0] == "" || tag[0] == "-" {
+			continue
+		}
+		if _, inFile := sec.rest[tag[0]]; inFile {
 			continue // viper already applied any override
 		}
-		if v, ok := os.LookupEnv(prefix + strings.ToUpper(tag)); ok {
-			sec.rest[tag] = v
+		if v, ok := os.LookupEnv(prefix + strings.ToUpper(tag[0])); ok {
+			sec.rest[tag[0]] = v
 		}
 	}
 }
