@@ -79,3 +79,40 @@ func TestAnalyzeUsageErrorsBeforeReading(t *testing.T) {
 		}
 	}
 }
+
+// The emitted config's input paths are globs to the file input: an analysed file whose
+// name holds a pattern character (audit[1].log, audit*.log) is written escaped, so the
+// agent reads that file and not the ones the pattern would match instead.
+func TestEmitConfigPathsAreLiteral(t *testing.T) {
+	for _, name := range []string{"audit[1].log", "audit*.log", "audit?.log", `audit\1.log`} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			mk := func(file, id string) string {
+				p := filepath.Join(dir, file)
+				e := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"` + id + `","stage":"ResponseComplete","verb":"update","user":{"username":"alice"},"objectRef":{"resource":"configmaps","namespace":"a"}}` + "\n"
+				if err := os.WriteFile(p, []byte(e), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			in := mk(name, "analysed")
+			mk("audit1.log", "decoy") // what audit[1].log, audit*.log and audit?.log match as patterns
+			cfg := filepath.Join(dir, "emitted.yaml")
+			if code, _, errs := run(t, "", "analyze", "--emit-config", cfg, "--data-dir", filepath.Join(dir, "state"),
+				"--output", filepath.Join(dir, "out.ndjson"), in); code != 0 {
+				t.Fatalf("analyze: %s", errs)
+			}
+			b, _ := os.ReadFile(cfg)
+			if err := os.WriteFile(cfg, append(b, "\nhttp: {listen: \"\"}\n"...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errs := run(t, "", "run", "-c", cfg, "--once"); code != 0 {
+				t.Fatalf("run --once: %s", errs)
+			}
+			out, _ := os.ReadFile(filepath.Join(dir, "out.ndjson"))
+			if !strings.Contains(string(out), `"auditID":"analysed"`) || strings.Contains(string(out), `"auditID":"decoy"`) {
+				t.Errorf("the emitted config shipped %q, want the analysed file's event only", out)
+			}
+		})
+	}
+}

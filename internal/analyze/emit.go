@@ -60,7 +60,7 @@ func EmitConfig(r *Report, o EmitOptions) string {
 		if err != nil {
 			abs = f
 		}
-		p("      - %s\n", yamlStr(abs))
+		p("      - %s\n", yamlStr(globEscape(abs)))
 	}
 	p("    format: %s\n    start_at: beginning\n", o.Format)
 	if r.LongestLine > file.DefaultMaxLineBytes {
@@ -125,6 +125,20 @@ rules:
   # Everything else the keep filter chose.
   - level: Metadata
 `
+
+// globEscape escapes the characters filepath.Match reads as a pattern (the file input's
+// paths are globs): a file named audit[1].log must not become the pattern matching
+// audit1.log instead of itself.
+func globEscape(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // roundUpMiB returns n rounded up to a whole MiB.
 func roundUpMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
