@@ -92,11 +92,15 @@ func (c *Config) Validate() error {
 		warn("url", "the audit events are sent over http:// to %s, readable on the network; use https://", config.RedactURL(c.URL))
 	}
 	secretfile.CheckInlineOrFile("bearer_token", "bearer_token_file", string(c.BearerToken), c.BearerTokenFile, "", add, warn)
-	for name := range c.Headers {
-		if name == "" || strings.ContainsAny(name, " :\r\n") {
+	for name, value := range c.Headers {
+		switch {
+		case name == "" || strings.ContainsAny(name, " :\r\n"):
 			add("headers", "%q is not a header name", name)
-		} else if textproto.CanonicalMIMEHeaderKey(name) == "Authorization" {
+		case textproto.CanonicalMIMEHeaderKey(name) == "Authorization":
 			add("headers", "Authorization: use bearer_token_file, which is never logged")
+		case strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
+			// net/http refuses to send it (RFC 9110 5.5): every write would fail, forever.
+			add("headers", "the value of %q holds a control character (a line break?)", name)
 		}
 	}
 	c.TLS.CheckInto("the HTTP server", add, warn)
@@ -250,7 +254,16 @@ func (o *Output) post(ctx context.Context, body []byte) error {
 	req.Header = o.header.Clone()
 	resp, err := o.client.Do(req)
 	if err != nil {
-		// net/http's error names the URL, which carries no credential (Validate).
+		// net/http's error names the URL, which carries no userinfo (Validate); its query
+		// may hold a collector's token (?api_key=...), and the error is logged on every
+		// retry, so it goes.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			if u, perr := url.Parse(ue.URL); perr == nil && u.RawQuery != "" {
+				u.RawQuery = "REDACTED"
+				ue.URL = u.String()
+			}
+		}
 		return fmt.Errorf("http output: %w", err)
 	}
 	defer resp.Body.Close()

@@ -359,6 +359,9 @@ func TestValidate(t *testing.T) {
 		{"token file missing", "bearer_token_file: ", "", func(c *Config) { c.BearerTokenFile = tokenFile + ".missing" }},
 		{"authorization header", "headers: Authorization", "", func(c *Config) { c.Headers = map[string]string{"authorization": "x"} }},
 		{"bad header", "headers: \"a b\" is not a header name", "", func(c *Config) { c.Headers = map[string]string{"a b": "x"} }},
+		{"header value with a line break", "headers: the value of \"X-Tenant\" holds a control character", "", func(c *Config) {
+			c.Headers = map[string]string{"X-Tenant": "a\r\nX-Injected: 1"}
+		}},
 		{"compression", "compression: unknown value", "", func(c *Config) { c.Compression = "br" }},
 		{"timeout", "request_timeout: must be positive", "", func(c *Config) { c.RequestTimeout = 0 }},
 		{"batch", "batch_max_events: must be positive", "", func(c *Config) { c.BatchMaxEvents = 0 }},
@@ -427,5 +430,30 @@ func TestRedirectsNotFollowed(t *testing.T) {
 				t.Errorf("the redirect was followed to another server (%d requests)", hits)
 			}
 		})
+	}
+}
+
+// TestTransportErrorHidesQuery: collectors that take their token in the URL's query
+// (?api_key=...) must not see it in the error the engine logs on every retry; net/http's
+// error quotes the whole URL.
+func TestTransportErrorHidesQuery(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := DefaultConfig()
+	c.URL = "http://" + addr + "/ingest?api_key=s3cret-in-query"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := New(c, config.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = out.Write(context.Background(), events(t, 1))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), addr+"/ingest") {
+		t.Errorf("Write = %v, want an error naming the URL without its query", err)
 	}
 }
