@@ -51,6 +51,12 @@ func newAnalyzeCmd() *cobra.Command {
 			}
 			r := a.Report()
 			r.Files = files
+			if r.Invalid > 0 {
+				// Said apart from the report: a wrong --input-format makes every line invalid,
+				// and a report of "0 events" alone does not say why.
+				fmt.Fprintf(cmd.ErrOrStderr(), "auditship: %d of %d lines are not audit events as --input-format %s reads them; they are counted as invalid, not analysed\n",
+					r.Invalid, r.Lines, inputFormat)
+			}
 			w := bufio.NewWriter(cmd.OutOrStdout())
 			switch format {
 			case "json":

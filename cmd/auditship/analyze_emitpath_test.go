@@ -116,3 +116,19 @@ func TestEmitConfigPathsAreLiteral(t *testing.T) {
 		})
 	}
 }
+
+// Invalid lines are said on stderr with the input format: kube-audit-rest lines read
+// with --input-format audit used to give "0 events ... (1 invalid)" and exit 0, silently.
+func TestAnalyzeSaysInvalidLines(t *testing.T) {
+	kar, err := os.ReadFile("../../testdata/kube-apiserver/kube-audit-rest.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(kar), "\n")
+	for format, want := range map[string]string{"audit": "1 of 1 lines are not audit events as --input-format audit", "auto": ""} {
+		code, _, errs := run(t, first+"\n", "analyze", "--input-format", format, "-")
+		if code != 0 || (want == "") != (errs == "") || !strings.Contains(errs, want) {
+			t.Errorf("--input-format %s: exit %d, stderr %q, want %q", format, code, errs, want)
+		}
+	}
+}
