@@ -4,7 +4,8 @@ import "testing"
 
 // A group's expression matches exactly its events on events that lack a field the key
 // holds as "" (no verb, a null verb, no level, no stage): a drop suggestion for such a
-// group must not also drop the same user's writes (signals) beside it.
+// group must not also drop the same user's writes (signals) beside it. Likewise a name
+// that is in one class or another by its groups (system:masters, system:unauthenticated).
 func TestGroupExprExactOnOddEvents(t *testing.T) {
 	const cm = `{"resource":"configmaps","namespace":"prod"}`
 	lines := []string{
@@ -23,6 +24,13 @@ func TestGroupExprExactOnOddEvents(t *testing.T) {
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"m1","stage":"ResponseComplete","verb":"get","user":{"username":"system:admin","groups":["system:masters"]},"objectRef":` + cm + `}`,
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"m2","stage":"ResponseComplete","verb":"get","user":{"username":"system:apiserver","groups":["system:masters"]},"objectRef":` + cm + `}`,
 		ev("system:apiserver", "get", cm, ""),
+		// names an authenticating proxy may pair with system:unauthenticated: anonymous
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"u1","stage":"ResponseComplete","verb":"get","user":{"username":"system:kube-scheduler","groups":["system:unauthenticated"]},"objectRef":` + cm + `}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"u2","stage":"ResponseComplete","verb":"get","user":{"username":"alice","groups":["system:unauthenticated"]},"objectRef":` + cm + `}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"u3","stage":"ResponseComplete","verb":"get","user":{"username":"system:node:n1","groups":["system:unauthenticated"]},"objectRef":` + cm + `}`,
+		ev("system:node:n1", "get", cm, ""),
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"u4","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:a:b","groups":["system:unauthenticated"]},"objectRef":` + cm + `}`,
+		ev("system:serviceaccount:a:b", "get", cm, ""),
 	}
 	keys := map[Key][]int{}
 	for i, l := range lines {

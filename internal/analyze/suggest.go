@@ -128,18 +128,22 @@ func GroupExpr(k Key) string {
 	q := strconv.Quote
 	var c []string
 	u := `(user?.username ?? "")`
+	groups := `(type(user?.groups) == "array" ? user.groups : [])`
+	// Any user in system:unauthenticated is anonymous (classify), whatever its name: an
+	// authenticating proxy sets the groups it is told to.
+	named := `!("system:unauthenticated" in ` + groups + `)`
 	switch k.UserClass {
 	case ClassAnonymous:
-		c = append(c, `(`+u+` in ["", "system:anonymous"] || "system:unauthenticated" in (user?.groups ?? []))`)
+		c = append(c, `(`+u+` in ["", "system:anonymous"] || "system:unauthenticated" in `+groups+`)`)
 	case ClassServiceAccount:
-		c = append(c, u+" startsWith "+q(strings.TrimSuffix(k.User, "*")))
+		c = append(c, u+" startsWith "+q(strings.TrimSuffix(k.User, "*")), named)
 	case ClassNode:
-		c = append(c, u+` startsWith "system:node:"`)
+		c = append(c, u+` startsWith "system:node:"`, named)
 	default:
-		c = append(c, u+" == "+q(k.User))
+		c = append(c, u+" == "+q(k.User), named)
 		// A system:* user is a person in system:masters (classify): the same name is in
 		// one class or the other by its groups.
-		masters := `"system:masters" in (type(user?.groups) == "array" ? user.groups : [])`
+		masters := `"system:masters" in ` + groups
 		switch {
 		case k.UserClass == ClassPerson && strings.HasPrefix(k.User, "system:"):
 			c = append(c, masters)
