@@ -13,6 +13,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -113,7 +114,8 @@ func (a *Assembly) settings(kind, name string) config.Settings {
 // Check reports, one problem per line as config.Problems, what would stop the outputs
 // from being created (a secret or CA file that is missing, empty or holds no
 // certificate, an output path that is a directory or a symlink) or the agent from using
-// its data_dir. `validate` and reloads call it, so a config that validates can be
+// its data_dir, or the engine from writing its dead letters (dead_letter_path).
+// `validate` and reloads call it, so a config that validates can be
 // started. It creates nothing: an output factory's Check, else Create and Close, with
 // no logger, no metrics and Once set.
 func (a *Assembly) Check() error {
@@ -123,12 +125,26 @@ func (a *Assembly) Check() error {
 		s.Logger, s.Metrics, s.Once = hclog.NewNullLogger(), config.NopMetrics{}, true
 		fac := a.f.Outputs[o.Type]
 		var err error
+		var dlq string
+		if p, ok := o.Config.(deadLetterPather); ok {
+			dlq = p.PathFor(s, false)
+		}
 		if fac.Check != nil {
 			err = fac.Check(o.Config, s)
 		} else {
 			var out pipeline.Output
-			if out, _, err = fac.Create(o.Config, s); err == nil {
+			var opts pipeline.OutputOptions
+			if out, opts, err = fac.Create(o.Config, s); err == nil {
 				_ = out.Close(context.Background())
+				dlq = opts.DeadLetterPath
+			}
+		}
+		if err == nil && dlq != "" {
+			// The engine writes there what the destination refuses for good, and
+			// acknowledges nothing until it could: a path that can never be written
+			// would wedge the output at its first such event.
+			if derr := safefile.Check(dlq); derr != nil {
+				err = fmt.Errorf("dead_letter_path: %w", derr)
 			}
 		}
 		if err != nil {
@@ -144,6 +160,12 @@ func (a *Assembly) Check() error {
 		return config.Problems(problems)
 	}
 	return nil
+}
+
+// deadLetterPather is an output config with the dead_letter_path key (one that squashes
+// delivery.DeadLetters): PathFor(set, false) is the configured file, "" when none is set.
+type deadLetterPather interface {
+	PathFor(set config.Settings, byDefault bool) string
 }
 
 func nodeName() string {

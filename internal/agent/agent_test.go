@@ -66,3 +66,55 @@ func TestBuildReportsEveryFilterByKey(t *testing.T) {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(probs, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCheckDeadLetterPaths: a dead_letter_path the agent could never write (a directory,
+// a path under a regular file) is a problem `validate` and a reload report against the
+// output, for every output type; before, it validated, and the first event the
+// destination refused for good wedged the output: retried, never acknowledged.
+func TestCheckDeadLetterPaths(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	if err := os.WriteFile(regular, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]string{
+		"file":          "type: file\n    path: " + dir + "/out.ndjson",
+		"stdout":        "type: stdout",
+		"elasticsearch": "type: elasticsearch\n    addresses: [\"https://es.example:9200\"]",
+		"http":          "type: http\n    url: https://collector.example/ingest",
+		"object_store":  "type: object_store\n    url: file://" + dir + "/archive/",
+		"splunk_hec":    "type: splunk_hec\n    endpoint: https://splunk.example:8088\n    token: t",
+		"kafka":         "type: kafka\n    brokers: [kafka.example:9092]\n    topic: audit",
+	}
+	for typ, out := range outputs {
+		for _, tc := range []struct{ name, path, want string }{
+			{"fine", filepath.Join(dir, "dlq", typ+".ndjson"), ""},
+			{"a directory", dir, "is not a regular file"},
+			{"under a regular file", filepath.Join(regular, "x.ndjson"), "not a directory"},
+		} {
+			t.Run(typ+"/"+tc.name, func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), "c.yaml")
+				body := "data_dir: " + dir + "\nhttp: {listen: \"\"}\ninputs:\n  a: {type: file, paths: [" + dir + "/a.log]}\n" +
+					"outputs:\n  o:\n    " + out + "\n    dead_letter_path: " + tc.path + "\n"
+				if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := Load(p, Factories())
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, err := Build(cfg, Factories(), Env{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = a.Check()
+				switch {
+				case tc.want == "" && err != nil:
+					t.Errorf("Check = %v, want nil", err)
+				case tc.want != "" && (err == nil || !strings.Contains(err.Error(), p+": outputs.o: dead_letter_path: ") || !strings.Contains(err.Error(), tc.want)):
+					t.Errorf("Check = %v, want a dead_letter_path problem containing %q", err, tc.want)
+				}
+			})
+		}
+	}
+}
