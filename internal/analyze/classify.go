@@ -5,6 +5,7 @@
 package analyze
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/auditship/auditship/pipeline"
@@ -248,7 +249,8 @@ func (a *Attrs) NamespaceClass() string {
 
 // ResourceName is "resource[/subresource][.group]", or "nonresource:<path>" for a
 // request without objectRef (paths cut to their first two segments so /openapi/v3/...
-// does not make a group per document).
+// does not make a group per document), or `"resource"/"subresource"."group"` when a part
+// holds one of the separators.
 func (a *Attrs) ResourceName() string {
 	if a.Resource == "" {
 		p := a.NonResourcePath
@@ -256,6 +258,11 @@ func (a *Attrs) ResourceName() string {
 			p = strings.Join(parts[:3], "/") + "/*"
 		}
 		return "nonresource:" + p
+	}
+	if strings.ContainsAny(a.Resource, `./":`) || strings.ContainsAny(a.Subresource, `./"`) || strings.ContainsAny(a.APIGroup, `/"`) {
+		// The parts hold the separators (a request path chose them): each part quoted,
+		// so two different objects never share a group (splitResource reads it back).
+		return strconv.Quote(a.Resource) + "/" + strconv.Quote(a.Subresource) + "." + strconv.Quote(a.APIGroup)
 	}
 	r := a.Resource
 	if a.Subresource != "" {

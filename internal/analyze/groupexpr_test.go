@@ -5,7 +5,8 @@ import "testing"
 // A group's expression matches exactly its events on events that lack a field the key
 // holds as "" (no verb, a null verb, no level, no stage): a drop suggestion for such a
 // group must not also drop the same user's writes (signals) beside it. Likewise a name
-// that is in one class or another by its groups (system:masters, system:unauthenticated).
+// that is in one class or another by its groups (system:masters, system:unauthenticated),
+// and names holding the separators of a resource name.
 func TestGroupExprExactOnOddEvents(t *testing.T) {
 	const cm = `{"resource":"configmaps","namespace":"prod"}`
 	lines := []string{
@@ -31,6 +32,14 @@ func TestGroupExprExactOnOddEvents(t *testing.T) {
 		ev("system:node:n1", "get", cm, ""),
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"u4","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:a:b","groups":["system:unauthenticated"]},"objectRef":` + cm + `}`,
 		ev("system:serviceaccount:a:b", "get", cm, ""),
+		// a resource, subresource or group holding the separators (any request path names one)
+		ev("alice", "get", `{"resource":"configmaps.x","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"configmaps","apiGroup":"x","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"pods","subresource":"a.b","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"pods","subresource":"a","apiGroup":"b","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"pods/a","apiGroup":"b","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"\"x\"/\"y\"","apiGroup":"\"z\"","namespace":"prod"}`, ""),
+		ev("alice", "get", `{"resource":"nonresource:/healthz","namespace":"prod"}`, ""),
 	}
 	keys := map[Key][]int{}
 	for i, l := range lines {

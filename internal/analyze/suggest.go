@@ -167,8 +167,7 @@ func GroupExpr(k Key) string {
 			c = append(c, `objectRef == nil && ((requestURI ?? "") == `+q(path)+` || (requestURI ?? "") startsWith `+q(path+"?")+`)`)
 		}
 	} else if k.Resource != "" {
-		res, group, _ := strings.Cut(k.Resource, ".")
-		res, sub, _ := strings.Cut(res, "/")
+		res, sub, group := splitResource(k.Resource)
 		c = append(c, `objectRef?.resource == `+q(res),
 			`(objectRef?.subresource ?? "") == `+q(sub),
 			`(objectRef?.apiGroup ?? "") == `+q(group))
@@ -184,4 +183,21 @@ func GroupExpr(k Key) string {
 	}
 	c = append(c, exact("level", k.Level), exact("stage", k.Stage))
 	return strings.Join(c, " && ")
+}
+
+// splitResource reads a ResourceName back into resource, subresource and group.
+func splitResource(name string) (res, sub, group string) {
+	if q, err := strconv.QuotedPrefix(name); err == nil { // "res"/"sub"."group"
+		rest := strings.TrimPrefix(name[len(q):], "/")
+		qs, err := strconv.QuotedPrefix(rest)
+		if err == nil {
+			res, _ = strconv.Unquote(q)
+			sub, _ = strconv.Unquote(qs)
+			group, _ = strconv.Unquote(strings.TrimPrefix(rest[len(qs):], "."))
+			return res, sub, group
+		}
+	}
+	res, group, _ = strings.Cut(name, ".")
+	res, sub, _ = strings.Cut(res, "/")
+	return res, sub, group
 }
