@@ -146,17 +146,30 @@ func NewOutputFactory[C any, P interface {
 // and a 307/308 re-sends the events and headers to any host the server names.
 func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// MaxRetryAfter bounds the wait a Retry-After asks for: one answer (from the destination,
+// a proxy, or whatever answers in its place) must not hold an output's events for hours.
+// Five minutes is longer than Elasticsearch, Splunk HEC or a collector asks for when busy.
+const MaxRetryAfter = 5 * time.Minute
+
 // ParseRetryAfter reads an HTTP Retry-After header (RFC 9110 10.2.3): delay-seconds or
-// an HTTP date, as a duration from now; 0 when absent, unparseable or past.
+// an HTTP date, as a duration from now, at most MaxRetryAfter; 0 when absent,
+// unparseable or past.
 func ParseRetryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s > 0 {
+	h = strings.TrimSpace(h)
+	if s, err := strconv.ParseUint(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if s == 0 && err == nil {
+			return 0
+		}
+		if err != nil || s > uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -86,3 +86,20 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("Split of delivered halves = %v", err)
 	}
 }
+
+// TestParseRetryAfterBounded: a server (or whatever answers in its place) cannot stall an
+// output for longer than MaxRetryAfter with one answer: Retry-After: 31536000 read as a
+// year held every event for a year; a value whose seconds overflow a Duration read as
+// negative.
+func TestParseRetryAfterBounded(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, h := range []string{"31536000", "9223372037", "99999999999999999999",
+		now.AddDate(1, 0, 0).Format(http.TimeFormat)} {
+		if got := ParseRetryAfter(h, now); got != MaxRetryAfter {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", h, got, MaxRetryAfter)
+		}
+	}
+	if got := ParseRetryAfter("299", now); got != 299*time.Second {
+		t.Errorf("ParseRetryAfter(299) = %v", got)
+	}
+}
