@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/internal/corpustest"
 )
 
 // --emit-config replaces only a config an earlier --emit-config wrote. `analyze
@@ -129,6 +132,37 @@ func TestAnalyzeSaysInvalidLines(t *testing.T) {
 		code, _, errs := run(t, first+"\n", "analyze", "--input-format", format, "-")
 		if code != 0 || (want == "") != (errs == "") || !strings.Contains(errs, want) {
 			t.Errorf("--input-format %s: exit %d, stderr %q, want %q", format, code, errs, want)
+		}
+	}
+}
+
+// The emitted config and configs/siem-recommended.yaml keep every request with a signal
+// on the public corpus (audit logs, kube-audit-rest lines and falco's single events that
+// this project did not write), read in place and written to a temporary file.
+func TestEmittedConfigKeepsSignalsOnPublicCorpus(t *testing.T) {
+	dec, err := decode.New("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines [][]byte
+	corpustest.Lines(t, func(_ string, line []byte) {
+		if evs, err := dec.Decode(line); err == nil && len(evs) > 0 {
+			lines = append(lines, line)
+		}
+	})
+	if len(lines) < 100 {
+		t.Skipf("%d event lines in the public corpus", len(lines))
+	}
+	in := writeLines(t, filepath.Join(t.TempDir(), "corpus.log"), lines)
+	cfg := filepath.Join(t.TempDir(), "emitted.yaml")
+	if code, _, errs := run(t, "", "analyze", "--emit-config", cfg, in); code != 0 {
+		t.Fatalf("analyze: %s", errs)
+	}
+	for _, c := range []string{cfg, "../../configs/siem-recommended.yaml"} {
+		kept, reduction := applyConfig(t, c, in, nil)
+		t.Logf("%s on %d public corpus lines: %d signal events kept, reduction %.1f%%", filepath.Base(c), len(lines), kept, reduction)
+		if kept == 0 {
+			t.Errorf("%s kept no signal event of the public corpus", c)
 		}
 	}
 }
