@@ -105,6 +105,21 @@ prepare() {
 # own fsyncs (agent-nofilter measured 248 MB/s after rsyslog, 430-475 MB/s after a sync).
 settle() { sync; }
 
+# freeze_output DIR: the row's output counted into DIR/written (events: lines of
+# out.ndjson, or of jq's stdout), then removed with the objects an object-store row wrote.
+# An output left in place holds ~300 MB of page cache that the next row's writes must
+# reclaim first: kept, it cost whichever row came next up to 0.5 s of system time.
+freeze_output() {
+	local dir=$1 f=$1/out.ndjson
+	case ${dir##*/} in *jq) f=$dir/stdout ;; esac
+	rm -f "$dir/written"
+	if [ -f "$f" ]; then
+		wc -l < "$f" > "$dir/written"
+		rm -f "$f"
+	fi
+	rm -rf "$dir/archive"
+}
+
 # once NAME CMD...: one run of CMD in bench-out/NAME under GNU time; its "wall user sys
 # maxrss_kb" is appended to bench-out/NAME/times.
 once() {
@@ -118,6 +133,7 @@ once() {
 		exit 1
 	fi
 	cat "$dir/time" >> "$dir/times"
+	freeze_output "$dir"
 }
 
 # once_daemon NAME CMD...: once, for a peer that tails its input and never exits (rsyslog,
@@ -152,6 +168,7 @@ once_daemon() {
 	# GNU time says first that its command was killed: the figures are the last line.
 	read -r _ user sys rss < <(tail -1 "$dir/time")
 	echo "$(echo "$end - $start" | bc) $user $sys $rss" >> "$dir/times"
+	freeze_output "$dir"
 }
 
 # single NAME CMD...: a row that runs once, outside the rounds (the runs against a node:
@@ -400,15 +417,14 @@ rounds() {
 	fi
 	for r in $ROWS; do
 		report "$P$r"
-		local written=$OUT/$P$r/out.ndjson
-		[ "$r" = jq ] && written=$OUT/$P$r/stdout
-		if [ -f "$written" ]; then echo "    $P$r: $(wc -l < "$written") events written"; fi
+		local written=$OUT/$P$r/written
+		if [ -f "$written" ]; then echo "    $P$r: $(cat "$written") events written"; fi
 	done
 }
 
 use_input "$OUT/audit.log" ""
 rounds
-[ -f "$OUT/agent-file/out.ndjson" ] && KEPT=$(wc -l < "$OUT/agent-file/out.ndjson")
+[ -f "$OUT/agent-file/written" ] && KEPT=$(cat "$OUT/agent-file/written")
 
 for o in $OUTPUTS; do
 	case $o in
@@ -418,7 +434,7 @@ for o in $OUTPUTS; do
 		use_input "$OUT/audit-$LARGE.log" ""
 		single "agent-file-$LARGE" ../../bin/auditship run --once -c ../bench.yaml
 		NAIVE_WALL=0 RSYSLOG_WALL=0 report "agent-file-$LARGE"
-		echo "    agent-file-$LARGE: $(wc -l < "$OUT/agent-file-$LARGE/out.ndjson") kept"
+		echo "    agent-file-$LARGE: $(cat "$OUT/agent-file-$LARGE/written") kept"
 		use_input "$OUT/audit.log" "" > /dev/null
 		;;
 	objectstore-s3)
