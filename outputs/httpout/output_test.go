@@ -410,17 +410,8 @@ func TestRedirectsNotFollowed(t *testing.T) {
 				http.Redirect(w, r, target.URL+"/elsewhere", status)
 			}))
 			t.Cleanup(from.Close)
-			c := DefaultConfig()
-			c.URL = from.URL + "/ingest"
-			c.Headers = map[string]string{"X-Api-Key": "k"}
-			if err := c.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			out, err := New(c, config.Settings{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = out.Write(context.Background(), events(t, 3))
+			out := validOutput(t, from.URL+"/ingest", func(c *Config) { c.Headers = map[string]string{"X-Api-Key": "k"} })
+			err := out.Write(context.Background(), events(t, 3))
 			if err == nil || pipeline.IsPermanent(err) || !strings.Contains(err.Error(), strconv.Itoa(status)) {
 				t.Errorf("Write = %v, want a retried error naming %d", err, status)
 			}
@@ -443,8 +434,22 @@ func TestTransportErrorHidesQuery(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	out := validOutput(t, "http://"+addr+"/ingest?api_key=s3cret-in-query", nil)
+	err = out.Write(context.Background(), events(t, 1))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), addr+"/ingest") {
+		t.Errorf("Write = %v, want an error naming the URL without its query", err)
+	}
+}
+
+// validOutput is an output for url with the defaults, changed by mod (nil: none), that
+// passed Validate.
+func validOutput(t *testing.T, url string, mod func(*Config)) *Output {
+	t.Helper()
 	c := DefaultConfig()
-	c.URL = "http://" + addr + "/ingest?api_key=s3cret-in-query"
+	c.URL = url
+	if mod != nil {
+		mod(c)
+	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -452,8 +457,5 @@ func TestTransportErrorHidesQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = out.Write(context.Background(), events(t, 1))
-	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), addr+"/ingest") {
-		t.Errorf("Write = %v, want an error naming the URL without its query", err)
-	}
+	return out
 }
