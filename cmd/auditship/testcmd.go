@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/auditship/auditship/inputs/decode"
+	"github.com/auditship/auditship/inputs/file"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
@@ -52,7 +53,7 @@ func newTestCmd(f config.Factories) *cobra.Command {
 			if err != nil {
 				return usageErr(fmt.Errorf("--format: %w", err))
 			}
-			t := &tester{chain: chain, dec: dec, m: m, out: bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)}
+			t := &tester{chain: chain, dec: dec, m: m, out: bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10), maxLine: lineLimit(a.Config)}
 			if len(inputs) == 0 {
 				inputs = []string{"-"}
 			}
@@ -83,6 +84,23 @@ type tester struct {
 	in, kept, invalid, skipped int64
 	bytesIn, bytesOut          int64
 	buf                        []byte
+	maxLine                    int
+}
+
+// lineLimit is the longest line the config's file inputs read (the largest max_line_bytes
+// among them; maxTestLine without one): `run` skips longer lines whole, so `test` counts
+// them as over-long rather than projecting that their events are kept.
+func lineLimit(cfg *config.Config) int {
+	limit := 0
+	for _, in := range cfg.Inputs {
+		if fc, ok := in.Config.(*file.Config); ok {
+			limit = max(limit, int(fc.MaxLineBytes))
+		}
+	}
+	if limit == 0 {
+		return maxTestLine
+	}
+	return limit
 }
 
 func (t *tester) runFile(path string, stdin io.Reader) error {
@@ -100,7 +118,7 @@ func (t *tester) runFile(path string, stdin io.Reader) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	for {
-		line, err := readLine(br, maxTestLine)
+		line, err := readLine(br, t.maxLine)
 		if errors.Is(err, errLineTooLong) {
 			t.skipped++
 			continue

@@ -259,3 +259,36 @@ func TestTestCommandSkipsNULRuns(t *testing.T) {
 		t.Errorf("exit %d, %d events out, summary:\n%s", code, strings.Count(out, "\n"), errs)
 	}
 }
+
+// TestTestCommandHonoursMaxLineBytes: `test` skips the lines the config's file input
+// would skip (max_line_bytes), so its projection is what `run` ships: it used to keep a
+// 2 KiB event that an input with max_line_bytes 1KiB skips.
+func TestTestCommandHonoursMaxLineBytes(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, dir, strings.Replace(validBase, "type: file\n    paths", "type: file\n    max_line_bytes: 1KiB\n    paths", 1))
+	small := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"1","verb":"get","stage":"ResponseComplete","level":"Metadata"}`
+	big := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"2","verb":"get","stage":"ResponseComplete","level":"Metadata","annotations":{"x":"` + strings.Repeat("y", 2048) + `"}}`
+	code, out, errs := run(t, small+"\n"+big+"\n", "test", "-c", p)
+	if code != 0 || !strings.Contains(errs, "events in: 1  kept: 1  dropped: 0  invalid lines: 0  over-long lines: 1") || strings.Contains(out, `"auditID":"2"`) {
+		t.Errorf("exit %d, summary:\n%s", code, errs)
+	}
+	// The same config and input through the agent: the same event is skipped.
+	if err := os.WriteFile(filepath.Join(dir, "audit.log"), []byte(small+"\n"+big+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(mustRead(t, p), "\nhttp: {listen: \"\"}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := run(t, "", "run", "-c", p, "--once"); code != 0 || !strings.Contains(errs, "skipped over max_line_bytes 1") {
+		t.Errorf("run --once: exit %d %s", code, errs)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
