@@ -100,6 +100,8 @@ func Load(path string, f Factories) (*Config, error) {
 	v.SetDefault("log_format", DefaultLogFormat)
 	v.SetDefault("http.listen", DefaultListen)
 	v.SetDefault("http.wedge_timeout", "5m")
+	// Known to viper, so AUDITSHIP_HTTP_PROBE_LISTEN applies without the key in the file.
+	v.SetDefault("http.probe_listen", "")
 	v.SetDefault("reset_corrupt_checkpoints", false)
 	v.SetDefault("shutdown_timeout", "30s")
 	// Read under secretfile's bounds (a regular file, at most MaxConfigBytes): -c

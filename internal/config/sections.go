@@ -60,17 +60,19 @@ func sections(p *problems, tree map[string]any, kind string) []section {
 	return out
 }
 
-// envKeys adds the section's top-level keys that are set only in the environment
+// envKeys adds the section's keys that are set only in the environment
 // (AUDITSHIP_OUTPUTS_SIEM_API_KEY_FILE=...): viper overrides only keys the file has, but
 // a secret is exactly what an operator keeps out of the file. The keys of a block squashed
 // into the section (delivery.Delivery's batch, retry and dead_letter_path keys) are
-// top-level keys too.
+// top-level keys too; those of a nested block (tls, sasl, aws_sigv4) are named by its
+// path (AUDITSHIP_OUTPUTS_KAFKA_SASL_PASSWORD).
 func envKeys(sec section, target any) {
 	prefix := "AUDITSHIP_" + strings.ToUpper(strings.ReplaceAll(sec.key, ".", "_")) + "_"
-	envKeysOf(sec, prefix, reflect.TypeOf(target))
+	envKeysOf(sec.rest, prefix, reflect.TypeOf(target))
 }
 
-func envKeysOf(sec section, prefix string, t reflect.Type) {
+// envKeysOf adds to rest the keys of struct type t found in the environment under prefix.
+func envKeysOf(rest map[string]any, prefix string, t reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -78,21 +80,51 @@ func envKeysOf(sec section, prefix string, t reflect.Type) {
 		return
 	}
 	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")
-		if tag[0] == "" && slices.Contains(tag[1:], "squash") {
-			envKeysOf(sec, prefix, t.Field(i).Type)
-			continue
-		}
-		if tag[0] == "" || tag[0] == "-" {
-			continue
-		}
-		if _, inFile := sec.rest[tag[0]]; inFile {
-			continue // viper already applied any override
-		}
-		if v, ok := os.LookupEnv(prefix + strings.ToUpper(tag[0])); ok {
-			sec.rest[tag[0]] = v
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("mapstructure"), ",")
+		key := tag[0]
+		switch {
+		case key == "" && slices.Contains(tag[1:], "squash"):
+			envKeysOf(rest, prefix, f.Type)
+		case key == "" || key == "-":
+		case isBlock(f.Type):
+			sub, inFile := rest[key].(map[string]any)
+			if _, set := rest[key]; set && !inFile {
+				continue // not a mapping: decoding reports it
+			}
+			if !inFile {
+				sub = map[string]any{}
+			}
+			envKeysOf(sub, prefix+strings.ToUpper(key)+"_", f.Type)
+			if !inFile && len(sub) > 0 {
+				rest[key] = sub
+			}
+		default:
+			if _, inFile := rest[key]; inFile {
+				continue // viper already applied any override
+			}
+			if v, ok := os.LookupEnv(prefix + strings.ToUpper(key)); ok {
+				rest[key] = v
+			}
 		}
 	}
+}
+
+// isBlock reports whether t is a nested block of keys (a struct with mapstructure tags),
+// rather than a value decoded from one string (a duration, a size, a secret).
+func isBlock(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("mapstructure") != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func factoryFor[F any](p *problems, sec section, kind string, facs map[string]F) (F, bool) {
