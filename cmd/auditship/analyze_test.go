@@ -173,7 +173,7 @@ func applyConfig(t *testing.T, config, file string, leaks map[string]string) (in
 	keptLater := map[string]bool{}
 	m := metrics.New()
 	for {
-		line, err := readLine(br, maxTestLine)
+		line, err := analyze.ReadLine(br, maxTestLine)
 		if len(line) > 0 {
 			in += int64(len(line)) + 1
 			evs, derr := dec.Decode(line)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditship/auditship/inputs/decode"
 	"github.com/auditship/auditship/inputs/file"
+	"github.com/auditship/auditship/internal/analyze"
 	"github.com/auditship/auditship/internal/config"
 	"github.com/auditship/auditship/metrics"
 	"github.com/auditship/auditship/pipeline"
@@ -118,8 +119,8 @@ func (t *tester) runFile(path string, stdin io.Reader) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	for {
-		line, err := readLine(br, t.maxLine)
-		if errors.Is(err, errLineTooLong) {
+		line, err := analyze.ReadLine(br, t.maxLine)
+		if errors.Is(err, analyze.ErrLineTooLong) {
 			t.skipped++
 			continue
 		}
@@ -216,39 +217,4 @@ func (t *tester) summary(w io.Writer) {
 		red = 100 * (1 - float64(t.bytesOut)/float64(t.bytesIn))
 	}
 	fmt.Fprintf(w, "bytes in: %d  bytes out: %d  reduction: %.1f%%\n", t.bytesIn, t.bytesOut, red)
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// readLine returns the next line without its newline. A line longer than max is consumed
-// whole and reported as errLineTooLong, never split into pieces.
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	tooLong := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong {
-			if len(line)+len(chunk) > max+1 {
-				tooLong, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if tooLong {
-			if err != nil && err != io.EOF {
-				return nil, err
-			}
-			if err == io.EOF {
-				return nil, errLineTooLong
-			}
-			return nil, errLineTooLong
-		}
-		if n := len(line); n > 0 && line[n-1] == '\n' {
-			line = line[:n-1]
-		}
-		return line, err
-	}
 }

@@ -142,8 +142,8 @@ func (a *Analyzer) Run(r io.Reader) error {
 	cur := chunk{}
 	size := 0
 	for {
-		line, err := readLine(br, maxLine)
-		if errors.Is(err, errLineTooLong) {
+		line, err := ReadLine(br, maxLine)
+		if errors.Is(err, ErrLineTooLong) {
 			a.agg.overLong++
 			a.agg.lines++
 			a.agg.bytesIn += lineBytes(err)
@@ -376,56 +376,4 @@ func lessKey(a, b Key) bool {
 		}
 	}
 	return false
-}
-
-var errLineTooLong = errors.New("line too long")
-
-type tooLong struct{ n int64 }
-
-func (t tooLong) Error() string   { return errLineTooLong.Error() }
-func (t tooLong) Is(e error) bool { return e == errLineTooLong }
-
-func lineBytes(err error) int64 {
-	var t tooLong
-	if errors.As(err, &t) {
-		return t.n
-	}
-	return 0
-}
-
-// readLine returns the next line without its newline. A line longer than max is consumed
-// whole and reported as a tooLong error carrying its size (newline included).
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	var n int64
-	over := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		n += int64(len(chunk))
-		if !over {
-			if len(line)+len(chunk) > max+1 {
-				over, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if over {
-			if err != nil && err != io.EOF {
-				return nil, err
-			}
-			if chunk := n; chunk > 0 && err == io.EOF {
-				n++ // count a missing final newline as the reader of the file would
-			}
-			return nil, tooLong{n: n}
-		}
-		if k := len(line); k > 0 && line[k-1] == '\n' {
-			line = line[:k-1]
-		} else if len(line) > 0 && err == io.EOF {
-			// last line without newline: counted as if it had one
-		}
-		return line, err
-	}
 }
