@@ -143,3 +143,25 @@ func loadWith(t *testing.T, f Factories, env map[string]string, out string) (*Co
 	}
 	return Load(p, f)
 }
+
+// TestKeysGivenTwiceInAnotherCase: two keys of one mapping that differ only in case are a
+// problem naming both lines, at every depth; viper kept one and lost the other silently.
+func TestKeysGivenTwiceInAnotherCase(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"top", "data_dir: /a\nDATA_DIR: /b\n", `data_dir: given twice, as "data_dir" (line 1) and "DATA_DIR" (line 2)`},
+		{"output", "outputs:\n  o:\n    type: out\n    url: http://o\n    URL: http://p\n", `outputs.o.url: given twice, as "url" (line 4) and "URL" (line 5)`},
+		{"section name", "outputs:\n  o: {type: out, url: http://o}\n  O: {type: out, url: http://p}\n", `outputs.o: given twice`},
+		{"filter in a list", "filters:\n  - {type: flt, when: a, WHEN: b}\n", `filters[0].when: given twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(p, testFactories())
+			if err == nil || !strings.Contains(err.Error(), p+": "+tc.want) {
+				t.Errorf("Load = %v, want a problem %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -113,6 +113,12 @@ func Load(path string, f Factories) (*Config, error) {
 	if err != nil {
 		return nil, Problems{RedactURLs(fmt.Sprintf("%s: %v", path, err))}
 	}
+	if dups := caseDuplicates(data); len(dups) > 0 {
+		for i, d := range dups {
+			dups[i] = path + ": " + d
+		}
+		return nil, Problems(dups)
+	}
 	// The tree of every key, environment overrides included (viper applies them key by
 	// key in Get). Not viper's AllSettings: it leaves out keys whose value is null, so a
 	// misspelt `key:` with nothing after it would pass unreported. Viper has already
