@@ -72,10 +72,15 @@ func (in *Input) readBatch(t *tracked, now time.Time) (pipeline.Batch, pipeline.
 // bytes changed under it, so the read offset is back where it started and a scan is due.
 func (in *Input) readLines(t *tracked, now time.Time) (lines []decode.Line, skipped int, ok bool) {
 	start := t.readOff
-	var nuls int64
+	var nuls, nulOff int64
 	for len(lines) < in.cfg.BatchMaxEvents && t.readOff-start < int64(in.cfg.BatchMaxBytes) {
+		prev := t.readOff
 		fr, line, err := t.rd.next()
 		if err == nil { // else the offset stays and the NULs are skipped again
+			if nuls == 0 && t.rd.nuls > 0 {
+				// The run starts where the line before it ended (a NUL ends a line too).
+				nulOff = prev
+			}
 			nuls += t.rd.nuls
 		}
 		t.rd.nuls = 0
@@ -131,7 +136,7 @@ func (in *Input) readLines(t *tracked, now time.Time) (lines []decode.Line, skip
 	if nuls > 0 {
 		in.met.InputNULBytesSkipped(in.name, nuls)
 		in.warn("skipped NUL bytes between lines (a writer kept its offset after a copytruncate, or a crash left zeros)",
-			"path", t.path, "offset", start, "bytes", nuls)
+			"path", t.path, "offset", nulOff, "bytes", nuls)
 	}
 	return lines, skipped, true
 }
