@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,10 @@ func (c *Config) Validate() error {
 			add("headers", "%q is not a header name", name)
 		case textproto.CanonicalMIMEHeaderKey(name) == "Authorization":
 			add("headers", "Authorization: use bearer_token_file, which is never logged")
+		case slices.Contains([]string{"Host", "Content-Length", "Content-Encoding", "Transfer-Encoding"}, textproto.CanonicalMIMEHeaderKey(name)):
+			// net/http ignores Host and the length; an encoding that is not the body's
+			// makes the server refuse every request (400: every event dead-lettered).
+			add("headers", "%s is set by the output (from url and compression)", textproto.CanonicalMIMEHeaderKey(name))
 		case strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
 			// net/http refuses to send it (RFC 9110 5.5): every write would fail, forever.
 			add("headers", "the value of %q holds a control character (a line break?)", name)

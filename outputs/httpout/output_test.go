@@ -359,6 +359,10 @@ func TestValidate(t *testing.T) {
 		{"token file missing", "bearer_token_file: ", "", func(c *Config) { c.BearerTokenFile = tokenFile + ".missing" }},
 		{"authorization header", "headers: Authorization", "", func(c *Config) { c.Headers = map[string]string{"authorization": "x"} }},
 		{"bad header", "headers: \"a b\" is not a header name", "", func(c *Config) { c.Headers = map[string]string{"a b": "x"} }},
+		{"Host header", "headers: Host is set by the output", "", func(c *Config) { c.Headers = map[string]string{"host": "x"} }},
+		{"Content-Encoding header", "headers: Content-Encoding is set by the output", "", func(c *Config) {
+			c.Compression, c.Headers = "none", map[string]string{"Content-Encoding": "gzip"}
+		}},
 		{"header value with a line break", "headers: the value of \"X-Tenant\" holds a control character", "", func(c *Config) {
 			c.Headers = map[string]string{"X-Tenant": "a\r\nX-Injected: 1"}
 		}},
