@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditship/auditship/internal/testing/freeport"
 	"github.com/auditship/auditship/internal/testing/kube"
 )
 
@@ -196,10 +196,9 @@ func apiserverDrops(t *testing.T, path string) (map[string]bool, []string) {
 // freeAddr returns a loopback address no one listens on now, for an agent to listen on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }

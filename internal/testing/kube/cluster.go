@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditship/auditship/internal/testing/freeport"
 )
 
 // DefaultPolicy audits everything at RequestResponse, every stage: the most the API
@@ -129,9 +131,9 @@ func Launch(bins Binaries, dir string, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) launch(bins Binaries, opts Options) error {
-	etcdClient, err1 := freeAddr()
-	etcdPeer, err2 := freeAddr()
-	apiAddr, err3 := freeAddr()
+	etcdClient, err1 := freeport.Addr()
+	etcdPeer, err2 := freeport.Addr()
+	apiAddr, err3 := freeport.Addr()
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return err
 	}
@@ -334,15 +336,6 @@ func waitHTTP(p *process, hc *http.Client, url string, h http.Header) error {
 		last = fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return fmt.Errorf("%s not ready after %s (last: %s)", url, readyTimeout, last)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func token() string {

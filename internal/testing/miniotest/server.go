@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/auditship/auditship/internal/testing/freeport"
 	"github.com/auditship/auditship/internal/toolcache"
 )
 
@@ -106,7 +106,7 @@ func Launch(bin, dir, accessKey, secretKey string) (*Server, error) {
 	// A port found free can be taken before MinIO binds it: try a few.
 	var lastErr error
 	for range 3 {
-		s.addr, lastErr = freeAddr()
+		s.addr, lastErr = freeport.Addr()
 		if lastErr != nil {
 			continue
 		}
@@ -225,15 +225,6 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 	if _, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("create bucket %s: %v", name, err)
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func tail(b []byte, n int) []byte {
