@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"strings"
 	"sync"
 
 	"github.com/auditship/auditship/internal/jsonbytes"
@@ -21,7 +20,13 @@ func (e *Event) MayContain(marker []byte) bool {
 // MayContainAny is MayContain for several markers at once: true when the event may
 // contain any of them. It reads the event's bytes once (see Markers), where calling
 // MayContain per marker reads them once per marker.
-func (e *Event) MayContainAny(m *Markers) bool { return e.mayMatch(m.In) }
+// A nil m (KeyMarkers of a key it cannot spell out) may match anything.
+func (e *Event) MayContainAny(m *Markers) bool {
+	if m == nil {
+		return true
+	}
+	return e.mayMatch(m.In)
+}
 
 // mayMatch reports whether match may say yes to one of the event's members as it is now:
 // the runs of members still there as read, and each set member as it will be written.
@@ -79,24 +84,12 @@ func (e *Event) mayMatch(match func([]byte) bool) bool {
 }
 
 // MayHaveKey reports whether the event as it is now may have a member named key at any
-// depth. False is certain: MayContain says no to the key's token and to every other
-// spelling of it, which needs an escape (\u, or \/ for a slash). A filter that looks for a
-// member by its name (managedFields) must not trust the plain token alone: a line may
-// spell the key with escapes ("m\u0061nagedFields"), and encoding/json decodes that as
-// the same key.
-func (e *Event) MayHaveKey(key string) bool {
-	if !jsonbytes.PlainASCII(key) {
-		return true
-	}
-	tok := make([]byte, 0, len(key)+2)
-	tok = append(append(append(tok, '"'), key...), '"')
-	return e.MayContain(tok) || e.MayContain(escU) || strings.Contains(key, "/") && e.MayContain(escSlash)
-}
-
-var (
-	escU     = []byte(`\u`)
-	escSlash = []byte(`\/`)
-)
+// depth. False is certain: no member holds the key's token or any other spelling of it,
+// which needs an escape (\u, or \/ for a slash). A filter that looks for a member by its
+// name (managedFields) must not trust the plain token alone: a line may spell the key with
+// escapes ("m\u0061nagedFields"), and encoding/json decodes that as the same key. A filter
+// asking per event should build KeyMarkers(key) once and call MayContainAny.
+func (e *Event) MayHaveKey(key string) bool { return e.MayContainAny(KeyMarkers(key)) }
 
 // AppendJSON appends the event's JSON (no trailing newline) to dst.
 func (e *Event) AppendJSON(dst []byte) ([]byte, error) {

@@ -118,3 +118,33 @@ func TestMayContainAny(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyMarkers: the token, \u, and \/ for a key with a slash; nil (may) for a key that
+// is not plain ASCII.
+func TestKeyMarkers(t *testing.T) {
+	cases := []struct {
+		key, in string
+		want    bool
+	}{
+		{"managedFields", `{"managedFields":[]}`, true},
+		{"managedFields", `{"m\u0061nagedFields":[]}`, true},
+		{"managedFields", `{"managedField":[],"x":"managedFieldsX"}`, false},
+		{"a/b", `{"a\/b":1}`, true},
+		{"ab", `{"a\/b":1}`, false},
+	}
+	for _, c := range cases {
+		if got := KeyMarkers(c.key).In([]byte(c.in)); got != c.want {
+			t.Errorf("KeyMarkers(%q).In(%s) = %v, want %v", c.key, c.in, got, c.want)
+		}
+	}
+	if KeyMarkers("clé") != nil {
+		t.Error("KeyMarkers of a non-ASCII key: want nil")
+	}
+	ev, err := NewRawEvent([]byte(`{"kind":"Event"}`), SourceAudit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.MayContainAny(nil) {
+		t.Error("MayContainAny(nil) = false, want true (may)")
+	}
+}

@@ -52,10 +52,13 @@ func isTable(body []byte) bool {
 // have been written without them.
 var requestLevelAnnotationPrefixes = [...]string{"patch.webhook.admission.k8s.io/"}
 
-var (
-	markRequestAnnotation = []byte("webhook.admission.k8s.io/")
-	markEscape            = []byte(`\u`)
-)
+// requestLevelMarkers: an event lowered below Request holds a Request-level annotation
+// only if its bytes hold the prefix's tail or an escape that could spell it.
+var requestLevelMarkers = pipeline.NewMarkers([]byte("webhook.admission.k8s.io/"), []byte(`\u`))
+
+// managedFieldsKey: an event holds a managedFields member only if its bytes hold one of
+// these (the key's token, or an escape that could spell it).
+var managedFieldsKey = pipeline.KeyMarkers("managedFields")
 
 // removeRequestLevelAnnotations removes the Request-level annotations from ev's
 // annotations (the others, and the rest of the event, stay as they are).

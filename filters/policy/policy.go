@@ -100,10 +100,10 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 	for _, k := range bodiesAbove[eff] {
 		ev.DeleteField(k) // a body the event lacks leaves it as it was
 	}
-	if eff < LevelRequest && (ev.MayContain(markRequestAnnotation) || ev.MayContain(markEscape)) {
+	if eff < LevelRequest && ev.MayContainAny(requestLevelMarkers) {
 		removeRequestLevelAnnotations(ev)
 	}
-	if d.OmitManagedFields && eff >= LevelRequest && ev.MayHaveKey("managedFields") {
+	if d.OmitManagedFields && eff >= LevelRequest && ev.MayContainAny(managedFieldsKey) {
 		// Cut from the bodies' bytes: nothing is decoded, and the rest of each body keeps
 		// its bytes.
 		for _, k := range [...]string{"requestObject", "responseObject", "oldObject"} {

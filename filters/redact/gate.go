@@ -10,16 +10,15 @@ import (
 )
 
 var (
-	markLastApplied   = []byte("last-applied-configuration")
-	markSecretKind    = []byte(`"Secret`)
-	markManagedFields = []byte("managedFields")
+	markLastApplied = []byte("last-applied-configuration")
+	markSecretKind  = []byte(`"Secret`)
 	// markTokenKind is TokenReview and TokenRequest, kinds the preset treats by kind.
 	markTokenKind = []byte(`"TokenRe`)
 	markEscape    = []byte(`\u`)
 
-	// managedFieldsMarkers: the managed-fields preset finds nothing in an event without
-	// the key's token or an escape that could spell it.
-	managedFieldsMarkers = pipeline.NewMarkers(markManagedFields, markEscape)
+	// managedFieldsKey: the managed-fields preset finds nothing in an event without the
+	// key's token or an escape that could spell it (pipeline.KeyMarkers).
+	managedFieldsKey = pipeline.KeyMarkers("managedFields")
 )
 
 // presetMarkers are the bytes without which the kubernetes-secrets preset finds nothing in

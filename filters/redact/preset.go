@@ -210,7 +210,7 @@ func (p *pass) walk(v any) {
 // managedFieldsPreset is `preset: managed-fields`: metadata.managedFields is bookkeeping
 // of which manager set which field, large and of no security value.
 func (p *pass) managedFieldsPreset(f map[string]any) {
-	if !p.ev.MayHaveKey("managedFields") { // spelled with escapes too
+	if !p.ev.MayContainAny(managedFieldsKey) { // spelled with escapes too
 		return
 	}
 	for _, k := range bodyKeys {

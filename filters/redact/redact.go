@@ -154,7 +154,7 @@ func (f *Filter) Apply(ev *pipeline.Event) (bool, error) {
 			return true, nil
 		}
 	case PresetManagedFields:
-		if f.when == nil && !ev.MayContainAny(managedFieldsMarkers) {
+		if f.when == nil && !ev.MayContainAny(managedFieldsKey) {
 			return true, nil
 		}
 	}
